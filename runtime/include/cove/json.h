@@ -1,0 +1,43 @@
+/* Typed access to a yajl tree with the field path carried along, so every
+ * type or range error names the exact field: "process.rlimits[1].type".
+ *
+ * All getters take the parent object, the key, the parent's path (for the
+ * message) and return 0 when absent (outputs untouched), 1 when present and
+ * valid, -1 (err filled) when present with the wrong type or out of range. */
+#pragma once
+#include "cove/error.h"
+#include "cove/spec.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#define COVE_PATH_MAX 256
+
+/* child path: "parent.key" or "key" when parent is "". */
+void cove_json_path(char *out, const char *parent, const char *key);
+/* element path: "parent[i]" */
+void cove_json_path_idx(char *out, const char *parent, size_t i);
+
+yajl_val cove_json_field(yajl_val obj, const char *key);
+const char *cove_json_type_name(yajl_val v);
+
+int cove_json_string(yajl_val obj, const char *key, const char *path, const char **out, cove_err *err);
+int cove_json_bool(yajl_val obj, const char *key, const char *path, bool *out, cove_err *err);
+int cove_json_int64(yajl_val obj, const char *key, const char *path, int64_t *out, cove_err *err);
+/* Non-negative integer that fits in 64 bits (yajl keeps big numbers as text). */
+int cove_json_uint64(yajl_val obj, const char *key, const char *path, uint64_t *out, cove_err *err);
+int cove_json_uint32(yajl_val obj, const char *key, const char *path, uint32_t *out, cove_err *err);
+/* Object / array presence with type check: *out set to the node. */
+int cove_json_object(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err);
+int cove_json_array(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err);
+/* Array of strings into a NULL-terminated vector (strings borrowed). */
+int cove_json_strv(yajl_val obj, const char *key, const char *path, struct cove_strv *out, cove_err *err);
+/* Reject keys not in `allowed` (NULL-terminated) — catches typos like "readOnly". */
+int cove_json_known_keys(yajl_val obj, const char *path, const char *const *allowed, cove_err *err);
+void cove_strv_free(struct cove_strv *v);
+
+/* Tiny JSON string escaper for hand-written output (state, logs). Writes
+ * a quoted string into f. */
+#include <stdio.h>
+void cove_json_write_string(FILE *f, const char *s);

@@ -1,0 +1,234 @@
+#include "cove/json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cove_json_path(char *out, const char *parent, const char *key)
+{
+  if (!parent || !*parent)
+    snprintf(out, COVE_PATH_MAX, "%s", key);
+  else
+    snprintf(out, COVE_PATH_MAX, "%s.%s", parent, key);
+}
+
+void cove_json_path_idx(char *out, const char *parent, size_t i)
+{
+  snprintf(out, COVE_PATH_MAX, "%s[%zu]", parent, i);
+}
+
+yajl_val cove_json_field(yajl_val obj, const char *key)
+{
+  if (!obj || !YAJL_IS_OBJECT(obj))
+    return NULL;
+  for (size_t i = 0; i < obj->u.object.len; i++)
+    if (strcmp(obj->u.object.keys[i], key) == 0)
+      return obj->u.object.values[i];
+  return NULL;
+}
+
+const char *cove_json_type_name(yajl_val v)
+{
+  if (!v || YAJL_IS_NULL(v))
+    return "null";
+  if (YAJL_IS_STRING(v))
+    return "string";
+  if (YAJL_IS_NUMBER(v))
+    return "number";
+  if (YAJL_IS_OBJECT(v))
+    return "object";
+  if (YAJL_IS_ARRAY(v))
+    return "array";
+  return "boolean";
+}
+
+static int wrong_type(const char *path, const char *want, yajl_val v, cove_err *err)
+{
+  return cove_error(err, 0, "%s: expected %s, got %s", path, want, cove_json_type_name(v));
+}
+
+/* An explicit JSON null counts as absent, as Go-based clients emit it. */
+static yajl_val present(yajl_val obj, const char *key)
+{
+  yajl_val v = cove_json_field(obj, key);
+  return (v && !YAJL_IS_NULL(v)) ? v : NULL;
+}
+
+int cove_json_string(yajl_val obj, const char *key, const char *path, const char **out, cove_err *err)
+{
+  yajl_val v = present(obj, key);
+  if (!v)
+    return 0;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, key);
+  if (!YAJL_IS_STRING(v))
+    return wrong_type(p, "string", v, err);
+  *out = v->u.string;
+  return 1;
+}
+
+int cove_json_bool(yajl_val obj, const char *key, const char *path, bool *out, cove_err *err)
+{
+  yajl_val v = present(obj, key);
+  if (!v)
+    return 0;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, key);
+  if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+    return wrong_type(p, "boolean", v, err);
+  *out = YAJL_IS_TRUE(v);
+  return 1;
+}
+
+int cove_json_int64(yajl_val obj, const char *key, const char *path, int64_t *out, cove_err *err)
+{
+  yajl_val v = present(obj, key);
+  if (!v)
+    return 0;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, key);
+  if (!YAJL_IS_NUMBER(v))
+    return wrong_type(p, "integer", v, err);
+  if (!YAJL_IS_INTEGER(v))
+    return cove_error(err, 0, "%s: expected an integer in range, got %s", p, v->u.number.r);
+  *out = v->u.number.i;
+  return 1;
+}
+
+int cove_json_uint64(yajl_val obj, const char *key, const char *path, uint64_t *out, cove_err *err)
+{
+  yajl_val v = present(obj, key);
+  if (!v)
+    return 0;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, key);
+  if (!YAJL_IS_NUMBER(v))
+    return wrong_type(p, "integer", v, err);
+  const char *s = v->u.number.r;
+  if (*s == '-')
+    return cove_error(err, 0, "%s: must not be negative, got %s", p, s);
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (errno || *end)
+    return cove_error(err, 0, "%s: expected an unsigned 64-bit integer, got %s", p, s);
+  *out = x;
+  return 1;
+}
+
+int cove_json_uint32(yajl_val obj, const char *key, const char *path, uint32_t *out, cove_err *err)
+{
+  uint64_t x;
+  int r = cove_json_uint64(obj, key, path, &x, err);
+  if (r <= 0)
+    return r;
+  if (x > UINT32_MAX) {
+    char p[COVE_PATH_MAX];
+    cove_json_path(p, path, key);
+    return cove_error(err, 0, "%s: %" PRIu64 " does not fit in 32 bits", p, x);
+  }
+  *out = (uint32_t)x;
+  return 1;
+}
+
+int cove_json_object(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err)
+{
+  yajl_val v = present(obj, key);
+  if (!v)
+    return 0;
+  if (!YAJL_IS_OBJECT(v)) {
+    char p[COVE_PATH_MAX];
+    cove_json_path(p, path, key);
+    return wrong_type(p, "object", v, err);
+  }
+  *out = v;
+  return 1;
+}
+
+int cove_json_array(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err)
+{
+  yajl_val v = present(obj, key);
+  if (!v)
+    return 0;
+  if (!YAJL_IS_ARRAY(v)) {
+    char p[COVE_PATH_MAX];
+    cove_json_path(p, path, key);
+    return wrong_type(p, "array", v, err);
+  }
+  *out = v;
+  return 1;
+}
+
+int cove_json_strv(yajl_val obj, const char *key, const char *path, struct cove_strv *out, cove_err *err)
+{
+  yajl_val a;
+  int r = cove_json_array(obj, key, path, &a, err);
+  if (r <= 0)
+    return r;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, key);
+  size_t n = a->u.array.len;
+  const char **v = calloc(n + 1, sizeof *v);
+  if (!v)
+    return cove_error(err, ENOMEM, "%s", p);
+  for (size_t i = 0; i < n; i++) {
+    yajl_val e = a->u.array.values[i];
+    if (!YAJL_IS_STRING(e)) {
+      free(v);
+      char pe[COVE_PATH_MAX];
+      cove_json_path_idx(pe, p, i);
+      return wrong_type(pe, "string", e, err);
+    }
+    v[i] = e->u.string;
+  }
+  out->v = v;
+  out->n = n;
+  return 1;
+}
+
+int cove_json_known_keys(yajl_val obj, const char *path, const char *const *allowed, cove_err *err)
+{
+  for (size_t i = 0; i < obj->u.object.len; i++) {
+    const char *k = obj->u.object.keys[i];
+    bool ok = false;
+    for (const char *const *a = allowed; *a; a++)
+      if (strcmp(*a, k) == 0) {
+        ok = true;
+        break;
+      }
+    if (!ok) {
+      char p[COVE_PATH_MAX];
+      cove_json_path(p, path, k);
+      return cove_error(err, 0, "%s: unknown field", p);
+    }
+  }
+  return 0;
+}
+
+void cove_strv_free(struct cove_strv *v)
+{
+  free(v->v);
+  v->v = NULL;
+  v->n = 0;
+}
+
+void cove_json_write_string(FILE *f, const char *s)
+{
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    default:
+      if (*p < 0x20)
+        fprintf(f, "\\u%04x", *p);
+      else
+        fputc(*p, f);
+    }
+  }
+  fputc('"', f);
+}
