@@ -25,10 +25,15 @@ int cove_error_prefix(cove_err *err, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
-  char old[COVE_ERR_MSG_MAX];
-  memcpy(old, err->msg, sizeof old);
-  old[sizeof old - 1] = 0;
-  snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+  size_t pl = strlen(prefix), ol = strnlen(err->msg, sizeof err->msg - 1);
+  if (pl + 2 >= sizeof err->msg)
+    pl = sizeof err->msg - 3;
+  if (pl + 2 + ol >= sizeof err->msg)
+    ol = sizeof err->msg - pl - 3;
+  memmove(err->msg + pl + 2, err->msg, ol);
+  memcpy(err->msg, prefix, pl);
+  memcpy(err->msg + pl, ": ", 2);
+  err->msg[pl + 2 + ol] = 0;
   return -1;
 }
 

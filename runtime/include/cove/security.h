@@ -35,3 +35,21 @@ int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out,
 /* Loads the filter; if a listener is configured, sends the notify fd to it. */
 int cove_seccomp_load(const struct cove_seccomp *s, cove_seccomp_filter f, cove_err *err);
 void cove_seccomp_release(cove_seccomp_filter f);
+
+/* SCMP_ACT_NOTIFY support. listenerPath is a host path, so the init must
+ * connect before pivot_root and load with cove_seccomp_load_notify() (plain
+ * cove_seccomp_load() refuses a filter that uses SCMP_ACT_NOTIFY). */
+#include <stdbool.h>
+#define COVE_SECCOMP_NO_LISTENER (-2)
+bool cove_seccomp_uses_notify(const struct cove_seccomp *s);
+/* A connected AF_UNIX stream fd (O_CLOEXEC), COVE_SECCOMP_NO_LISTENER when
+ * the filter does not use SCMP_ACT_NOTIFY, or -1 with err filled. */
+int cove_seccomp_listener_connect(const struct cove_seccomp *s, cove_err *err);
+/* Loads the filter; when it uses SCMP_ACT_NOTIFY, sends the container
+ * process state {ociVersion, fds:["seccompFd"], pid, metadata, state} with
+ * the notify fd (SCM_RIGHTS) over listener_fd. state_json is the runtime
+ * state object (runtime.md "State"); its "pid" is the pid reported to the
+ * agent. Takes ownership of listener_fd (closed in all cases); with
+ * COVE_SECCOMP_NO_LISTENER it is just cove_seccomp_load(). */
+int cove_seccomp_load_notify(const struct cove_seccomp *s, cove_seccomp_filter f, int listener_fd,
+                             const char *state_json, cove_err *err);

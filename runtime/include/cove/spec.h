@@ -51,7 +51,8 @@ struct cove_mount {
   /* Derived from options: */
   bool bind, recursive;
   unsigned long flags;      /* MS_* for mount(2) of a filesystem */
-  uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for binds via mount_setattr */
+  uint64_t attr_set, attr_clr;   /* MOUNT_ATTR_* for the top mount of a bind */
+  uint64_t rattr_set, rattr_clr; /* rro, rnosuid...: applied recursively */
   unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) or 0 */
   char *data;               /* comma-joined filesystem-specific options */
 };

@@ -1,0 +1,28 @@
+#pragma once
+#include "cove/error.h"
+#include <stdbool.h>
+
+struct cove_global {
+  const char *root_opt;
+  bool debug, systemd_cgroup;
+};
+
+struct cove_command {
+  const char *name;
+  int (*fn)(struct cove_global *g, int argc, char **argv);
+};
+
+/* Each returns the process exit status. */
+int cmd_create(struct cove_global *g, int argc, char **argv);
+int cmd_start(struct cove_global *g, int argc, char **argv);
+int cmd_run(struct cove_global *g, int argc, char **argv);
+int cmd_state(struct cove_global *g, int argc, char **argv);
+int cmd_kill(struct cove_global *g, int argc, char **argv);
+int cmd_delete(struct cove_global *g, int argc, char **argv);
+int cmd_list(struct cove_global *g, int argc, char **argv);
+int cmd_spec(struct cove_global *g, int argc, char **argv);
+int cmd_features(struct cove_global *g, int argc, char **argv);
+int cmd_unsupported(struct cove_global *g, int argc, char **argv);
+
+/* Report err through the log and return 1. */
+int cli_fail(const cove_err *err);

@@ -1,0 +1,31 @@
+/* The container lifecycle (runtime.md): the library entry points the
+ * `cove` CLI and the agent orchestrator share. */
+#pragma once
+#include "cove/error.h"
+#include "cove/state.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct cove_create_opts {
+  const char *root;   /* resolved state root */
+  const char *id;
+  const char *bundle; /* NULL = cwd */
+  const char *pid_file;
+  const char *console_socket;
+  bool no_pivot, no_new_keyring;
+  int preserve_fds;
+};
+
+int cove_container_create(const struct cove_create_opts *o, cove_err *err);
+int cove_container_start(const char *root, const char *id, cove_err *err);
+/* create + start + wait. *status gets the exit code (128+sig if killed).
+ * With detach, returns once the process runs. Signals delivered to the
+ * caller are forwarded to the container's init. */
+int cove_container_run(const struct cove_create_opts *o, bool detach, int *status, cove_err *err);
+int cove_container_state(const char *root, const char *id, struct cove_state *st, cove_err *err);
+int cove_container_kill(const char *root, const char *id, int sig, bool all, cove_err *err);
+int cove_container_delete(const char *root, const char *id, bool force, cove_err *err);
+/* Calls cb for every container under root (state read without locking
+ * order guarantees). */
+int cove_container_list(const char *root, int (*cb)(const struct cove_state *st, void *data), void *data, cove_err *err);

@@ -1,0 +1,764 @@
+/* create / start / run / state / kill / delete / list.
+ *
+ * create: parse and check everything, take the id's state dir (exclusive
+ * mkdir + flock), clone the init into its namespaces, write its id maps,
+ * release it into setup, and wait for READY or an error. Any failure kills
+ * the init and removes the state dir, so nothing outlives a failed create:
+ * mounts live only in the init's mount namespace and die with it. */
+#include "cove/container.h"
+
+#include "cove/cleanup.h"
+#include "cove/fsutil.h"
+#include "cove/json.h"
+#include "cove/log.h"
+#include "cove/spec.h"
+#include "cove/terminal.h"
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/nsfs.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int pidfd_open_(pid_t pid)
+{
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_kill(int pidfd, int sig)
+{
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Open every namespace path now, in the runtime, and check its type: a
+ * mistyped path is a config error, reported before anything exists. */
+static int open_ns_paths(const struct cove_spec *s, int fds[COVE_NS_COUNT], cove_err *err)
+{
+  for (int k = 0; k < COVE_NS_COUNT; k++) {
+    fds[k] = -1;
+    if (!s->ns[k].path)
+      continue;
+    fds[k] = open(s->ns[k].path, O_RDONLY | O_CLOEXEC);
+    if (fds[k] < 0)
+      return cove_error(err, errno, "config.json: linux.namespaces (%s).path: %s", cove_ns_name(k), s->ns[k].path);
+    int t = ioctl(fds[k], NS_GET_NSTYPE);
+    if (t < 0)
+      return cove_error(err, errno == ENOTTY ? 0 : errno, "config.json: linux.namespaces (%s).path: %s is not a namespace",
+                        cove_ns_name(k), s->ns[k].path);
+    if (t != cove_ns_clone_flag(k)) {
+      const char *actual = "another";
+      for (int j = 0; j < COVE_NS_COUNT; j++)
+        if (cove_ns_clone_flag(j) == t)
+          actual = cove_ns_name(j);
+      return cove_error(err, 0, "config.json: linux.namespaces (%s).path: %s is a %s namespace, not %s", cove_ns_name(k),
+                        s->ns[k].path, actual, cove_ns_name(k));
+    }
+  }
+  return 0;
+}
+
+static void close_ns_fds(int fds[COVE_NS_COUNT])
+{
+  for (int k = 0; k < COVE_NS_COUNT; k++)
+    if (fds[k] >= 0) {
+      close(fds[k]);
+      fds[k] = -1;
+    }
+}
+
+static int new_ns_flags(const struct cove_spec *s)
+{
+  int flags = 0;
+  for (int k = 0; k < COVE_NS_COUNT; k++)
+    if (s->ns[k].wanted && !s->ns[k].path && k != COVE_NS_TIME) /* time: unshared by the init */
+      flags |= cove_ns_clone_flag(k);
+  return flags;
+}
+
+__attribute__((noreturn)) static void child_enter(struct cove_init_ctx *ctx)
+{
+  /* Signals the runtime blocks or ignores must not leak into the
+   * container: reset dispositions, restore the caller's mask. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal(sig, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &ctx->sigmask, NULL);
+  cove_init_main(ctx);
+}
+
+static pid_t clone3_(uint64_t flags)
+{
+  struct clone_args a = {.flags = flags, .exit_signal = SIGCHLD};
+  return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
+/* Namespaces given by path are joined in a short-lived helper so the
+ * runtime itself never changes namespace; it setns()es (user first, so
+ * the others are joined with its privileges) and clones the init as our
+ * sibling (CLONE_PARENT), reporting the pid. */
+static pid_t spawn(struct cove_init_ctx *ctx, int parent_sync, cove_err *err)
+{
+  const struct cove_spec *s = ctx->spec;
+  bool join = false;
+  for (int k = 0; k < COVE_NS_COUNT; k++)
+    join |= ctx->ns_fds[k] >= 0;
+  uint64_t flags = (uint64_t)new_ns_flags(s);
+
+  if (!join) {
+    pid_t pid = clone3_(flags);
+    if (pid < 0)
+      return cove_error(err, errno, "clone3 into new namespaces");
+    if (pid == 0) {
+      close(parent_sync);
+      prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      child_enter(ctx);
+    }
+    return pid;
+  }
+
+  pid_t joiner = fork();
+  if (joiner < 0)
+    return cove_error(err, errno, "fork");
+  if (joiner == 0) {
+    close(parent_sync);
+    cove_err e = {0};
+    static const int order[] = {COVE_NS_USER, COVE_NS_MOUNT, COVE_NS_PID, COVE_NS_NET,
+                                COVE_NS_UTS,  COVE_NS_IPC,   COVE_NS_CGROUP, COVE_NS_TIME};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+      int k = order[i];
+      if (ctx->ns_fds[k] >= 0 && setns(ctx->ns_fds[k], cove_ns_clone_flag(k)) < 0) {
+        cove_error(&e, errno, "join %s namespace %s", cove_ns_name(k), s->ns[k].path);
+        cove_sync_send(ctx->sync_fd, SYNC_ERROR, 0, &e);
+        _exit(1);
+      }
+    }
+    close_ns_fds(ctx->ns_fds);
+    pid_t pid = clone3_(flags | CLONE_PARENT);
+    if (pid < 0) {
+      cove_error(&e, errno, "clone3 into new namespaces");
+      cove_sync_send(ctx->sync_fd, SYNC_ERROR, 0, &e);
+      _exit(1);
+    }
+    if (pid == 0)
+      child_enter(ctx); /* parent-death signal is set against the joiner: see below */
+    cove_sync_send(ctx->sync_fd, SYNC_CHILD_PID, pid, NULL);
+    _exit(0);
+  }
+  int st;
+  while (waitpid(joiner, &st, 0) < 0 && errno == EINTR)
+    ;
+  struct cove_sync_msg m;
+  if (cove_sync_recv(parent_sync, &m, err) < 0)
+    return -1;
+  if (m.type == SYNC_ERROR) {
+    *err = m.err;
+    return -1;
+  }
+  if (m.type != SYNC_CHILD_PID)
+    return cove_error(err, EPROTO, "unexpected message from namespace joiner");
+  return m.pid;
+}
+
+static int run_helper(char *const argv[], cove_err *err)
+{
+  pid_t p = fork();
+  if (p < 0)
+    return cove_error(err, errno, "fork %s", argv[0]);
+  if (p == 0) {
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  int st;
+  while (waitpid(p, &st, 0) < 0)
+    if (errno != EINTR)
+      return cove_error(err, errno, "wait %s", argv[0]);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    return cove_error(err, 0, "%s failed (exit %d)%s", argv[0], WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                      WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": not installed (package uidmap)" : "");
+  return 0;
+}
+
+static int newidmap(const char *tool, pid_t pid, const struct cove_idmap *m, size_t n, cove_err *err)
+{
+  char *argv[3 + 3 * 340 + 1];
+  char buf[3 * 340][12];
+  char pidbuf[16];
+  if (n > 340)
+    return cove_error(err, E2BIG, "too many id mappings");
+  snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+  size_t a = 0;
+  argv[a++] = (char *)tool;
+  argv[a++] = pidbuf;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(buf[3 * i], 12, "%u", m[i].container_id);
+    snprintf(buf[3 * i + 1], 12, "%u", m[i].host_id);
+    snprintf(buf[3 * i + 2], 12, "%u", m[i].size);
+    argv[a++] = buf[3 * i];
+    argv[a++] = buf[3 * i + 1];
+    argv[a++] = buf[3 * i + 2];
+  }
+  argv[a] = NULL;
+  return run_helper(argv, err);
+}
+
+static int format_map(const struct cove_idmap *m, size_t n, char *out, size_t cap)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < n && o < cap; i++)
+    o += (size_t)snprintf(out + o, cap - o, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+  return o < cap ? (int)o : -1;
+}
+
+static int write_id_maps(pid_t pid, const struct cove_spec *s, cove_err *err)
+{
+  char dir[64];
+  snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
+  _cleanup_close_ int pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0)
+    return cove_error(err, errno, "open %s", dir);
+  bool rootless = geteuid() != 0;
+  /* An unprivileged user may map exactly itself, directly, after denying
+   * setgroups; anything wider needs the setuid helpers and /etc/subuid. */
+  bool self_uid = s->n_uid_mappings == 1 && s->uid_mappings[0].size == 1 && s->uid_mappings[0].host_id == geteuid();
+  bool self_gid = s->n_gid_mappings == 1 && s->gid_mappings[0].size == 1 && s->gid_mappings[0].host_id == getegid();
+  char buf[8192];
+  if (!rootless || self_gid) {
+    if (rootless && cove_write_file_at(pfd, "setgroups", "deny", 4, err) < 0)
+      return cove_error_prefix(err, "user namespace");
+    int n = format_map(s->gid_mappings, s->n_gid_mappings, buf, sizeof buf);
+    if (n < 0 || cove_write_file_at(pfd, "gid_map", buf, (size_t)n, err) < 0)
+      return cove_error_prefix(err, "config.json: linux.gidMappings");
+  } else if (newidmap("newgidmap", pid, s->gid_mappings, s->n_gid_mappings, err) < 0) {
+    return cove_error_prefix(err, "config.json: linux.gidMappings (mapping ids other than your own needs /etc/subgid)");
+  }
+  if (!rootless || self_uid) {
+    int n = format_map(s->uid_mappings, s->n_uid_mappings, buf, sizeof buf);
+    if (n < 0 || cove_write_file_at(pfd, "uid_map", buf, (size_t)n, err) < 0)
+      return cove_error_prefix(err, "config.json: linux.uidMappings");
+  } else if (newidmap("newuidmap", pid, s->uid_mappings, s->n_uid_mappings, err) < 0) {
+    return cove_error_prefix(err, "config.json: linux.uidMappings (mapping ids other than your own needs /etc/subuid)");
+  }
+  return 0;
+}
+
+static void now_rfc3339(char *out, size_t cap)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char b[32];
+  strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, cap, "%s.%09ldZ", b, ts.tv_nsec);
+}
+
+static char *annotations_json(const struct cove_spec *s)
+{
+  if (!s->n_annotations)
+    return NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return NULL;
+  fputc('{', f);
+  for (size_t i = 0; i < s->n_annotations; i++) {
+    if (i)
+      fputc(',', f);
+    cove_json_write_string(f, s->annotations[i].key);
+    fputc(':', f);
+    cove_json_write_string(f, s->annotations[i].value);
+  }
+  fputc('}', f);
+  fclose(f);
+  return buf;
+}
+
+static int write_pid_file(const char *path, pid_t pid, cove_err *err)
+{
+  /* Written to a temporary name and renamed: a shim polling for the file
+   * never reads a half-written pid. */
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s.cove-tmp", path);
+  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return cove_error(err, errno, "--pid-file %s", path);
+  char b[16];
+  int n = snprintf(b, sizeof b, "%d", (int)pid);
+  if (write(fd, b, (size_t)n) != n || rename(tmp, path) < 0) {
+    unlink(tmp);
+    return cove_error(err, errno, "--pid-file %s", path);
+  }
+  return 0;
+}
+
+/* Everything create and run share. On success *pid_out is the init, held
+ * before exec; dirfd stays locked. */
+struct created {
+  int dirfd;
+  pid_t pid;
+  int pidfd;
+  int sync_fd;     /* parent end, run mode */
+  int console_fd;  /* run mode with a terminal and no console socket */
+};
+
+static void kill_and_reap(pid_t pid, int pidfd)
+{
+  if (pidfd >= 0)
+    pidfd_kill(pidfd, SIGKILL);
+  else if (pid > 0)
+    kill(pid, SIGKILL);
+  if (pid > 0)
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+}
+
+static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode, struct created *out, cove_err *err)
+{
+  char bundle[PATH_MAX];
+  if (!realpath(o->bundle ? o->bundle : ".", bundle))
+    return cove_error(err, errno, "--bundle %s", o->bundle ? o->bundle : ".");
+  if (cove_validate_id(o->id, err) < 0)
+    return -1;
+  struct cove_spec spec;
+  int ret = -1;
+  if (cove_spec_load(&spec, bundle, err) < 0) {
+    cove_spec_free(&spec);
+    return -1;
+  }
+
+  struct cove_init_ctx ctx = {
+    .spec = &spec,
+    .id = o->id,
+    .userns = spec.ns[COVE_NS_USER].wanted,
+    .host_root = geteuid() == 0 && !spec.ns[COVE_NS_USER].wanted,
+    .no_pivot = o->no_pivot,
+    .no_new_keyring = o->no_new_keyring,
+    .preserve_fds = o->preserve_fds,
+    .start_mode = mode,
+    .sync_fd = -1,
+    .fifo_fd = -1,
+    .console_fd = -1,
+    .state_fd = -1,
+  };
+  for (int k = 0; k < COVE_NS_COUNT; k++)
+    ctx.ns_fds[k] = -1;
+  int socks[2] = {-1, -1};
+  int console_pair[2] = {-1, -1};
+  int dirfd = -1;
+  pid_t pid = -1;
+  int pidfd = -1;
+  _cleanup_free_ char *annotations = NULL;
+  sigset_t all;
+
+  if (!spec.has_process) {
+    cove_error(err, 0, "config.json: process: missing (nothing to run)");
+    goto out;
+  }
+  if (open_ns_paths(&spec, ctx.ns_fds, err) < 0)
+    goto out;
+  if (spec.process.terminal) {
+    if (o->console_socket) {
+      if ((ctx.console_fd = cove_console_socket_connect(o->console_socket, err)) < 0)
+        goto out;
+    } else if (mode == COVE_START_SYNC) {
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_pair) < 0) {
+        cove_error(err, errno, "socketpair");
+        goto out;
+      }
+      ctx.console_fd = console_pair[1];
+    } else {
+      cove_error(err, 0, "config.json: process.terminal is true but no --console-socket was given");
+      goto out;
+    }
+  }
+  if (o->preserve_fds < 0 || o->preserve_fds > 4096) {
+    cove_error(err, 0, "--preserve-fds %d: out of range", o->preserve_fds);
+    goto out;
+  }
+
+  if ((dirfd = cove_state_create(o->root, o->id, err)) < 0)
+    goto out;
+  ctx.state_fd = dirfd;
+  if (mode == COVE_START_FIFO) {
+    if (mkfifoat(dirfd, "exec.fifo", 0600) < 0) {
+      cove_error(err, errno, "mkfifo exec.fifo");
+      goto fail;
+    }
+    /* O_RDWR never blocks on a fifo; the init later blocks in read()
+     * until `cove start` writes a byte. */
+    if ((ctx.fifo_fd = openat(dirfd, "exec.fifo", O_RDWR | O_CLOEXEC)) < 0) {
+      cove_error(err, errno, "open exec.fifo");
+      goto fail;
+    }
+  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
+    cove_error(err, errno, "socketpair");
+    goto fail;
+  }
+  ctx.sync_fd = socks[1];
+
+  struct cove_state st = {0};
+  snprintf(st.id, sizeof st.id, "%s", o->id);
+  snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
+  snprintf(st.oci_version, sizeof st.oci_version, "%s", spec.oci_version);
+  now_rfc3339(st.created, sizeof st.created);
+  st.creating = true;
+  st.rootless = geteuid() != 0;
+  annotations = annotations_json(&spec);
+  st.annotations_json = annotations;
+
+  /* The runtime blocks all signals while it has a half-made container;
+   * `run` keeps them blocked and forwards them through a signalfd. */
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &ctx.sigmask);
+
+  pid = spawn(&ctx, socks[0], err);
+  if (pid < 0) {
+    pid = -1;
+    goto fail;
+  }
+  pidfd = pidfd_open_(pid);
+  close(socks[1]);
+  socks[1] = -1;
+  if (ctx.fifo_fd >= 0) {
+    close(ctx.fifo_fd);
+    ctx.fifo_fd = -1;
+  }
+  if (console_pair[1] >= 0) {
+    close(console_pair[1]);
+    console_pair[1] = -1;
+  } else if (ctx.console_fd >= 0) {
+    close(ctx.console_fd);
+    ctx.console_fd = -1;
+  }
+  close_ns_fds(ctx.ns_fds);
+
+  st.pid = pid;
+  if (cove_proc_starttime(pid, &st.pid_start) < 0 || cove_state_write(dirfd, &st, err) < 0) {
+    if (!err->msg[0])
+      cove_error(err, errno, "container init vanished");
+    goto fail;
+  }
+  if (spec.ns[COVE_NS_USER].wanted && !spec.ns[COVE_NS_USER].path && write_id_maps(pid, &spec, err) < 0)
+    goto fail;
+  if (cove_sync_send(socks[0], SYNC_GO, 0, NULL) < 0) {
+    cove_error(err, errno, "release container init");
+    goto fail;
+  }
+  struct cove_sync_msg m;
+  if (cove_sync_recv(socks[0], &m, err) < 0)
+    goto fail;
+  if (m.type == SYNC_ERROR) {
+    *err = m.err;
+    goto fail;
+  }
+  if (m.type != SYNC_READY) {
+    cove_error(err, EPROTO, "unexpected message from container init");
+    goto fail;
+  }
+  st.creating = false;
+  if (cove_state_write(dirfd, &st, err) < 0)
+    goto fail;
+  if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
+    goto fail;
+
+  out->dirfd = dirfd;
+  out->pid = pid;
+  out->pidfd = pidfd;
+  out->sync_fd = socks[0];
+  out->console_fd = console_pair[0];
+  cove_spec_free(&spec);
+  return 0;
+
+fail:
+  kill_and_reap(pid, pidfd);
+  if (pidfd >= 0)
+    close(pidfd);
+  if (dirfd >= 0) {
+    cove_err e2;
+    cove_state_remove(o->root, o->id, dirfd, &e2);
+    close(dirfd);
+  }
+  sigprocmask(SIG_SETMASK, &ctx.sigmask, NULL);
+out:
+  for (int i = 0; i < 2; i++) {
+    if (socks[i] >= 0)
+      close(socks[i]);
+    if (console_pair[i] >= 0)
+      close(console_pair[i]);
+  }
+  if (o->console_socket && ctx.console_fd >= 0)
+    close(ctx.console_fd);
+  if (ctx.fifo_fd >= 0)
+    close(ctx.fifo_fd);
+  close_ns_fds(ctx.ns_fds);
+  cove_spec_free(&spec);
+  return ret;
+}
+
+int cove_container_create(const struct cove_create_opts *o, cove_err *err)
+{
+  struct created c;
+  sigset_t old;
+  sigprocmask(SIG_BLOCK, NULL, &old);
+  if (do_create(o, COVE_START_FIFO, &c, err) < 0)
+    return -1;
+  close(c.sync_fd);
+  close(c.pidfd);
+  close(c.dirfd);
+  return 0;
+}
+
+int cove_container_start(const char *root, const char *id, cove_err *err)
+{
+  _cleanup_close_ int dirfd = cove_state_open(root, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct cove_state st;
+  if (cove_state_read(dirfd, &st, err) < 0)
+    return -1;
+  cove_state_release(&st);
+  if (st.status != COVE_CREATED)
+    return cove_error(err, 0, "container \"%s\" is %s, not created: cannot start it", id, cove_status_name(st.status));
+  _cleanup_close_ int fifo = openat(dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fifo < 0) {
+    if (errno == ENXIO)
+      return cove_error(err, 0, "container \"%s\" is not running (its init is gone)", id);
+    return cove_error(err, errno, "open exec.fifo");
+  }
+  if (write(fifo, "s", 1) != 1)
+    return cove_error(err, errno, "start container");
+  if (unlinkat(dirfd, "exec.fifo", 0) < 0)
+    return cove_error(err, errno, "remove exec.fifo");
+  return 0;
+}
+
+static int exit_code(int status)
+{
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return 255;
+}
+
+int cove_container_run(const struct cove_create_opts *o, bool detach, int *status, cove_err *err)
+{
+  struct created c;
+  sigset_t old;
+  sigprocmask(SIG_BLOCK, NULL, &old);
+  if (do_create(o, COVE_START_SYNC, &c, err) < 0)
+    return -1;
+  /* The state dir must not stay locked while the container runs: `state`
+   * and `kill` from other processes take the same lock. */
+  flock(c.dirfd, LOCK_UN);
+  int ret = -1;
+  if (cove_sync_send(c.sync_fd, SYNC_START, 0, NULL) < 0) {
+    cove_error(err, errno, "start container");
+    goto out;
+  }
+  close(c.sync_fd);
+  c.sync_fd = -1;
+  if (detach) {
+    *status = 0;
+    ret = 0;
+    goto out_keep;
+  }
+
+  if (c.console_fd >= 0) {
+    int master = cove_console_recv_fd(c.console_fd, err);
+    if (master < 0)
+      goto out;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    cove_console_proxy(master, err);
+    close(master);
+  } else {
+    sigset_t fwd;
+    sigfillset(&fwd);
+    _cleanup_close_ int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+    struct pollfd p[2] = {{.fd = c.pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+    for (;;) {
+      int n = poll(p, sfd >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || (p[0].revents & (POLLIN | POLLHUP)))
+        break;
+      struct signalfd_siginfo si;
+      if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH && si.ssi_signo != SIGURG)
+          pidfd_kill(c.pidfd, (int)si.ssi_signo);
+      }
+    }
+  }
+  int wst;
+  while (waitpid(c.pid, &wst, 0) < 0) {
+    if (errno != EINTR) {
+      cove_error(err, errno, "wait for container");
+      goto out;
+    }
+  }
+  *status = exit_code(wst);
+  ret = 0;
+out:
+  /* A foreground run owns its container: delete it whatever happened. */
+  kill_and_reap(c.pid, c.pidfd);
+  flock(c.dirfd, LOCK_EX);
+  {
+    cove_err e2;
+    cove_state_remove(o->root, o->id, c.dirfd, &e2);
+  }
+out_keep:
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (c.sync_fd >= 0)
+    close(c.sync_fd);
+  if (c.console_fd >= 0)
+    close(c.console_fd);
+  close(c.pidfd);
+  close(c.dirfd);
+  return ret;
+}
+
+int cove_container_state(const char *root, const char *id, struct cove_state *st, cove_err *err)
+{
+  _cleanup_close_ int dirfd = cove_state_open(root, id, err);
+  if (dirfd < 0)
+    return -1;
+  return cove_state_read(dirfd, st, err);
+}
+
+/* Every process whose pid namespace is the init's: with a private pid
+ * namespace that is the whole container. */
+static int signal_all(const struct cove_state *st, int sig, cove_err *err)
+{
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/ns/pid", (int)st->pid);
+  struct stat ns;
+  if (stat(p, &ns) < 0)
+    return cove_error(err, errno, "container pid namespace");
+  struct stat self;
+  if (stat("/proc/self/ns/pid", &self) == 0 && self.st_ino == ns.st_ino)
+    return kill(st->pid, sig) < 0 ? cove_error(err, errno, "kill") : 0;
+  _cleanup_closedir_ DIR *d = opendir("/proc");
+  if (!d)
+    return cove_error(err, errno, "/proc");
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0)
+      continue;
+    snprintf(p, sizeof p, "/proc/%ld/ns/pid", pid);
+    struct stat s;
+    if (stat(p, &s) == 0 && s.st_ino == ns.st_ino && s.st_dev == ns.st_dev)
+      kill((pid_t)pid, sig);
+  }
+  return 0;
+}
+
+int cove_container_kill(const char *root, const char *id, int sig, bool all, cove_err *err)
+{
+  _cleanup_close_ int dirfd = cove_state_open(root, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct cove_state st;
+  if (cove_state_read(dirfd, &st, err) < 0)
+    return -1;
+  cove_state_release(&st);
+  /* pidfd first, then re-check identity: the signal cannot hit a reused pid */
+  _cleanup_close_ int pidfd = st.pid > 0 ? pidfd_open_(st.pid) : -1;
+  if (pidfd < 0 || cove_state_status(dirfd, &st) == COVE_STOPPED)
+    return cove_error(err, ESRCH, "container \"%s\" is not running", id);
+  if (all && signal_all(&st, sig, err) < 0)
+    return -1;
+  if (pidfd_kill(pidfd, sig) < 0 && !(all && errno == ESRCH))
+    return cove_error(err, errno, "kill container \"%s\"", id);
+  return 0;
+}
+
+static int wait_pidfd(int pidfd, int timeout_ms)
+{
+  struct pollfd p = {.fd = pidfd, .events = POLLIN};
+  int r;
+  do
+    r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+int cove_container_delete(const char *root, const char *id, bool force, cove_err *err)
+{
+  _cleanup_close_ int dirfd = cove_state_open(root, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct cove_state st;
+  if (cove_state_read(dirfd, &st, err) < 0) {
+    /* A create that crashed before writing any state: nothing runs. */
+    if (err->code == ENOENT)
+      return cove_state_remove(root, id, dirfd, err);
+    return -1;
+  }
+  cove_state_release(&st);
+  if (st.status != COVE_STOPPED) {
+    if (!force)
+      return cove_error(err, 0, "cannot delete container \"%s\" that is %s: stop it first or use --force", id,
+                        cove_status_name(st.status));
+    _cleanup_close_ int pidfd = pidfd_open_(st.pid);
+    if (pidfd >= 0 && cove_state_status(dirfd, &st) != COVE_STOPPED) {
+      signal_all(&st, SIGKILL, err);
+      pidfd_kill(pidfd, SIGKILL);
+      if (wait_pidfd(pidfd, 10000) <= 0)
+        return cove_error(err, ETIMEDOUT, "container \"%s\" did not die after SIGKILL", id);
+    }
+  }
+  return cove_state_remove(root, id, dirfd, err);
+}
+
+int cove_container_list(const char *root, int (*cb)(const struct cove_state *st, void *data), void *data, cove_err *err)
+{
+  _cleanup_closedir_ DIR *d = opendir(root);
+  if (!d) {
+    if (errno == ENOENT)
+      return 0;
+    return cove_error(err, errno, "state root %s", root);
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    _cleanup_close_ int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    struct cove_state st;
+    cove_err e2;
+    if (cove_state_read(fd, &st, &e2) < 0)
+      continue;
+    int r = cb(&st, data);
+    cove_state_release(&st);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}

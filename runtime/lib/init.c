@@ -1,0 +1,282 @@
+/* The container's first process, from clone to execve.
+ *
+ * It runs cove's code inside the new namespaces, so until execve it is
+ * treated as exposed: it is made non-dumpable as soon as the parent has
+ * written its id maps (no ptrace, no /proc/PID/exe or /proc/PID/fd for
+ * anything else in the container — CVE-2019-5736), every inherited fd is
+ * marked close-on-exec (CVE-2024-21626), and it never re-opens the cove
+ * binary. The seccomp filter is loaded last so cove's own setup is not
+ * constrained by it. */
+#include "internal.h"
+
+#include "cove/cleanup.h"
+#include "cove/fsutil.h"
+#include "cove/log.h"
+#include "cove/netlink.h"
+#include "cove/security.h"
+#include "cove/terminal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const char *env_lookup(const struct cove_strv *env, const char *key)
+{
+  size_t kl = strlen(key);
+  for (size_t i = 0; i < env->n; i++)
+    if (strncmp(env->v[i], key, kl) == 0 && env->v[i][kl] == '=')
+      return env->v[i] + kl + 1;
+  return NULL;
+}
+
+/* PATH search with the container's PATH, not the caller's: execvpe would
+ * consult our own (host) environment. */
+static int find_executable(const struct cove_process *p, char *out, size_t cap, cove_err *err)
+{
+  const char *a0 = p->args.v[0];
+  struct stat st;
+  if (strchr(a0, '/')) {
+    if (stat(a0, &st) < 0)
+      return cove_error(err, errno, "exec: \"%s\"", a0);
+    if (S_ISDIR(st.st_mode))
+      return cove_error(err, EACCES, "exec: \"%s\": is a directory", a0);
+    snprintf(out, cap, "%s", a0);
+    return 0;
+  }
+  const char *path = env_lookup(&p->env, "PATH");
+  if (!path)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const char *s = path;
+  while (*s) {
+    const char *e = strchrnul(s, ':');
+    int n = (int)(e - s);
+    snprintf(out, cap, "%.*s%s%s", n, s, n ? "/" : "", a0);
+    if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+      return 0;
+    s = *e ? e + 1 : e;
+  }
+  return cove_error(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", a0);
+}
+
+static int write_proc_self(const char *name, const char *data, cove_err *err)
+{
+  _cleanup_close_ int dir = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return cove_error(err, errno, "open /proc/self");
+  return cove_write_file_at(dir, name, data, strlen(data), err);
+}
+
+static int setup_time_ns(const struct cove_spec *s, cove_err *err)
+{
+  if (!s->ns[COVE_NS_TIME].wanted || s->ns[COVE_NS_TIME].path)
+    return 0;
+  if (unshare(CLONE_NEWTIME) < 0)
+    return cove_error(err, errno, "unshare time namespace");
+  if (s->has_time_offsets) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "monotonic %lld %u\nboottime %lld %u\n", (long long)s->monotonic_secs,
+             s->monotonic_nsecs, (long long)s->boottime_secs, s->boottime_nsecs);
+    if (write_proc_self("timens_offsets", buf, err) < 0)
+      return cove_error_prefix(err, "linux.timeOffsets");
+  }
+  return 0;
+}
+
+static int apply_sysctl(const struct cove_spec *s, cove_err *err)
+{
+  for (size_t i = 0; i < s->n_sysctl; i++) {
+    char rel[512];
+    snprintf(rel, sizeof rel, "sys/%s", s->sysctl[i].key);
+    for (char *c = rel + 4; *c; c++)
+      if (*c == '.')
+        *c = '/';
+    _cleanup_close_ int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0)
+      return cove_error(err, errno, "linux.sysctl: open /proc");
+    _cleanup_close_ int fd = cove_open_in_root(proc, rel, O_WRONLY, err);
+    if (fd < 0)
+      return cove_error_prefix(err, "linux.sysctl.%s", s->sysctl[i].key);
+    const char *v = s->sysctl[i].value;
+    if (write(fd, v, strlen(v)) < 0)
+      return cove_error(err, errno, "linux.sysctl.%s", s->sysctl[i].key);
+  }
+  return 0;
+}
+
+static int switch_user(const struct cove_init_ctx *ctx, cove_err *err)
+{
+  const struct cove_process *p = &ctx->spec->process;
+  /* Drop the runtime caller's supplementary groups; in a user namespace
+   * with setgroups denied (rootless single-id map) they are already
+   * invisible and the call is refused. */
+  if (setgroups(p->n_additional_gids, p->additional_gids) < 0) {
+    if (!(errno == EPERM && ctx->userns && p->n_additional_gids == 0))
+      return cove_error(err, errno, "process.user.additionalGids: setgroups%s",
+                        ctx->userns ? " (needs a multi-id gid mapping through newgidmap)" : "");
+  }
+  if (setresgid(p->gid, p->gid, p->gid) < 0)
+    return cove_error(err, errno, "process.user.gid: setresgid(%u)", p->gid);
+  if (setresuid(p->uid, p->uid, p->uid) < 0)
+    return cove_error(err, errno, "process.user.uid: setresuid(%u)", p->uid);
+  return 0;
+}
+
+static int wait_for_start(struct cove_init_ctx *ctx, cove_err *err)
+{
+  if (ctx->start_mode == COVE_START_SYNC) {
+    struct cove_sync_msg m;
+    if (cove_sync_recv(ctx->sync_fd, &m, err) < 0)
+      return -1;
+    if (m.type != SYNC_START)
+      return cove_error(err, EPROTO, "unexpected sync message %d", m.type);
+    return 0;
+  }
+  char c;
+  ssize_t n;
+  do
+    n = read(ctx->fifo_fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1)
+    return cove_error(err, errno, "wait for start");
+  return 0;
+}
+
+static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_seccomp_filter *filter, cove_err *err)
+{
+  const struct cove_spec *s = ctx->spec;
+  const struct cove_process *p = &s->process;
+
+  /* Wait until the parent knows our pid and has written our id maps. */
+  struct cove_sync_msg m;
+  if (cove_sync_recv(ctx->sync_fd, &m, err) < 0)
+    return -1;
+  if (m.type != SYNC_GO)
+    return cove_error(err, EPROTO, "unexpected sync message %d", m.type);
+  /* From here on nothing in the container may inspect or trace us. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return cove_error(err, errno, "prctl(PR_SET_DUMPABLE)");
+  if (ctx->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    return cove_error(err, errno, "become root in the user namespace (is container id 0 mapped?)");
+
+  if (!ctx->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0)
+    cove_debug("new session keyring: %s", strerror(errno));
+
+  if (setup_time_ns(s, err) < 0)
+    return -1;
+  if (s->ns[COVE_NS_UTS].wanted) {
+    if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+      return cove_error(err, errno, "hostname");
+    if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+      return cove_error(err, errno, "domainname");
+  }
+  if (s->ns[COVE_NS_NET].wanted && !s->ns[COVE_NS_NET].path && cove_net_loopback_up(err) < 0)
+    return cove_error_prefix(err, "network namespace");
+
+  if (cove_rootfs_setup(ctx, err) < 0)
+    return -1;
+  if (apply_sysctl(s, err) < 0)
+    return -1;
+  if (cove_rootfs_finalize(ctx, err) < 0)
+    return -1;
+
+  if (p->terminal && ctx->console_fd >= 0) {
+    if (cove_console_setup(ctx->console_fd, p->console_height, p->console_width, err) < 0)
+      return cove_error_prefix(err, "process.terminal");
+    close(ctx->console_fd);
+    ctx->console_fd = -1;
+  } else if (setsid() < 0) {
+    /* A new session even without a terminal: the container must not be
+     * able to TIOCSTI into the caller's controlling terminal. */
+    return cove_error(err, errno, "setsid");
+  }
+
+  if (s->has_personality && personality(s->personality) < 0)
+    return cove_error(err, errno, "linux.personality");
+  if (p->has_oom_score_adj) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", p->oom_score_adj);
+    if (write_proc_self("oom_score_adj", buf, err) < 0)
+      return cove_error_prefix(err, "process.oomScoreAdj");
+  }
+  if (cove_rlimits_apply(p, err) < 0)
+    return -1;
+
+  /* The cwd is looked up after pivot_root: ".." and symlinks cannot leave. */
+  if (chdir(p->cwd) < 0) {
+    _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int d = root < 0 ? -1 : cove_mkpath_in_root(root, p->cwd, false, 0755, err);
+    if (d < 0 || fchdir(d) < 0)
+      return cove_error(err, errno, "process.cwd: %s", p->cwd);
+  }
+  if (find_executable(p, exe, exe_cap, err) < 0)
+    return -1;
+  if (s->has_seccomp && cove_seccomp_prepare(&s->seccomp, filter, err) < 0)
+    return cove_error_prefix(err, "linux.seccomp");
+
+  /* Everything not explicitly passed is closed at execve, including fds
+   * the caller of cove leaked to us. */
+  unsigned first = 3 + (unsigned)ctx->preserve_fds;
+  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return cove_error(err, errno, "close_range");
+  for (int fd = 3; fd < (int)first; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+      return cove_error(err, errno, "--preserve-fds: fd %d", fd);
+  }
+  return 0;
+}
+
+void cove_init_main(struct cove_init_ctx *ctx)
+{
+  cove_err err = {0};
+  char exe[4096];
+  cove_seccomp_filter filter = NULL;
+  const struct cove_process *p = &ctx->spec->process;
+
+  if (setup(ctx, exe, sizeof exe, &filter, &err) < 0)
+    goto fail;
+  if (cove_sync_send(ctx->sync_fd, SYNC_READY, 0, NULL) < 0)
+    _exit(1);
+  /* `create` exits after READY; we must outlive it. `run` keeps it. */
+  if (ctx->start_mode == COVE_START_FIFO)
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (wait_for_start(ctx, &err) < 0)
+    goto fail;
+
+  if (p->has_umask)
+    umask(p->umask);
+  if (cove_caps_apply_bounding(&p->caps, &err) < 0 || switch_user(ctx, &err) < 0 || cove_caps_apply(&p->caps, &err) < 0)
+    goto fail_late;
+  if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    cove_error(&err, errno, "process.noNewPrivileges");
+    goto fail_late;
+  }
+  if (ctx->start_mode == COVE_START_SYNC)
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change */
+  if (filter && cove_seccomp_load(&ctx->spec->seccomp, filter, &err) < 0)
+    goto fail_late;
+  execve(exe, (char *const *)p->args.v, (char *const *)p->env.v);
+  cove_error(&err, errno, "exec %s", exe);
+fail_late:
+  /* After start nobody is listening on the sync socket any more. */
+  dprintf(STDERR_FILENO, "cove: %s\n", err.msg);
+  _exit(err.code == ENOENT ? 127 : 126);
+fail:
+  cove_sync_send(ctx->sync_fd, SYNC_ERROR, 0, &err);
+  _exit(1);
+}

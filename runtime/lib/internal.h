@@ -1,0 +1,54 @@
+/* Shared between the lifecycle (container.c), the init (init.c) and the
+ * rootfs code: everything the container's first process needs to know. */
+#pragma once
+#include "cove/error.h"
+#include "cove/spec.h"
+
+#include <stdbool.h>
+#include <signal.h>
+#include <sys/types.h>
+
+enum cove_start_mode {
+  COVE_START_FIFO, /* create: block on exec.fifo until `cove start` */
+  COVE_START_SYNC, /* run: the runtime releases us over the sync socket */
+};
+
+struct cove_init_ctx {
+  const struct cove_spec *spec;
+  const char *id;
+  bool userns;        /* we are in a user namespace (new or joined) */
+  bool host_root;     /* the runtime runs as real root in the initial userns */
+  bool no_pivot, no_new_keyring;
+  int preserve_fds;
+  enum cove_start_mode start_mode;
+  int sync_fd;    /* child end of the sync socketpair */
+  int fifo_fd;    /* exec.fifo (O_RDWR), FIFO mode only */
+  int console_fd; /* connected console socket, -1 if none */
+  int ns_fds[COVE_NS_COUNT]; /* preopened namespace paths, -1 if new */
+  int state_fd;   /* closed first thing in the child */
+  sigset_t sigmask; /* the caller's mask, restored before exec */
+};
+
+/* Sync protocol: fixed-size messages over a SOCK_SEQPACKET pair. */
+enum cove_sync_type {
+  SYNC_GO = 1,        /* parent → init: pid known, id maps written */
+  SYNC_CHILD_PID,     /* joiner → parent: the init's pid */
+  SYNC_READY,         /* init → parent: setup done, waiting to exec */
+  SYNC_START,         /* parent → init (run mode): exec now */
+  SYNC_ERROR,         /* init → parent: setup failed, err follows */
+};
+struct cove_sync_msg {
+  int type;
+  int pid;
+  cove_err err;
+};
+int cove_sync_send(int fd, int type, int pid, const cove_err *e);
+/* Receive one message; EOF is reported as an error ("init exited"). */
+int cove_sync_recv(int fd, struct cove_sync_msg *m, cove_err *err);
+
+/* The init: never returns. */
+__attribute__((noreturn)) void cove_init_main(struct cove_init_ctx *ctx);
+
+/* rootfs.c */
+int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);
+int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err);

@@ -1,0 +1,350 @@
+/* The container's filesystem view, built inside its mount namespace:
+ *   1. make "/" a slave so nothing we do propagates back to the host;
+ *   2. bind the rootfs onto itself and hold it as an fd;
+ *   3. mount every config mount in order onto targets resolved inside that
+ *      fd (openat2 RESOLVE_IN_ROOT), binds cloned as detached trees;
+ *   4. default devices and /dev links;
+ *   5. pivot_root into it and detach the old root.
+ * Masked/readonly paths and root.readonly come after pivot_root, when "/"
+ * is the container's and no host path is reachable by name. */
+#include "internal.h"
+
+#include "cove/cleanup.h"
+#include "cove/fsutil.h"
+#include "cove/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static bool is_type(const struct cove_mount *m, const char *t)
+{
+  return m->type && strcmp(m->type, t) == 0;
+}
+
+/* Clone `src_fd`'s tree (or the host path) detached, set its attributes,
+ * and attach it at target_fd. The source is opened once; no string path is
+ * looked up again between check and mount. */
+static int bind_at(int src_dfd, const char *src, bool recursive, const struct cove_mount *m, int target_fd, cove_err *err)
+{
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  if (!*src)
+    flags |= AT_EMPTY_PATH;
+  _cleanup_close_ int tree = cove_open_tree(src_dfd, src, flags);
+  if (tree < 0)
+    return cove_error(err, errno, "clone mount of %s", *src ? src : "source");
+  if (m && (m->attr_set || m->attr_clr || m->propagation)) {
+    struct mount_attr a = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};
+    if (m->propagation)
+      a.propagation = m->propagation & ~(unsigned long)MS_REC;
+    unsigned af = AT_EMPTY_PATH | ((m->propagation & MS_REC) ? AT_RECURSIVE : 0);
+    if (cove_mount_setattr(tree, "", af, &a) < 0) {
+      /* A flag the host locked (rootless bind of a nosuid or ro host mount)
+       * cannot be cleared; asking for "rw"/"suid" there is not worth
+       * failing for, but setting restrictions must succeed. */
+      a.attr_clr = 0;
+      if (errno != EPERM || cove_mount_setattr(tree, "", af, &a) < 0)
+        return cove_error(err, errno, "set mount attributes");
+    }
+  }
+  if (m && (m->rattr_set || m->rattr_clr)) {
+    struct mount_attr a = {.attr_set = m->rattr_set, .attr_clr = m->rattr_clr};
+    if (cove_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a) < 0)
+      return cove_error(err, errno, "set recursive mount attributes");
+  }
+  if (cove_move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return cove_error(err, errno, "attach mount");
+  return 0;
+}
+
+/* Filesystems a rootless container may not be allowed to mount fresh: fall
+ * back to a recursive bind of the host's instance (runc does the same for
+ * sysfs). The fresh mount is always tried first. */
+static const char *host_fallback(const struct cove_mount *m)
+{
+  if (is_type(m, "sysfs"))
+    return "/sys";
+  if (is_type(m, "mqueue"))
+    return "/dev/mqueue";
+  if (is_type(m, "cgroup") || is_type(m, "cgroup2"))
+    return "/sys/fs/cgroup";
+  return NULL;
+}
+
+static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cove_err *err)
+{
+  const struct cove_mount *m = &ctx->spec->mounts[i];
+  bool file = false;
+  _cleanup_close_ int src_fd = -1;
+  if (m->bind) {
+    /* The source is a host path chosen by whoever wrote the config; it is
+     * resolved once, here, and used as an fd from now on. */
+    src_fd = open(m->source, O_PATH | O_CLOEXEC);
+    if (src_fd < 0)
+      return cove_error(err, errno, "source %s", m->source);
+    struct stat st;
+    if (fstat(src_fd, &st) < 0)
+      return cove_error(err, errno, "source %s", m->source);
+    file = !S_ISDIR(st.st_mode);
+  }
+  _cleanup_close_ int target = cove_mkpath_in_root(root_fd, m->destination, file, file ? 0644 : 0755, err);
+  if (target < 0)
+    return -1;
+
+  if (m->bind)
+    return bind_at(src_fd, "", m->recursive, m, target, err);
+
+  const char *type = m->type;
+  if (is_type(m, "cgroup"))
+    type = "cgroup2"; /* v1 per-controller mounts are not offered */
+  char tpath[32];
+  cove_fd_path(tpath, target);
+  const char *source = m->source && *m->source ? m->source : type;
+  unsigned long flags = m->flags & ~(unsigned long)MS_REMOUNT;
+  if (mount(source, tpath, type, flags, m->data) == 0) {
+    if (m->propagation && mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
+      return cove_error(err, errno, "set propagation");
+    return 0;
+  }
+  int saved = errno;
+  const char *fb = host_fallback(m);
+  if (fb && (saved == EPERM || saved == EBUSY || saved == EACCES) && ctx->userns) {
+    cove_debug("mounts[%zu]: %s not mountable here (%s), binding host %s", i, type, strerror(saved), fb);
+    struct cove_mount fbm = *m;
+    fbm.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (m->attr_set & MOUNT_ATTR_RDONLY);
+    fbm.attr_clr = 0;
+    fbm.rattr_set = (m->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0;
+    fbm.rattr_clr = 0;
+    if (m->flags & MS_RDONLY)
+      fbm.attr_set |= MOUNT_ATTR_RDONLY;
+    return bind_at(AT_FDCWD, fb, true, &fbm, target, err);
+  }
+  return cove_error(err, saved, "mount %s", type);
+}
+
+struct dev_spec {
+  const char *name;
+  unsigned maj, min;
+};
+static const struct dev_spec default_devs[] = {
+  {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+/* mknod as real root; in a user namespace mknod is refused, so bind the
+ * host's node over an empty file instead (what runc and bwrap do). */
+static int make_device(const struct cove_init_ctx *ctx, int root_fd, const char *path, char type, unsigned maj,
+                       unsigned min, mode_t perm, uid_t uid, gid_t gid, cove_err *err)
+{
+  if (!ctx->userns) {
+    _cleanup_close_ int parent = -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    if (slash)
+      *slash = 0;
+    _cleanup_close_ int pfd = cove_mkpath_in_root(root_fd, slash && *dir ? dir : "/", false, 0755, err);
+    if (pfd < 0)
+      return -1;
+    /* O_PATH fds cannot be used as dirfd for mknodat: reopen the dir. */
+    char p[32];
+    cove_fd_path(p, pfd);
+    parent = open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (parent < 0)
+      return cove_error(err, errno, "open %s", dir);
+    mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+    unlinkat(parent, base, 0);
+    if (mknodat(parent, base, fmt | perm, makedev(maj, min)) < 0)
+      return cove_error(err, errno, "mknod %s", path);
+    if (fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+      return cove_error(err, errno, "chown %s", path);
+    if (fchmodat(parent, base, perm, 0) < 0)
+      return cove_error(err, errno, "chmod %s", path);
+    return 0;
+  }
+  if (type == 'p')
+    return cove_error(err, EPERM, "%s: fifos cannot be created in a user namespace", path);
+  /* The host node is found by number (/dev/char/M:m), else at the same
+   * path; either way it must really be that device. */
+  char sysdev[64];
+  snprintf(sysdev, sizeof sysdev, "/dev/%s/%u:%u", type == 'b' ? "block" : "char", maj, min);
+  _cleanup_close_ int src = open(sysdev, O_PATH | O_CLOEXEC);
+  if (src < 0)
+    src = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  struct stat sst;
+  if (src < 0 || fstat(src, &sst) < 0 || sst.st_rdev != makedev(maj, min) ||
+      (type == 'b' ? !S_ISBLK(sst.st_mode) : !S_ISCHR(sst.st_mode)))
+    return cove_error(err, src < 0 ? errno : ENODEV, "%s: no host device %u:%u to bind in a user namespace", path, maj,
+                      min);
+  _cleanup_close_ int target = cove_mkpath_in_root(root_fd, path, true, 0644, err);
+  if (target < 0)
+    return -1;
+  struct cove_mount m = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
+  return bind_at(src, "", false, &m, target, err);
+}
+
+static int setup_dev(const struct cove_init_ctx *ctx, int root_fd, cove_err *err)
+{
+  const struct cove_spec *s = ctx->spec;
+  for (size_t i = 0; i < sizeof default_devs / sizeof *default_devs; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "/dev/%s", default_devs[i].name);
+    bool overridden = false;
+    for (size_t j = 0; j < s->n_devices; j++)
+      overridden |= strcmp(s->devices[j].path, path) == 0;
+    if (overridden)
+      continue;
+    if (make_device(ctx, root_fd, path, 'c', default_devs[i].maj, default_devs[i].min, 0666, 0, 0, err) < 0)
+      return cove_error_prefix(err, "default device");
+  }
+  for (size_t j = 0; j < s->n_devices; j++) {
+    const struct cove_device *d = &s->devices[j];
+    if (make_device(ctx, root_fd, d->path, d->type, (unsigned)d->major, (unsigned)d->minor,
+                    d->has_mode ? (d->mode & 07777) : 0666, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, err) < 0)
+      return cove_error_prefix(err, "linux.devices[%zu]", j);
+  }
+
+  _cleanup_close_ int devp = cove_mkpath_in_root(root_fd, "/dev", false, 0755, err);
+  if (devp < 0)
+    return -1;
+  char p[32];
+  cove_fd_path(p, devp);
+  _cleanup_close_ int dev = open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (dev < 0)
+    return cove_error(err, errno, "open /dev");
+  static const char *const links[][2] = {
+    {"fd", "/proc/self/fd"},         {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"},   {"core", "/proc/kcore"},
+  };
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+    if (symlinkat(links[i][1], dev, links[i][0]) < 0 && errno != EEXIST)
+      return cove_error(err, errno, "symlink /dev/%s", links[i][0]);
+  /* With a private devpts, /dev/ptmx must lead to its own ptmx. */
+  struct stat st;
+  if (fstatat(dev, "pts/ptmx", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (fstatat(dev, "ptmx", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
+      unlinkat(dev, "ptmx", 0);
+    if (symlinkat("pts/ptmx", dev, "ptmx") < 0 && errno != EEXIST)
+      return cove_error(err, errno, "symlink /dev/ptmx");
+  }
+  return 0;
+}
+
+static bool dev_is_mounted(const struct cove_spec *s)
+{
+  for (size_t i = 0; i < s->n_mounts; i++)
+    if (strcmp(s->mounts[i].destination, "/dev") == 0)
+      return true;
+  return false;
+}
+
+int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
+{
+  const struct cove_spec *s = ctx->spec;
+  unsigned long prop = MS_SLAVE | MS_REC;
+  if (mount(NULL, "/", NULL, prop, NULL) < 0)
+    return cove_error(err, errno, "make / a slave mount");
+  if (mount(s->root_path_abs, s->root_path_abs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return cove_error(err, errno, "bind rootfs %s", s->root_path_abs);
+  _cleanup_close_ int root_fd = open(s->root_path_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return cove_error(err, errno, "open rootfs %s", s->root_path_abs);
+
+  for (size_t i = 0; i < s->n_mounts; i++)
+    if (mount_one(ctx, root_fd, i, err) < 0)
+      return cove_error_prefix(err, "mounts[%zu] (%s)", i, s->mounts[i].destination);
+
+  if (dev_is_mounted(s) || s->n_devices)
+    if (setup_dev(ctx, root_fd, err) < 0)
+      return -1;
+
+  if (fchdir(root_fd) < 0)
+    return cove_error(err, errno, "chdir rootfs");
+  if (ctx->no_pivot) {
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+      return cove_error(err, errno, "move rootfs to /");
+    if (chroot(".") < 0)
+      return cove_error(err, errno, "chroot");
+  } else {
+    /* pivot_root(".", ".") stacks the old root under the new one at "/";
+     * detaching it leaves no path back to the host's tree. */
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+      return cove_error(err, errno, "pivot_root");
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+      return cove_error(err, errno, "make old root a slave");
+    if (umount2(".", MNT_DETACH) < 0)
+      return cove_error(err, errno, "detach old root");
+  }
+  if (chdir("/") < 0)
+    return cove_error(err, errno, "chdir /");
+  return 0;
+}
+
+static int mask_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return cove_error(err, errno, "open /");
+  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  if (fd < 0)
+    return err->code == ENOENT ? 0 : -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return cove_error(err, errno, "stat %s", path);
+  char tp[32];
+  cove_fd_path(tp, fd);
+  if (S_ISDIR(st.st_mode)) {
+    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000") < 0)
+      return cove_error(err, errno, "mask %s", path);
+    return 0;
+  }
+  _cleanup_close_ int null = open("/dev/null", O_PATH | O_CLOEXEC);
+  if (null < 0)
+    return cove_error(err, errno, "open /dev/null to mask %s", path);
+  struct cove_mount m = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+  if (bind_at(null, "", false, &m, fd, err) < 0)
+    return cove_error_prefix(err, "mask %s", path);
+  return 0;
+}
+
+static int readonly_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return cove_error(err, errno, "open /");
+  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  if (fd < 0)
+    return err->code == ENOENT ? 0 : -1;
+  struct cove_mount m = {.rattr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+  if (bind_at(fd, "", true, &m, fd, err) < 0)
+    return cove_error_prefix(err, "make %s read-only", path);
+  return 0;
+}
+
+int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err)
+{
+  const struct cove_spec *s = ctx->spec;
+  for (size_t i = 0; i < s->readonly_paths.n; i++)
+    if (readonly_path(s->readonly_paths.v[i], err) < 0)
+      return cove_error_prefix(err, "linux.readonlyPaths[%zu]", i);
+  for (size_t i = 0; i < s->masked_paths.n; i++)
+    if (mask_path(s->masked_paths.v[i], err) < 0)
+      return cove_error_prefix(err, "linux.maskedPaths[%zu]", i);
+  if (s->root_readonly) {
+    struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (cove_mount_setattr(AT_FDCWD, "/", 0, &a) < 0)
+      return cove_error(err, errno, "root.readonly: remount / read-only");
+  }
+  if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+    return cove_error(err, errno, "linux.rootfsPropagation");
+  return 0;
+}

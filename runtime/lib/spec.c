@@ -1,0 +1,587 @@
+/* config.json → struct cove_spec, validated before anything is created. */
+#include "cove/spec.h"
+
+#include "cove/cleanup.h"
+#include "cove/json.h"
+#include "cove/log.h"
+#include "cove/mount_options.h"
+#include "cove/security.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const struct {
+  const char *name;
+  int flag;
+} ns_table[COVE_NS_COUNT] = {
+  [COVE_NS_USER] = {"user", CLONE_NEWUSER},       [COVE_NS_MOUNT] = {"mount", CLONE_NEWNS},
+  [COVE_NS_PID] = {"pid", CLONE_NEWPID},          [COVE_NS_NET] = {"network", CLONE_NEWNET},
+  [COVE_NS_UTS] = {"uts", CLONE_NEWUTS},          [COVE_NS_IPC] = {"ipc", CLONE_NEWIPC},
+  [COVE_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP}, [COVE_NS_TIME] = {"time", CLONE_NEWTIME},
+};
+
+const char *cove_ns_name(enum cove_ns_kind k)
+{
+  return ns_table[k].name;
+}
+
+int cove_ns_clone_flag(enum cove_ns_kind k)
+{
+  return ns_table[k].flag;
+}
+
+static int parse_root(struct cove_spec *s, yajl_val top, const char *bundle, cove_err *err)
+{
+  yajl_val root;
+  int r = cove_json_object(top, "root", "", &root, err);
+  if (r < 0)
+    return r;
+  if (r == 0)
+    return cove_error(err, 0, "root: missing (the bundle's root filesystem is required)");
+  if (cove_json_string(root, "path", "root", &s->root_path, err) < 0)
+    return -1;
+  if (!s->root_path || !*s->root_path)
+    return cove_error(err, 0, "root.path: missing");
+  if (cove_json_bool(root, "readonly", "root", &s->root_readonly, err) < 0)
+    return -1;
+  if (s->root_path[0] == '/')
+    s->root_path_abs = strdup(s->root_path);
+  else if (asprintf(&s->root_path_abs, "%s/%s", bundle, s->root_path) < 0)
+    s->root_path_abs = NULL;
+  if (!s->root_path_abs)
+    return cove_error(err, ENOMEM, "root.path");
+  struct stat st;
+  if (stat(s->root_path_abs, &st) < 0)
+    return cove_error(err, errno, "root.path: %s", s->root_path_abs);
+  if (!S_ISDIR(st.st_mode))
+    return cove_error(err, ENOTDIR, "root.path: %s", s->root_path_abs);
+  return 0;
+}
+
+static bool env_ok(const char *e)
+{
+  const char *eq = strchr(e, '=');
+  return eq && eq != e;
+}
+
+static int parse_process(struct cove_spec *s, yajl_val top, cove_err *err)
+{
+  yajl_val p;
+  int r = cove_json_object(top, "process", "", &p, err);
+  if (r <= 0)
+    return r;
+  s->has_process = true;
+  struct cove_process *pr = &s->process;
+  if (cove_json_bool(p, "terminal", "process", &pr->terminal, err) < 0)
+    return -1;
+  yajl_val cs;
+  if ((r = cove_json_object(p, "consoleSize", "process", &cs, err)) < 0)
+    return -1;
+  if (r > 0 && (cove_json_uint32(cs, "height", "process.consoleSize", &pr->console_height, err) < 0 ||
+                cove_json_uint32(cs, "width", "process.consoleSize", &pr->console_width, err) < 0))
+    return -1;
+
+  if ((r = cove_json_strv(p, "args", "process", &pr->args, err)) < 0)
+    return -1;
+  if (r == 0 || pr->args.n == 0)
+    return cove_error(err, 0, "process.args: must name at least the program to run");
+  if (!*pr->args.v[0])
+    return cove_error(err, 0, "process.args[0]: must not be empty");
+
+  if (cove_json_strv(p, "env", "process", &pr->env, err) < 0)
+    return -1;
+  for (size_t i = 0; i < pr->env.n; i++)
+    if (!env_ok(pr->env.v[i]))
+      return cove_error(err, 0, "process.env[%zu]: \"%s\" is not of the form KEY=value", i, pr->env.v[i]);
+
+  if ((r = cove_json_string(p, "cwd", "process", &pr->cwd, err)) < 0)
+    return -1;
+  if (r == 0)
+    return cove_error(err, 0, "process.cwd: missing");
+  if (pr->cwd[0] != '/')
+    return cove_error(err, 0, "process.cwd: \"%s\" must be an absolute path", pr->cwd);
+
+  yajl_val u;
+  if ((r = cove_json_object(p, "user", "process", &u, err)) < 0)
+    return -1;
+  if (r > 0) {
+    uint32_t uid = 0, gid = 0, um;
+    if (cove_json_uint32(u, "uid", "process.user", &uid, err) < 0 ||
+        cove_json_uint32(u, "gid", "process.user", &gid, err) < 0)
+      return -1;
+    pr->uid = uid;
+    pr->gid = gid;
+    if ((r = cove_json_uint32(u, "umask", "process.user", &um, err)) < 0)
+      return -1;
+    if (r > 0) {
+      if (um > 0777)
+        return cove_error(err, 0, "process.user.umask: %o is not a file mode mask", um);
+      pr->has_umask = true;
+      pr->umask = (mode_t)um;
+    }
+    yajl_val ag;
+    if ((r = cove_json_array(u, "additionalGids", "process.user", &ag, err)) < 0)
+      return -1;
+    if (r > 0 && ag->u.array.len) {
+      pr->n_additional_gids = ag->u.array.len;
+      pr->additional_gids = calloc(pr->n_additional_gids, sizeof(gid_t));
+      if (!pr->additional_gids)
+        return cove_error(err, ENOMEM, "process.user.additionalGids");
+      for (size_t i = 0; i < ag->u.array.len; i++) {
+        yajl_val e = ag->u.array.values[i];
+        if (!YAJL_IS_INTEGER(e) || e->u.number.i < 0 || e->u.number.i > UINT32_MAX)
+          return cove_error(err, 0, "process.user.additionalGids[%zu]: expected a gid, got %s", i,
+                            cove_json_type_name(e));
+        pr->additional_gids[i] = (gid_t)e->u.number.i;
+      }
+    }
+    const char *username = NULL;
+    if (cove_json_string(u, "username", "process.user", &username, err) < 0)
+      return -1;
+  }
+  return cove_spec_parse_process_security(p, "process", pr, err);
+}
+
+static int parse_mounts(struct cove_spec *s, yajl_val top, cove_err *err)
+{
+  yajl_val a;
+  int r = cove_json_array(top, "mounts", "", &a, err);
+  if (r <= 0)
+    return r;
+  s->n_mounts = a->u.array.len;
+  s->mounts = calloc(s->n_mounts ? s->n_mounts : 1, sizeof *s->mounts);
+  if (!s->mounts)
+    return cove_error(err, ENOMEM, "mounts");
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    char path[COVE_PATH_MAX];
+    cove_json_path_idx(path, "mounts", i);
+    yajl_val m = a->u.array.values[i];
+    struct cove_mount *cm = &s->mounts[i];
+    if (!YAJL_IS_OBJECT(m))
+      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(m));
+    if (cove_json_string(m, "destination", path, &cm->destination, err) < 0 ||
+        cove_json_string(m, "type", path, &cm->type, err) < 0 ||
+        cove_json_string(m, "source", path, &cm->source, err) < 0 ||
+        cove_json_strv(m, "options", path, &cm->options, err) < 0)
+      return -1;
+    if (!cm->destination || !*cm->destination)
+      return cove_error(err, 0, "%s.destination: missing", path);
+    if (cm->destination[0] != '/')
+      return cove_error(err, 0, "%s.destination: \"%s\" must be an absolute path", path, cm->destination);
+    if (cove_json_field(m, "uidMappings") || cove_json_field(m, "gidMappings"))
+      return cove_error(err, 0, "%s: idmapped mounts (uidMappings/gidMappings) are not supported", path);
+    if (cove_mount_options_parse(cm, path, err) < 0)
+      return -1;
+    if (cm->type && strcmp(cm->type, "bind") == 0)
+      cm->bind = true;
+    if (cm->bind) {
+      if (!cm->source || !*cm->source)
+        return cove_error(err, 0, "%s.source: a bind mount needs a source", path);
+      if (cm->source[0] != '/')
+        return cove_error(err, 0, "%s.source: \"%s\" must be an absolute path", path, cm->source);
+    } else if (!cm->type || !*cm->type) {
+      return cove_error(err, 0, "%s.type: missing (and the options do not ask for a bind mount)", path);
+    }
+  }
+  return 0;
+}
+
+static int parse_idmaps(yajl_val linux_obj, const char *key, struct cove_idmap **out, size_t *n, cove_err *err)
+{
+  yajl_val a;
+  int r = cove_json_array(linux_obj, key, "linux", &a, err);
+  if (r <= 0)
+    return r;
+  *n = a->u.array.len;
+  *out = calloc(*n ? *n : 1, sizeof **out);
+  if (!*out)
+    return cove_error(err, ENOMEM, "linux.%s", key);
+  for (size_t i = 0; i < *n; i++) {
+    char path[COVE_PATH_MAX];
+    snprintf(path, sizeof path, "linux.%s[%zu]", key, i);
+    yajl_val m = a->u.array.values[i];
+    if (!YAJL_IS_OBJECT(m))
+      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(m));
+    struct cove_idmap *im = &(*out)[i];
+    if (cove_json_uint32(m, "containerID", path, &im->container_id, err) <= 0 ||
+        cove_json_uint32(m, "hostID", path, &im->host_id, err) <= 0 ||
+        cove_json_uint32(m, "size", path, &im->size, err) <= 0) {
+      if (!err->msg[0] || !strstr(err->msg, path))
+        cove_error(err, 0, "%s: containerID, hostID and size are required", path);
+      return -1;
+    }
+    if (im->size == 0)
+      return cove_error(err, 0, "%s.size: must be at least 1", path);
+  }
+  return 0;
+}
+
+static int parse_namespaces(struct cove_spec *s, yajl_val linux_obj, cove_err *err)
+{
+  yajl_val a;
+  int r = cove_json_array(linux_obj, "namespaces", "linux", &a, err);
+  if (r <= 0)
+    return r;
+  for (size_t i = 0; i < a->u.array.len; i++) {
+    char path[COVE_PATH_MAX];
+    snprintf(path, sizeof path, "linux.namespaces[%zu]", i);
+    yajl_val n = a->u.array.values[i];
+    if (!YAJL_IS_OBJECT(n))
+      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(n));
+    const char *type = NULL, *nspath = NULL;
+    if (cove_json_string(n, "type", path, &type, err) < 0 || cove_json_string(n, "path", path, &nspath, err) < 0)
+      return -1;
+    if (!type)
+      return cove_error(err, 0, "%s.type: missing", path);
+    int k = -1;
+    for (int j = 0; j < COVE_NS_COUNT; j++)
+      if (strcmp(type, ns_table[j].name) == 0)
+        k = j;
+    if (k < 0)
+      return cove_error(err, 0, "%s.type: unknown namespace type \"%s\"", path, type);
+    if (s->ns[k].wanted)
+      return cove_error(err, 0, "%s.type: namespace \"%s\" listed twice", path, type);
+    s->ns[k].wanted = true;
+    if (nspath && *nspath) {
+      if (nspath[0] != '/')
+        return cove_error(err, 0, "%s.path: \"%s\" must be an absolute path", path, nspath);
+      s->ns[k].path = nspath;
+    }
+  }
+  return 0;
+}
+
+static int parse_devices(struct cove_spec *s, yajl_val linux_obj, cove_err *err)
+{
+  yajl_val a;
+  int r = cove_json_array(linux_obj, "devices", "linux", &a, err);
+  if (r <= 0)
+    return r;
+  s->n_devices = a->u.array.len;
+  s->devices = calloc(s->n_devices ? s->n_devices : 1, sizeof *s->devices);
+  if (!s->devices)
+    return cove_error(err, ENOMEM, "linux.devices");
+  for (size_t i = 0; i < s->n_devices; i++) {
+    char path[COVE_PATH_MAX];
+    snprintf(path, sizeof path, "linux.devices[%zu]", i);
+    yajl_val d = a->u.array.values[i];
+    struct cove_device *cd = &s->devices[i];
+    if (!YAJL_IS_OBJECT(d))
+      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(d));
+    const char *type = NULL;
+    if (cove_json_string(d, "path", path, &cd->path, err) < 0 || cove_json_string(d, "type", path, &type, err) < 0)
+      return -1;
+    if (!cd->path || cd->path[0] != '/')
+      return cove_error(err, 0, "%s.path: must be an absolute path", path);
+    if (!type || strlen(type) != 1 || !strchr("cubp", type[0]))
+      return cove_error(err, 0, "%s.type: must be one of c, u, b, p", path);
+    cd->type = type[0];
+    int rm = cove_json_int64(d, "major", path, &cd->major, err);
+    int rn = rm < 0 ? -1 : cove_json_int64(d, "minor", path, &cd->minor, err);
+    if (rm < 0 || rn < 0)
+      return -1;
+    if (cd->type != 'p' && (rm == 0 || rn == 0))
+      return cove_error(err, 0, "%s: major and minor are required for type %c", path, cd->type);
+    int rr;
+    if ((rr = cove_json_uint32(d, "fileMode", path, &cd->mode, err)) < 0)
+      return -1;
+    cd->has_mode = rr > 0;
+    if ((rr = cove_json_uint32(d, "uid", path, &cd->uid, err)) < 0)
+      return -1;
+    cd->has_uid = rr > 0;
+    if ((rr = cove_json_uint32(d, "gid", path, &cd->gid, err)) < 0)
+      return -1;
+    cd->has_gid = rr > 0;
+  }
+  return 0;
+}
+
+static int parse_kv_object(yajl_val parent, const char *key, const char *ppath, struct cove_kv **out, size_t *n,
+                           cove_err *err)
+{
+  yajl_val o;
+  int r = cove_json_object(parent, key, ppath, &o, err);
+  if (r <= 0)
+    return r;
+  *n = o->u.object.len;
+  *out = calloc(*n ? *n : 1, sizeof **out);
+  if (!*out)
+    return cove_error(err, ENOMEM, "%s", key);
+  for (size_t i = 0; i < *n; i++) {
+    yajl_val v = o->u.object.values[i];
+    char path[COVE_PATH_MAX];
+    cove_json_path(path, ppath, key);
+    if (!YAJL_IS_STRING(v))
+      return cove_error(err, 0, "%s.%s: expected string, got %s", path, o->u.object.keys[i], cove_json_type_name(v));
+    (*out)[i].key = o->u.object.keys[i];
+    (*out)[i].value = v->u.string;
+  }
+  return 0;
+}
+
+static int parse_resources(struct cove_spec *s, yajl_val linux_obj, cove_err *err)
+{
+  yajl_val res;
+  int r = cove_json_object(linux_obj, "resources", "linux", &res, err);
+  if (r <= 0)
+    return r;
+  s->resources = res;
+  /* Limits need the cgroup layer, which does not exist yet. Refusing is the
+   * only honest answer: running an agent unlimited when it asked for limits
+   * is a silent security failure. Device rules are access control the
+   * runtime already enforces by construction (only the default devices and
+   * linux.devices exist in the container), so they are accepted. */
+  for (size_t i = 0; i < res->u.object.len; i++) {
+    const char *k = res->u.object.keys[i];
+    yajl_val v = res->u.object.values[i];
+    if (strcmp(k, "devices") == 0 || YAJL_IS_NULL(v))
+      continue;
+    if (YAJL_IS_OBJECT(v) && v->u.object.len == 0)
+      continue;
+    if (YAJL_IS_ARRAY(v) && v->u.array.len == 0)
+      continue;
+    return cove_error(err, EOPNOTSUPP, "linux.resources.%s: cgroup resource limits are not supported yet", k);
+  }
+  return 0;
+}
+
+static unsigned long parse_propagation(const char *v)
+{
+  static const struct {
+    const char *n;
+    unsigned long f;
+  } t[] = {{"shared", MS_SHARED},         {"slave", MS_SLAVE},           {"private", MS_PRIVATE},
+           {"unbindable", MS_UNBINDABLE}, {"rshared", MS_SHARED | MS_REC}, {"rslave", MS_SLAVE | MS_REC},
+           {"rprivate", MS_PRIVATE | MS_REC}, {"runbindable", MS_UNBINDABLE | MS_REC}};
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    if (strcmp(v, t[i].n) == 0)
+      return t[i].f;
+  return 0;
+}
+
+static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
+{
+  yajl_val lx = NULL;
+  if (cove_json_object(top, "linux", "", &lx, err) < 0)
+    return -1;
+  if (!lx)
+    return cove_error(err, 0, "linux: missing (cove runs Linux containers and needs at least a mount namespace)");
+  if (parse_namespaces(s, lx, err) < 0 || parse_idmaps(lx, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0 ||
+      parse_idmaps(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0 || parse_devices(s, lx, err) < 0 ||
+      parse_resources(s, lx, err) < 0 || cove_json_string(lx, "cgroupsPath", "linux", &s->cgroups_path, err) < 0 ||
+      cove_json_strv(lx, "maskedPaths", "linux", &s->masked_paths, err) < 0 ||
+      cove_json_strv(lx, "readonlyPaths", "linux", &s->readonly_paths, err) < 0 ||
+      parse_kv_object(lx, "sysctl", "linux", &s->sysctl, &s->n_sysctl, err) < 0 ||
+      cove_spec_parse_seccomp(lx, "linux", s, err) < 0)
+    return -1;
+
+  const char *prop = NULL;
+  if (cove_json_string(lx, "rootfsPropagation", "linux", &prop, err) < 0)
+    return -1;
+  if (prop && *prop && !(s->rootfs_propagation = parse_propagation(prop)))
+    return cove_error(err, 0, "linux.rootfsPropagation: unknown propagation \"%s\"", prop);
+
+  for (size_t i = 0; i < s->masked_paths.n; i++)
+    if (s->masked_paths.v[i][0] != '/')
+      return cove_error(err, 0, "linux.maskedPaths[%zu]: \"%s\" must be absolute", i, s->masked_paths.v[i]);
+  for (size_t i = 0; i < s->readonly_paths.n; i++)
+    if (s->readonly_paths.v[i][0] != '/')
+      return cove_error(err, 0, "linux.readonlyPaths[%zu]: \"%s\" must be absolute", i, s->readonly_paths.v[i]);
+
+  yajl_val pers;
+  int r = cove_json_object(lx, "personality", "linux", &pers, err);
+  if (r < 0)
+    return -1;
+  if (r > 0) {
+    const char *dom = NULL;
+    if (cove_json_string(pers, "domain", "linux.personality", &dom, err) < 0)
+      return -1;
+    if (!dom)
+      return cove_error(err, 0, "linux.personality.domain: missing");
+    if (strcmp(dom, "LINUX") == 0)
+      s->personality = PER_LINUX;
+    else if (strcmp(dom, "LINUX32") == 0)
+      s->personality = PER_LINUX32;
+    else
+      return cove_error(err, 0, "linux.personality.domain: unknown domain \"%s\"", dom);
+    s->has_personality = true;
+  }
+
+  yajl_val to;
+  if ((r = cove_json_object(lx, "timeOffsets", "linux", &to, err)) < 0)
+    return -1;
+  if (r > 0) {
+    for (size_t i = 0; i < to->u.object.len; i++) {
+      const char *clk = to->u.object.keys[i];
+      yajl_val o = to->u.object.values[i];
+      char path[COVE_PATH_MAX];
+      snprintf(path, sizeof path, "linux.timeOffsets.%s", clk);
+      int64_t *secs;
+      uint32_t *nsecs;
+      if (strcmp(clk, "monotonic") == 0) {
+        secs = &s->monotonic_secs;
+        nsecs = &s->monotonic_nsecs;
+      } else if (strcmp(clk, "boottime") == 0) {
+        secs = &s->boottime_secs;
+        nsecs = &s->boottime_nsecs;
+      } else {
+        return cove_error(err, 0, "%s: unknown clock (monotonic or boottime)", path);
+      }
+      if (!YAJL_IS_OBJECT(o))
+        return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(o));
+      if (cove_json_int64(o, "secs", path, secs, err) < 0 || cove_json_uint32(o, "nanosecs", path, nsecs, err) < 0)
+        return -1;
+    }
+    s->has_time_offsets = true;
+    if (!s->ns[COVE_NS_TIME].wanted || s->ns[COVE_NS_TIME].path)
+      return cove_error(err, 0, "linux.timeOffsets: needs a new time namespace in linux.namespaces");
+  }
+  return 0;
+}
+
+/* Cross-field rules that no single field can check. */
+static int validate(struct cove_spec *s, cove_err *err)
+{
+  if (!s->ns[COVE_NS_MOUNT].wanted)
+    return cove_error(err, 0, "linux.namespaces: a \"mount\" namespace is required (cove never mounts in the host's namespace)");
+  if ((s->n_uid_mappings || s->n_gid_mappings) && !s->ns[COVE_NS_USER].wanted)
+    return cove_error(err, 0, "linux.uidMappings: mappings need a \"user\" namespace in linux.namespaces");
+  if (s->ns[COVE_NS_USER].wanted && !s->ns[COVE_NS_USER].path && (!s->n_uid_mappings || !s->n_gid_mappings))
+    return cove_error(err, 0, "linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
+  if (s->ns[COVE_NS_USER].path && (s->n_uid_mappings || s->n_gid_mappings))
+    return cove_error(err, 0, "linux.uidMappings: cannot set mappings when joining an existing user namespace");
+  if (s->hostname && *s->hostname && (!s->ns[COVE_NS_UTS].wanted))
+    return cove_error(err, 0, "hostname: setting a hostname needs a \"uts\" namespace");
+  if (s->domainname && *s->domainname && (!s->ns[COVE_NS_UTS].wanted))
+    return cove_error(err, 0, "domainname: setting a domainname needs a \"uts\" namespace");
+  for (size_t i = 0; i < s->n_sysctl; i++) {
+    const char *k = s->sysctl[i].key;
+    if (!strncmp(k, "net.", 4) && !s->ns[COVE_NS_NET].wanted)
+      return cove_error(err, 0, "linux.sysctl.%s: needs a network namespace", k);
+  }
+  return 0;
+}
+
+int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const char *bundle, cove_err *err)
+{
+  memset(s, 0, sizeof *s);
+  _cleanup_free_ char *copy = strndup(json, len);
+  if (!copy)
+    return cove_error(err, ENOMEM, "config.json");
+  char ebuf[512] = "";
+  s->tree = yajl_tree_parse(copy, ebuf, sizeof ebuf);
+  if (!s->tree) {
+    /* yajl's message is multi-line with a context excerpt; keep line one */
+    char *nl = strchr(ebuf, '\n');
+    if (nl)
+      *nl = 0;
+    return cove_error(err, 0, "config.json: not valid JSON: %s", ebuf[0] ? ebuf : "parse error");
+  }
+  yajl_val top = s->tree;
+  if (!YAJL_IS_OBJECT(top))
+    return cove_error(err, 0, "config.json: expected a JSON object at the top level, got %s", cove_json_type_name(top));
+
+  int r = cove_json_string(top, "ociVersion", "", &s->oci_version, err);
+  if (r == 0)
+    cove_error(err, 0, "ociVersion: missing");
+  if (r <= 0 || parse_root(s, top, bundle, err) < 0 || cove_json_string(top, "hostname", "", &s->hostname, err) < 0 ||
+      cove_json_string(top, "domainname", "", &s->domainname, err) < 0 || parse_mounts(s, top, err) < 0 ||
+      parse_process(s, top, err) < 0 || parse_kv_object(top, "annotations", "", &s->annotations, &s->n_annotations, err) < 0 ||
+      parse_linux(s, top, err) < 0 || validate(s, err) < 0)
+    return cove_error_prefix(err, "config.json");
+  if (strncmp(s->oci_version, "1.", 2) != 0)
+    return cove_error(err, 0, "config.json: ociVersion: \"%s\" is not a 1.x runtime-spec version", s->oci_version);
+  return 0;
+}
+
+int cove_spec_load(struct cove_spec *s, const char *bundle, cove_err *err)
+{
+  memset(s, 0, sizeof *s);
+  _cleanup_close_ int dfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return cove_error(err, errno, "bundle %s", bundle);
+  _cleanup_close_ int fd = openat(dfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return cove_error(err, errno, "%s/config.json", bundle);
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return cove_error(err, errno, "%s/config.json", bundle);
+  if (!S_ISREG(st.st_mode))
+    return cove_error(err, 0, "%s/config.json: not a regular file", bundle);
+  if (st.st_size > 16 * 1024 * 1024)
+    return cove_error(err, EFBIG, "%s/config.json", bundle);
+  size_t cap = (size_t)st.st_size + 1, len = 0;
+  _cleanup_free_ char *buf = malloc(cap);
+  if (!buf)
+    return cove_error(err, ENOMEM, "config.json");
+  for (;;) {
+    if (len == cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb)
+        return cove_error(err, ENOMEM, "config.json");
+      buf = nb;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return cove_error(err, errno, "%s/config.json", bundle);
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  if (len == 0)
+    return cove_error(err, 0, "config.json: empty file");
+  return cove_spec_parse(s, buf, len, bundle, err);
+}
+
+static void free_hooks(struct cove_hook *h, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    cove_strv_free(&h[i].args);
+    cove_strv_free(&h[i].env);
+  }
+  free(h);
+}
+
+void cove_spec_free(struct cove_spec *s)
+{
+  for (size_t i = 0; i < s->n_mounts; i++) {
+    cove_strv_free(&s->mounts[i].options);
+    free(s->mounts[i].data);
+  }
+  free(s->mounts);
+  cove_strv_free(&s->process.args);
+  cove_strv_free(&s->process.env);
+  free(s->process.additional_gids);
+  cove_process_security_free(&s->process);
+  free_hooks(s->hooks.prestart, s->hooks.n_prestart);
+  free_hooks(s->hooks.create_runtime, s->hooks.n_create_runtime);
+  free_hooks(s->hooks.create_container, s->hooks.n_create_container);
+  free_hooks(s->hooks.start_container, s->hooks.n_start_container);
+  free_hooks(s->hooks.poststart, s->hooks.n_poststart);
+  free_hooks(s->hooks.poststop, s->hooks.n_poststop);
+  free(s->annotations);
+  free(s->uid_mappings);
+  free(s->gid_mappings);
+  free(s->devices);
+  cove_strv_free(&s->masked_paths);
+  cove_strv_free(&s->readonly_paths);
+  free(s->sysctl);
+  cove_seccomp_free(&s->seccomp);
+  free(s->root_path_abs);
+  if (s->tree)
+    yajl_tree_free(s->tree);
+  memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,310 @@
+#include "cove/state.h"
+
+#include "cove/cleanup.h"
+#include "cove/json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+const char *cove_status_name(enum cove_status s)
+{
+  static const char *const n[] = {"creating", "created", "running", "stopped"};
+  return n[s];
+}
+
+int cove_state_root(const char *root_opt, char *out, size_t cap, cove_err *err)
+{
+  if (root_opt && *root_opt) {
+    snprintf(out, cap, "%s", root_opt);
+  } else if (geteuid() == 0) {
+    snprintf(out, cap, "/run/cove");
+  } else {
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    struct stat st;
+    if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
+      snprintf(out, cap, "%s/cove", xdg);
+    else
+      snprintf(out, cap, "/tmp/cove-%u", (unsigned)geteuid());
+  }
+  /* mkdir -p with 0700 on the last component only */
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", out);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = 0;
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+      return cove_error(err, errno, "state root %s", tmp);
+    *p = '/';
+  }
+  if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+    return cove_error(err, errno, "state root %s", tmp);
+  struct stat st;
+  if (lstat(out, &st) < 0)
+    return cove_error(err, errno, "state root %s", out);
+  if (!S_ISDIR(st.st_mode))
+    return cove_error(err, ENOTDIR, "state root %s", out);
+  /* A state root owned by someone else could be swapped under us. */
+  if (st.st_uid != geteuid())
+    return cove_error(err, EPERM, "state root %s is owned by uid %u, not by us", out, (unsigned)st.st_uid);
+  return 0;
+}
+
+int cove_validate_id(const char *id, cove_err *err)
+{
+  size_t n = strlen(id);
+  if (n == 0 || n > 200)
+    return cove_error(err, 0, "invalid container id \"%s\": must be 1 to 200 characters", id);
+  if (!strcmp(id, ".") || !strcmp(id, ".."))
+    return cove_error(err, 0, "invalid container id \"%s\"", id);
+  for (const char *p = id; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("_+-.", *p))
+      return cove_error(err, 0, "invalid container id \"%s\": only letters, digits and _+-. are allowed", id);
+  return 0;
+}
+
+static int lock_dir(int fd, cove_err *err)
+{
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return cove_error(err, errno, "lock container state");
+  return 0;
+}
+
+int cove_state_create(const char *root, const char *id, cove_err *err)
+{
+  _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return cove_error(err, errno, "state root %s", root);
+  if (mkdirat(rootfd, id, 0700) < 0) {
+    if (errno == EEXIST)
+      return cove_error(err, EEXIST, "container \"%s\" already exists", id);
+    return cove_error(err, errno, "create state for %s", id);
+  }
+  int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return cove_error(err, errno, "open state for %s", id);
+  if (lock_dir(fd, err) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int cove_state_open(const char *root, const char *id, cove_err *err)
+{
+  if (cove_validate_id(id, err) < 0)
+    return -1;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", root, id);
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return cove_error(err, ENOENT, "container \"%s\" does not exist", id);
+    return cove_error(err, errno, "open state of %s", id);
+  }
+  if (lock_dir(fd, err) < 0) {
+    close(fd);
+    return -1;
+  }
+  /* Deleted while we waited for the lock? */
+  struct stat st;
+  if (fstat(fd, &st) < 0 || st.st_nlink == 0) {
+    close(fd);
+    return cove_error(err, ENOENT, "container \"%s\" does not exist", id);
+  }
+  return fd;
+}
+
+int cove_state_write(int dirfd, const struct cove_state *st, cove_err *err)
+{
+  _cleanup_close_ int fd = openat(dirfd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return cove_error(err, errno, "write state");
+  FILE *f = fdopen(fd, "w");
+  if (!f)
+    return cove_error(err, errno, "write state");
+  fd = -1;
+  fprintf(f, "{\"ociVersion\":");
+  cove_json_write_string(f, st->oci_version);
+  fprintf(f, ",\"id\":");
+  cove_json_write_string(f, st->id);
+  fprintf(f, ",\"pid\":%d,\"pidStart\":%" PRIu64 ",\"creating\":%s,\"rootless\":%s,\"bundle\":", (int)st->pid,
+          st->pid_start, st->creating ? "true" : "false", st->rootless ? "true" : "false");
+  cove_json_write_string(f, st->bundle);
+  fprintf(f, ",\"created\":");
+  cove_json_write_string(f, st->created);
+  if (st->annotations_json)
+    fprintf(f, ",\"annotations\":%s", st->annotations_json);
+  fprintf(f, "}\n");
+  if (fclose(f) != 0)
+    return cove_error(err, errno, "write state");
+  if (renameat(dirfd, "state.json.tmp", dirfd, "state.json") < 0)
+    return cove_error(err, errno, "write state");
+  return 0;
+}
+
+static void copy_str(yajl_val t, const char *key, char *out, size_t cap)
+{
+  yajl_val v = cove_json_field(t, key);
+  if (v && YAJL_IS_STRING(v))
+    snprintf(out, cap, "%s", v->u.string);
+}
+
+/* Re-serialise the annotations object: yajl_tree has no writer. */
+static char *annotations_to_json(yajl_val a)
+{
+  if (!a || !YAJL_IS_OBJECT(a))
+    return NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return NULL;
+  fputc('{', f);
+  for (size_t i = 0; i < a->u.object.len; i++) {
+    yajl_val v = a->u.object.values[i];
+    if (i)
+      fputc(',', f);
+    cove_json_write_string(f, a->u.object.keys[i]);
+    fputc(':', f);
+    cove_json_write_string(f, YAJL_IS_STRING(v) ? v->u.string : "");
+  }
+  fputc('}', f);
+  fclose(f);
+  return buf;
+}
+
+int cove_state_read(int dirfd, struct cove_state *st, cove_err *err)
+{
+  memset(st, 0, sizeof *st);
+  _cleanup_close_ int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return cove_error(err, errno, "read state");
+  char buf[65536];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return cove_error(err, n < 0 ? errno : EIO, "read state");
+  buf[n] = 0;
+  char ebuf[256];
+  yajl_val t = yajl_tree_parse(buf, ebuf, sizeof ebuf);
+  if (!t)
+    return cove_error(err, EINVAL, "corrupt state.json");
+  copy_str(t, "id", st->id, sizeof st->id);
+  copy_str(t, "bundle", st->bundle, sizeof st->bundle);
+  copy_str(t, "created", st->created, sizeof st->created);
+  copy_str(t, "ociVersion", st->oci_version, sizeof st->oci_version);
+  yajl_val v;
+  if ((v = cove_json_field(t, "pid")) && YAJL_IS_INTEGER(v))
+    st->pid = (pid_t)v->u.number.i;
+  if ((v = cove_json_field(t, "pidStart")) && YAJL_IS_NUMBER(v))
+    st->pid_start = strtoull(v->u.number.r, NULL, 10);
+  st->creating = YAJL_IS_TRUE(cove_json_field(t, "creating"));
+  st->rootless = YAJL_IS_TRUE(cove_json_field(t, "rootless"));
+  st->annotations_json = annotations_to_json(cove_json_field(t, "annotations"));
+  yajl_tree_free(t);
+  st->status = cove_state_status(dirfd, st);
+  return 0;
+}
+
+void cove_state_release(struct cove_state *st)
+{
+  free(st->annotations_json);
+  st->annotations_json = NULL;
+}
+
+int cove_proc_starttime(pid_t pid, uint64_t *out)
+{
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return -1;
+  buf[n] = 0;
+  /* comm may contain spaces and parens: parse from the last ')' */
+  char *p = strrchr(buf, ')');
+  if (!p || p[1] != ' ')
+    return -1;
+  char state = p[2];
+  if (state == 'Z' || state == 'X')
+    return -1; /* exited, only waiting to be reaped */
+  p += 2;
+  for (int field = 3; field < 22; field++) {
+    p = strchr(p, ' ');
+    if (!p)
+      return -1;
+    p++;
+  }
+  *out = strtoull(p, NULL, 10);
+  return 0;
+}
+
+enum cove_status cove_state_status(int dirfd, const struct cove_state *st)
+{
+  uint64_t start;
+  if (st->pid <= 0)
+    return st->creating ? COVE_CREATING : COVE_STOPPED;
+  if (cove_proc_starttime(st->pid, &start) < 0 || start != st->pid_start)
+    return COVE_STOPPED;
+  if (st->creating)
+    return COVE_CREATING;
+  struct stat sb;
+  if (fstatat(dirfd, "exec.fifo", &sb, AT_SYMLINK_NOFOLLOW) == 0)
+    return COVE_CREATED;
+  return COVE_RUNNING;
+}
+
+int cove_state_remove(const char *root, const char *id, int dirfd, cove_err *err)
+{
+  static const char *const files[] = {"exec.fifo", "state.json", "state.json.tmp"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    if (unlinkat(dirfd, files[i], 0) < 0 && errno != ENOENT)
+      return cove_error(err, errno, "remove state %s", files[i]);
+  _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0 || unlinkat(rootfd, id, AT_REMOVEDIR) < 0)
+    return cove_error(err, errno, "remove state directory of %s", id);
+  return 0;
+}
+
+int cove_state_print(int fd, const struct cove_state *st, cove_err *err)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return cove_error(err, errno, "state");
+  fprintf(f, "{\n  \"ociVersion\": ");
+  cove_json_write_string(f, st->oci_version);
+  fprintf(f, ",\n  \"id\": ");
+  cove_json_write_string(f, st->id);
+  fprintf(f, ",\n  \"status\": \"%s\",\n  \"pid\": %d,\n  \"bundle\": ", cove_status_name(st->status),
+          st->status == COVE_STOPPED ? 0 : (int)st->pid);
+  cove_json_write_string(f, st->bundle);
+  fprintf(f, ",\n  \"created\": ");
+  cove_json_write_string(f, st->created);
+  fprintf(f, ",\n  \"annotations\": %s\n}\n", st->annotations_json ? st->annotations_json : "{}");
+  fclose(f);
+  _cleanup_free_ char *out = buf;
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, out + off, len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return cove_error(err, errno, "write state");
+    off += (size_t)n;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian 12 machine (as root) to build and test cove.
+# Idempotent: safe to run again; only installs what is missing.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: must run as root" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# Build dependencies.
+BUILD_PKGS=(
+  build-essential cmake pkg-config
+  libseccomp-dev libcap-dev libyajl-dev libmnl-dev
+  clang libclang-rt-14-dev
+)
+
+# Test dependencies.
+TEST_PKGS=(
+  busybox-static runc bubblewrap hyperfine uidmap
+  iproute2 util-linux procps tmux python3 jq
+)
+
+# ---- EXTRA_PKGS: extend here (podman, containerd, qemu, ... ) ----
+EXTRA_PKGS=(
+)
+# ------------------------------------------------------------------
+
+ALL_PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${EXTRA_PKGS[@]}")
+
+missing=()
+for p in "${ALL_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup.sh: installing: ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Unprivileged user for rootless tests.
+if ! id covetest >/dev/null 2>&1; then
+  useradd --system --create-home --shell /bin/bash covetest
+fi
+
+echo "setup.sh: ok"
