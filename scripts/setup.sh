@@ -42,9 +42,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Unprivileged user for rootless tests.
-if ! id covetest >/dev/null 2>&1; then
-  useradd --system --create-home --shell /bin/bash covetest
-fi
+# Unprivileged user (with /etc/subuid and /etc/subgid ranges) for the
+# rootless tests.
+"$(dirname "$0")/../tests/lib/setup-user.sh" >/dev/null
 
 echo "setup.sh: ok"

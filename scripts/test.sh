@@ -7,7 +7,7 @@
 #   COVE_TEST_JOBS=N         parallel ctest jobs (default 2)
 #   COVE_SKIP_ASAN=1         skip the sanitizer tree
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 umask 022   # the rootless tests run as another user: trees must be o+rx
 
 jobs=${COVE_TEST_JOBS:-2}

@@ -46,13 +46,24 @@ static bool set_has(const struct cove_capset *s, int c)
   return false;
 }
 
+static void warn_not_granted(const char *set, int c, const char *why)
+{
+  char *n = cap_name(c);
+  cove_warn("process.capabilities.%s: %s cannot be granted (%s), skipping", set, n ? n : "?", why);
+  cap_free(n);
+}
+
 int cove_caps_apply_bounding(const struct cove_caps *caps, cove_err *err)
 {
   const struct cove_capset *keep = caps->present ? &caps->bounding : &empty_set;
   int max = (int)cap_max_bits();
-  for (size_t i = 0; i < keep->n; i++)
-    if (keep->caps[i] >= max)
-      warn_unsupported("bounding", keep->caps[i]);
+  for (size_t i = 0; i < keep->n; i++) {
+    int c = keep->caps[i];
+    if (c >= max)
+      warn_unsupported("bounding", c);
+    else if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 0)
+      warn_not_granted("bounding", c, "not in the runtime's bounding set");
+  }
 
   for (int c = 0; c < max; c++) {
     if (set_has(keep, c))
@@ -76,15 +87,53 @@ int cove_caps_apply_bounding(const struct cove_caps *caps, cove_err *err)
   return 0;
 }
 
-static int fill(cap_t c, cap_flag_t flag, const struct cove_capset *s, const char *name, int max, cove_err *err)
+static bool cap_has(cap_t c, cap_flag_t flag, int v)
+{
+  cap_flag_value_t x = CAP_CLEAR;
+  return cap_get_flag(c, (cap_value_t)v, flag, &x) == 0 && x == CAP_SET;
+}
+
+/* Which of a requested set the kernel will accept from this process.
+ * capset() fails as a whole on one bad bit; the spec wants a warning for
+ * what cannot be granted (say, a runtime without CAP_SYS_RESOURCE) and the
+ * rest applied. */
+enum grant_rule { GRANT_PERMITTED, GRANT_EFFECTIVE, GRANT_INHERITABLE };
+
+static int fill(cap_t want, cap_t cur, cap_flag_t flag, enum grant_rule rule, const struct cove_capset *s,
+                const struct cove_capset *prm, const char *name, int max, cove_err *err)
 {
   for (size_t i = 0; i < s->n; i++) {
-    if (s->caps[i] >= max) {
-      warn_unsupported(name, s->caps[i]);
+    int v = s->caps[i];
+    if (v >= max) {
+      warn_unsupported(name, v);
       continue;
     }
-    cap_value_t v = (cap_value_t)s->caps[i];
-    if (cap_set_flag(c, flag, 1, &v, CAP_SET) < 0)
+    switch (rule) {
+    case GRANT_PERMITTED:
+      if (!cap_has(cur, CAP_PERMITTED, v)) {
+        warn_not_granted(name, v, "the runtime does not hold it");
+        continue;
+      }
+      break;
+    case GRANT_EFFECTIVE:
+      if (!set_has(prm, v)) {
+        warn_not_granted(name, v, "not in the permitted set");
+        continue;
+      }
+      if (!cap_has(cur, CAP_PERMITTED, v)) {
+        warn_not_granted(name, v, "the runtime does not hold it");
+        continue;
+      }
+      break;
+    case GRANT_INHERITABLE:
+      if (!cap_has(cur, CAP_INHERITABLE, v) && prctl(PR_CAPBSET_READ, (unsigned long)v, 0, 0, 0) != 1) {
+        warn_not_granted(name, v, "not in the bounding set");
+        continue;
+      }
+      break;
+    }
+    cap_value_t cv = (cap_value_t)v;
+    if (cap_set_flag(want, flag, 1, &cv, CAP_SET) < 0)
       return cove_error(err, errno, "process.capabilities.%s: cap_set_flag", name);
   }
   return 0;
@@ -101,22 +150,28 @@ int cove_caps_apply(const struct cove_caps *caps, cove_err *err)
   }
   int max = (int)cap_max_bits();
 
+  cap_t cur = cap_get_proc();
+  if (!cur)
+    return cove_error(err, errno, "cap_get_proc");
   cap_t c = cap_init();
-  if (!c)
+  if (!c) {
+    cap_free(cur);
     return cove_error(err, errno, "cap_init");
-  if (fill(c, CAP_EFFECTIVE, eff, "effective", max, err) < 0 || fill(c, CAP_PERMITTED, prm, "permitted", max, err) < 0 ||
-      fill(c, CAP_INHERITABLE, inh, "inheritable", max, err) < 0) {
+  }
+  int r = 0;
+  if (fill(c, cur, CAP_PERMITTED, GRANT_PERMITTED, prm, prm, "permitted", max, err) < 0 ||
+      fill(c, cur, CAP_EFFECTIVE, GRANT_EFFECTIVE, eff, prm, "effective", max, err) < 0 ||
+      fill(c, cur, CAP_INHERITABLE, GRANT_INHERITABLE, inh, prm, "inheritable", max, err) < 0)
+    r = -1;
+  cap_free(cur);
+  if (r < 0) {
     cap_free(c);
     return -1;
   }
   if (cap_set_proc(c) < 0) {
     int e = errno;
     cap_free(c);
-    /* capset() refuses effective outside permitted, permitted growing, or
-     * inheritable outside bounding/permitted; all point to the config. */
-    return cove_error(err, e,
-                      "process.capabilities: cannot set effective/permitted/inheritable (effective must be a subset "
-                      "of permitted, inheritable of bounding, and permitted of what the runtime holds)");
+    return cove_error(err, e, "process.capabilities: cannot set effective/permitted/inheritable");
   }
   cap_free(c);
 

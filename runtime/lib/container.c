@@ -99,6 +99,12 @@ static int new_ns_flags(const struct cove_spec *s)
 
 __attribute__((noreturn)) static void child_enter(struct cove_init_ctx *ctx)
 {
+  /* The state dir fd carries the id's flock: holding it would block every
+   * later `cove state/start/kill` on this container. */
+  if (ctx->state_fd >= 0) {
+    close(ctx->state_fd);
+    ctx->state_fd = -1;
+  }
   /* Signals the runtime blocks or ignores must not leak into the
    * container: reset dispositions, restore the caller's mask. */
   for (int sig = 1; sig < NSIG; sig++)
@@ -362,6 +368,8 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     .fifo_fd = -1,
     .console_fd = -1,
     .state_fd = -1,
+    .bundle = bundle,
+    .listener_fd = -2,
   };
   for (int k = 0; k < COVE_NS_COUNT; k++)
     ctx.ns_fds[k] = -1;
@@ -464,7 +472,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   }
   if (spec.ns[COVE_NS_USER].wanted && !spec.ns[COVE_NS_USER].path && write_id_maps(pid, &spec, err) < 0)
     goto fail;
-  if (cove_sync_send(socks[0], SYNC_GO, 0, NULL) < 0) {
+  if (cove_sync_send(socks[0], SYNC_GO, pid, NULL) < 0) {
     cove_error(err, errno, "release container init");
     goto fail;
   }

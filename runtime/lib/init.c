@@ -167,6 +167,7 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
     return -1;
   if (m.type != SYNC_GO)
     return cove_error(err, EPROTO, "unexpected sync message %d", m.type);
+  ctx->host_pid = m.pid;
   /* From here on nothing in the container may inspect or trace us. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return cove_error(err, errno, "prctl(PR_SET_DUMPABLE)");
@@ -187,6 +188,9 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
   if (s->ns[COVE_NS_NET].wanted && !s->ns[COVE_NS_NET].path && cove_net_loopback_up(err) < 0)
     return cove_error_prefix(err, "network namespace");
 
+  /* The listener socket is a host path: connect while it is reachable. */
+  if (s->has_seccomp && (ctx->listener_fd = cove_seccomp_listener_connect(&s->seccomp, err)) == -1)
+    return cove_error_prefix(err, "linux.seccomp.listenerPath");
   if (cove_rootfs_setup(ctx, err) < 0)
     return -1;
   if (apply_sysctl(s, err) < 0)
@@ -268,8 +272,13 @@ void cove_init_main(struct cove_init_ctx *ctx)
   }
   if (ctx->start_mode == COVE_START_SYNC)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change */
-  if (filter && cove_seccomp_load(&ctx->spec->seccomp, filter, &err) < 0)
-    goto fail_late;
+  if (filter) {
+    char state[8192];
+    snprintf(state, sizeof state, "{\"ociVersion\":\"%s\",\"id\":\"%s\",\"status\":\"running\",\"pid\":%d,\"bundle\":\"%s\"}",
+             ctx->spec->oci_version, ctx->id, (int)ctx->host_pid, ctx->bundle);
+    if (cove_seccomp_load_notify(&ctx->spec->seccomp, filter, ctx->listener_fd, state, &err) < 0)
+      goto fail_late;
+  }
   execve(exe, (char *const *)p->args.v, (char *const *)p->env.v);
   cove_error(&err, errno, "exec %s", exe);
 fail_late:

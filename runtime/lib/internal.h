@@ -16,6 +16,9 @@ enum cove_start_mode {
 struct cove_init_ctx {
   const struct cove_spec *spec;
   const char *id;
+  const char *bundle;
+  pid_t host_pid;   /* our pid as the runtime sees it (sent with SYNC_GO) */
+  int listener_fd;  /* seccomp notify listener, connected before pivot_root */
   bool userns;        /* we are in a user namespace (new or joined) */
   bool host_root;     /* the runtime runs as real root in the initial userns */
   bool no_pivot, no_new_keyring;

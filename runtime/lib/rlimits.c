@@ -41,11 +41,14 @@ int cove_rlimits_apply(const struct cove_process *p, cove_err *err)
     fmt_limit(hard, sizeof hard, rl->hard);
     if (e == EPERM && getrlimit((__rlimit_resource_t)rl->resource, &cur) == 0) {
       fmt_limit(curhard, sizeof curhard, (uint64_t)cur.rlim_max);
-      if ((uint64_t)cur.rlim_max < rl->hard)
-        return cove_error(err, 0,
-                          "process.rlimits[%zu]: cannot raise %s hard limit above %s without CAP_SYS_RESOURCE "
-                          "(requested soft %s, hard %s)",
-                          i, rl->name, curhard, soft, hard);
+      if ((uint64_t)cur.rlim_max < rl->hard) {
+        cove_error(err, 0,
+                   "process.rlimits[%zu]: cannot raise %s hard limit above %s without CAP_SYS_RESOURCE in the "
+                   "initial user namespace (requested soft %s, hard %s)",
+                   i, rl->name, curhard, soft, hard);
+        err->code = EPERM;
+        return -1;
+      }
       uint64_t nr_open;
       if (rl->resource == RLIMIT_NOFILE && read_nr_open(&nr_open) == 0 && rl->hard > nr_open)
         return cove_error(err, 0, "process.rlimits[%zu]: %s hard limit %s is above fs.nr_open (%" PRIu64 ")", i,

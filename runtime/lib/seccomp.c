@@ -132,11 +132,10 @@ static int add_arches(scmp_filter_ctx ctx, const struct cove_seccomp *s, cove_er
 static int add_rule(scmp_filter_ctx ctx, const struct cove_seccomp_rule *rule, size_t ri, uint32_t act,
                     cove_err *err)
 {
-  struct scmp_arg_cmp conds[6 * 2];
   size_t n = rule->n_args;
-  /* More conditions than that would need repeated indexes; see below. */
-  if (n > sizeof conds / sizeof *conds)
-    return cove_error(err, 0, "linux.seccomp.syscalls[%zu].args: too many conditions (%zu)", ri, n);
+  _cleanup_free_ struct scmp_arg_cmp *conds = calloc(n ? n : 1, sizeof *conds);
+  if (!conds)
+    return cove_error(err, ENOMEM, "linux.seccomp.syscalls[%zu].args", ri);
   bool repeated = false;
   unsigned seen = 0;
   for (size_t i = 0; i < n; i++) {

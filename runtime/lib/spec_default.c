@@ -76,7 +76,7 @@ int cove_spec_default_write(FILE *out, bool rootless, cove_err *err)
   cove_gen_kv_str(&g, "cwd", "/");
   cove_gen_key(&g, "capabilities");
   cove_gen_map_open(&g);
-  static const char *const sets[] = {"bounding", "effective", "permitted", "ambient"};
+  static const char *const sets[] = {"bounding", "effective", "permitted"};
   for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
     cove_gen_key(&g, sets[i]);
     cove_gen_strv(&g, default_caps);

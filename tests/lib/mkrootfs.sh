@@ -22,6 +22,10 @@ mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 mkdir -p bin sbin usr/bin usr/sbin proc sys dev tmp etc root home run var mnt
+# mount points for the tests (the shared rootfs is read-only: the runtime
+# cannot create them)
+mkdir -p mnt/ro mnt/rw mnt/a mnt/b mnt/tmpfs
+: > mnt/file
 chmod 1777 tmp
 chmod 0700 root
 cp "$bb" bin/busybox

@@ -6,7 +6,6 @@
  * "single" copies master->stdout and stdin->master, "null" discards the
  * output; both exit 0 when the container side hangs up. Stdout carries
  * only the container's output. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>

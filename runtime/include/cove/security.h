@@ -32,7 +32,7 @@ int cove_caps_apply(const struct cove_caps *caps, cove_err *err);
 
 typedef void *cove_seccomp_filter; /* scmp_filter_ctx */
 int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out, cove_err *err);
-/* Loads the filter; if a listener is configured, sends the notify fd to it. */
+/* Loads the filter. A filter using SCMP_ACT_NOTIFY needs cove_seccomp_load_notify(). */
 int cove_seccomp_load(const struct cove_seccomp *s, cove_seccomp_filter f, cove_err *err);
 void cove_seccomp_release(cove_seccomp_filter f);
 
