@@ -310,7 +310,8 @@ static int mask_path(const char *path, cove_err *err)
   _cleanup_close_ int null = open("/dev/null", O_PATH | O_CLOEXEC);
   if (null < 0)
     return cove_error(err, errno, "open /dev/null to mask %s", path);
-  struct cove_mount m = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+  /* not nodev: reading the mask must give EOF, like runc, not EACCES */
+  struct cove_mount m = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
   if (bind_at(null, "", false, &m, fd, err) < 0)
     return cove_error_prefix(err, "mask %s", path);
   return 0;

@@ -117,14 +117,11 @@ int cove_spec_default_write(FILE *out, bool rootless, cove_err *err)
               (const char *const[]){"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL});
   mount_entry(&g, "/dev/mqueue", "mqueue", "mqueue",
               (const char *const[]){"nosuid", "noexec", "nodev", NULL});
-  /* A fresh sysfs needs a network namespace owned by an initial-ns
-   * CAP_SYS_ADMIN holder; rootless cannot have that, so bind the host's. */
-  if (rootless)
-    mount_entry(&g, "/sys", "none", "/sys",
-                (const char *const[]){"rbind", "nosuid", "noexec", "nodev", "ro", NULL});
-  else
-    mount_entry(&g, "/sys", "sysfs", "sysfs",
-                (const char *const[]){"nosuid", "noexec", "nodev", "ro", NULL});
+  /* Rootless too: the spec has its own network namespace, owned by the
+   * container's user namespace, so a fresh sysfs is permitted and shows
+   * only the container's interfaces. Without a netns the runtime falls
+   * back to a read-only rbind of the host's /sys by itself. */
+  mount_entry(&g, "/sys", "sysfs", "sysfs", (const char *const[]){"nosuid", "noexec", "nodev", "ro", NULL});
   mount_entry(&g, "/sys/fs/cgroup", "cgroup", "cgroup",
               (const char *const[]){"nosuid", "noexec", "nodev", "relatime", "ro", NULL});
   cove_gen_array_close(&g); /* mounts */
