@@ -450,6 +450,26 @@ static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
   return 0;
 }
 
+/* Hooks arrive with the daemon-integration work. Until then a config that
+ * asks for them is refused: silently skipping a prestart hook (which often
+ * sets up networking) would hand back a container that is not what was
+ * asked for. */
+static int parse_hooks(yajl_val top, cove_err *err)
+{
+  yajl_val h;
+  int r = cove_json_object(top, "hooks", "", &h, err);
+  if (r <= 0)
+    return r;
+  for (size_t i = 0; i < h->u.object.len; i++) {
+    yajl_val v = h->u.object.values[i];
+    if (!YAJL_IS_ARRAY(v) && !YAJL_IS_NULL(v))
+      return cove_error(err, 0, "hooks.%s: expected array, got %s", h->u.object.keys[i], cove_json_type_name(v));
+    if (YAJL_IS_ARRAY(v) && v->u.array.len)
+      return cove_error(err, EOPNOTSUPP, "hooks.%s: hooks are not supported yet", h->u.object.keys[i]);
+  }
+  return 0;
+}
+
 /* Cross-field rules that no single field can check. */
 static int validate(struct cove_spec *s, cove_err *err)
 {
@@ -497,7 +517,7 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
     cove_error(err, 0, "ociVersion: missing");
   if (r <= 0 || parse_root(s, top, bundle, err) < 0 || cove_json_string(top, "hostname", "", &s->hostname, err) < 0 ||
       cove_json_string(top, "domainname", "", &s->domainname, err) < 0 || parse_mounts(s, top, err) < 0 ||
-      parse_process(s, top, err) < 0 || parse_kv_object(top, "annotations", "", &s->annotations, &s->n_annotations, err) < 0 ||
+      parse_process(s, top, err) < 0 || parse_hooks(top, err) < 0 || parse_kv_object(top, "annotations", "", &s->annotations, &s->n_annotations, err) < 0 ||
       parse_linux(s, top, err) < 0 || validate(s, err) < 0)
     return cove_error_prefix(err, "config.json");
   if (strncmp(s->oci_version, "1.", 2) != 0)
