@@ -161,6 +161,12 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
   const struct cove_spec *s = ctx->spec;
   const struct cove_process *p = &s->process;
 
+  /* Without a new user namespace nobody needs to write our /proc files:
+   * close the ptrace and /proc window at once (joined pid namespaces may
+   * already hold hostile processes). With one, the parent must still
+   * write uid_map, which a non-dumpable task's /proc refuses rootless. */
+  if (!(ctx->userns && !s->ns[COVE_NS_USER].path) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return cove_error(err, errno, "prctl(PR_SET_DUMPABLE)");
   /* Wait until the parent knows our pid and has written our id maps. */
   struct cove_sync_msg m;
   if (cove_sync_recv(ctx->sync_fd, &m, err) < 0)
