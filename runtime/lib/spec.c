@@ -41,6 +41,25 @@ int cove_ns_clone_flag(enum cove_ns_kind k)
   return ns_table[k].flag;
 }
 
+bool cove_lsm_enabled(const char *lsm)
+{
+  /* /sys/kernel/security/lsm lists the active LSMs, comma-separated */
+  _cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+  char buf[512];
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (n <= 0) {
+    struct stat st;
+    return strcmp(lsm, "selinux") == 0 ? stat("/sys/fs/selinux/enforce", &st) == 0
+                                       : stat("/sys/kernel/security/apparmor", &st) == 0;
+  }
+  buf[n] = 0;
+  size_t l = strlen(lsm);
+  for (char *p = buf; (p = strstr(p, lsm)); p += l)
+    if ((p == buf || p[-1] == ',') && (p[l] == ',' || p[l] == 0 || p[l] == '\n'))
+      return true;
+  return false;
+}
+
 static int parse_root(struct cove_spec *s, yajl_val top, const char *bundle, cove_err *err)
 {
   yajl_val root;
@@ -351,7 +370,7 @@ static int parse_resources(struct cove_spec *s, yajl_val linux_obj, cove_err *er
       continue;
     if (YAJL_IS_ARRAY(v) && v->u.array.len == 0)
       continue;
-    return cove_error(err, EOPNOTSUPP, "linux.resources.%s: cgroup resource limits are not supported yet", k);
+    return cove_error(err, 0, "linux.resources.%s: cgroup resource limits are not supported yet", k);
   }
   return 0;
 }
@@ -465,7 +484,7 @@ static int parse_hooks(yajl_val top, cove_err *err)
     if (!YAJL_IS_ARRAY(v) && !YAJL_IS_NULL(v))
       return cove_error(err, 0, "hooks.%s: expected array, got %s", h->u.object.keys[i], cove_json_type_name(v));
     if (YAJL_IS_ARRAY(v) && v->u.array.len)
-      return cove_error(err, EOPNOTSUPP, "hooks.%s: hooks are not supported yet", h->u.object.keys[i]);
+      return cove_error(err, 0, "hooks.%s: hooks are not supported yet", h->u.object.keys[i]);
   }
   return 0;
 }
@@ -485,11 +504,34 @@ static int validate(struct cove_spec *s, cove_err *err)
     return cove_error(err, 0, "hostname: setting a hostname needs a \"uts\" namespace");
   if (s->domainname && *s->domainname && (!s->ns[COVE_NS_UTS].wanted))
     return cove_error(err, 0, "domainname: setting a domainname needs a \"uts\" namespace");
+  /* Only sysctls scoped to a namespace the container owns may be set: any
+   * other key would change the host for everyone. */
+  static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
   for (size_t i = 0; i < s->n_sysctl; i++) {
     const char *k = s->sysctl[i].key;
-    if (!strncmp(k, "net.", 4) && !s->ns[COVE_NS_NET].wanted)
-      return cove_error(err, 0, "linux.sysctl.%s: needs a network namespace", k);
+    bool ipc = !strncmp(k, "fs.mqueue.", 10);
+    for (size_t j = 0; j < sizeof ipc_keys / sizeof *ipc_keys; j++)
+      ipc |= !strcmp(k, ipc_keys[j]);
+    if (strstr(k, "..") || strchr(k, '/'))
+      return cove_error(err, 0, "linux.sysctl.%s: not a sysctl name", k);
+    if (!strncmp(k, "net.", 4)) {
+      if (!s->ns[COVE_NS_NET].wanted || s->ns[COVE_NS_NET].path)
+        return cove_error(err, 0, "linux.sysctl.%s: needs a new network namespace", k);
+    } else if (ipc) {
+      if (!s->ns[COVE_NS_IPC].wanted || s->ns[COVE_NS_IPC].path)
+        return cove_error(err, 0, "linux.sysctl.%s: needs a new ipc namespace", k);
+    } else if (!strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname")) {
+      if (!s->ns[COVE_NS_UTS].wanted || s->ns[COVE_NS_UTS].path)
+        return cove_error(err, 0, "linux.sysctl.%s: needs a new uts namespace", k);
+    } else {
+      return cove_error(err, 0, "linux.sysctl.%s: not namespaced; setting it would change the host", k);
+    }
   }
+  if (s->process.apparmor_profile && *s->process.apparmor_profile && !cove_lsm_enabled("apparmor"))
+    return cove_error(err, 0, "process.apparmorProfile: AppArmor is not enabled on this host");
+  if (s->process.selinux_label && *s->process.selinux_label && !cove_lsm_enabled("selinux"))
+    return cove_error(err, 0, "process.selinuxLabel: SELinux is not enabled on this host");
   return 0;
 }
 

@@ -67,8 +67,8 @@ assert_eq "$(printf '%s\n' "$C1" "$C2" | sort)" "$(sort <<<"$OUT")" "list -q"
 capture cv list
 assert_eq 0 "$RC" "list (table)"
 assert_match "$(head -1 <<<"$OUT")" '^ID +PID +STATUS +BUNDLE +CREATED +OWNER' "list table header"
-assert_match "$OUT" "(^|$'\n')$C1 +[0-9]+ +created +$B " "list row of the created container"
-assert_match "$OUT" "(^|$'\n')$C2 +[0-9]+ +running +$B " "list row of the running container"
+assert_eq 1 "$(grep -cE "^$C1 +[0-9]+ +created +$B " <<<"$OUT")" "list row of the created container: $OUT"
+assert_eq 1 "$(grep -cE "^$C2 +[1-9][0-9]* +running +$B " <<<"$OUT")" "list row of the running container: $OUT"
 capture cv list --format json
 assert_eq created "$(jq -r --arg i "$C1" '.[] | select(.id == $i) | .status' <<<"$OUT")" "list json: status of $C1"
 assert_eq running "$(jq -r --arg i "$C2" '.[] | select(.id == $i) | .status' <<<"$OUT")" "list json: status of $C2"

@@ -83,8 +83,8 @@ APID=$PID
 B2=$T/bundle2
 mkbundle "$B2"
 if [ "$MODE" = rootless ]; then
-  # join A's user and network namespaces (mappings kept, as runc wants them)
-  cfg "$B2" --arg p "/proc/$APID/ns" '.linux.namespaces |= (map(select(.type != "network" and .type != "user")) + [{type:"user", path:($p + "/user")}, {type:"network", path:($p + "/net")}])'
+  # join A's user and network namespaces (no mappings: they come with the joined user ns; runc 1.1 would want them)
+  cfg "$B2" --arg p "/proc/$APID/ns" '.linux.namespaces |= (map(select(.type != "network" and .type != "user")) + [{type:"user", path:($p + "/user")}, {type:"network", path:($p + "/net")}]) | del(.linux.uidMappings, .linux.gidMappings)'
 else
   cfg "$B2" --arg p "/proc/$APID/ns" '.linux.namespaces |= (map(select(.type != "network")) + [{type:"network", path:($p + "/net")}])'
 fi

@@ -219,10 +219,11 @@ assert_status() { # ID EXPECTED
 
 # wait_status ID STATUS [SECONDS]: poll until the container has STATUS.
 wait_status() {
-  local i n=$(( ${3:-10} * 20 ))
-  for ((i = 0; i < n; i++)); do
+  local end=$(( $(date +%s%N) / 1000000 + ${3:-10} * 1000 ))
+  while :; do
     cstate "$1"
     [ "$STATUS" = "$2" ] && return 0
+    [ $(( $(date +%s%N) / 1000000 )) -lt "$end" ] || break
     sleep 0.05
   done
   fail "container $1 did not reach status '$2' (last: '$STATUS', $(_show "$ERR"))"
@@ -275,6 +276,25 @@ run_in() {
   set_args "$b" "$@"
   newid
   capture cv run --bundle "$b" "$ID"
+}
+
+# alive PID: the process exists and is not a zombie (the host's init reaps
+# orphans lazily, so a zombie is as good as gone)
+alive() {
+  local st
+  st=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  case $st in Z|X|"") return 1 ;; esac
+  return 0
+}
+
+# gone PID [SECONDS]: wait until PID is not alive; false if it still is.
+gone() {
+  local i n=$(( ${2:-2} * 20 ))
+  for ((i = 0; i < n; i++)); do
+    alive "$1" || return 0
+    sleep 0.05
+  done
+  return 1
 }
 
 # ------------------------------------------------------------- leftovers

@@ -178,6 +178,9 @@ int cove_spec_parse(struct cove_spec *spec, const char *json, size_t len, const 
 int cove_spec_load(struct cove_spec *spec, const char *bundle, cove_err *err);
 void cove_spec_free(struct cove_spec *spec);
 
+/* Whether the named Linux security module is active on this host. */
+bool cove_lsm_enabled(const char *lsm);
+
 /* Name <-> CLONE_NEW* helpers shared by parser, features and setns checks. */
 const char *cove_ns_name(enum cove_ns_kind k);
 int cove_ns_clone_flag(enum cove_ns_kind k);
