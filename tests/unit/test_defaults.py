@@ -47,6 +47,12 @@ def expected_from_runc(r, rootless):
     r["linux"].pop("resources", None)
     ns = ["pid", "network", "ipc", "uts", "mount", "cgroup"] + (["user"] if rootless else [])
     r["linux"]["namespaces"] = [{"type": t} for t in ns]
+    # no ambient set: without inheritable caps the kernel cannot raise them
+    r["process"]["capabilities"].pop("ambient", None)
+    # rootless keeps its own netns, so a fresh sysfs is allowed
+    for m in r["mounts"]:
+        if m["destination"] == "/sys":
+            m.update({"type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]})
     if rootless:
         for k, host in (("uidMappings", os.getuid()), ("gidMappings", os.getgid())):
             r["linux"][k] = [{"containerID": 0, "hostID": host, "size": 1}]
