@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include "cove/agent_profile.h"
 #include "cove/container.h"
 #include "cove/defaults.h"
 #include "cove/log.h"
@@ -24,6 +25,19 @@ static int usage_error(const char *cmd, const char *msg, const char *help)
   cove_log(COVE_LOG_ERROR, "%s: %s", cmd, msg);
   fprintf(stderr, "%s", help);
   return 2;
+}
+
+/* getopt's '?' without its own message (opterr is 0): name what was
+ * wrong, the way a user typed it. */
+static int option_error(int argc, char **argv, const char *help)
+{
+  char msg[512];
+  const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+  if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
+    snprintf(msg, sizeof msg, "option -%c: unknown, or missing its value", optopt);
+  else
+    snprintf(msg, sizeof msg, "option %s: unknown, or missing its value", arg);
+  return usage_error(argv[0], msg, help);
 }
 
 /* Exactly one positional argument, the container id. */
@@ -95,7 +109,7 @@ static int parse_create(int argc, char **argv, struct cove_create_opts *o, bool 
     case O_KEEP:
     case O_NOSUB: break;
     case 'h': fputs(help, stdout); return 1;
-    default: return usage_error(argv[0], "unknown option or missing value", help);
+    default: return option_error(argc, argv, help);
     }
   }
   if (!(o->id = one_id(argv[0], argc, argv, help)))
@@ -160,7 +174,7 @@ static int simple_opts(int argc, char **argv, const char *help, const struct opt
       return 1;
     }
     if (c == '?' || c == ':')
-      return usage_error(argv[0], "unknown option", help);
+      return option_error(argc, argv, help);
     *flags |= c;
   }
   return 0;
@@ -332,8 +346,12 @@ int cmd_list(struct cove_global *g, int argc, char **argv)
     } else if (c == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "table"))) {
       if (l.format != 2)
         l.format = !strcmp(optarg, "json");
+    } else if (c == 'f') {
+      char msg[300];
+      snprintf(msg, sizeof msg, "--format \"%.200s\": expected table or json", optarg);
+      return usage_error(argv[0], msg, help);
     } else {
-      return usage_error(argv[0], "unknown option or format (table or json)", help);
+      return option_error(argc, argv, help);
     }
   }
   char root[4096];
@@ -353,10 +371,10 @@ int cmd_list(struct cove_global *g, int argc, char **argv)
 int cmd_spec(struct cove_global *g, int argc, char **argv)
 {
   (void)g;
-  static const char help[] = "Usage: cove spec [--rootless] [--bundle DIR]\n  write a default config.json into DIR\n";
-  static const struct option opts[] = {{"rootless", no_argument, NULL, 'r'}, {"bundle", required_argument, NULL, 'b'},
+  static const char help[] = "Usage: cove spec [--rootless] [--agent] [--bundle DIR]\n  write a default config.json into DIR\n  --agent  agent profile: seccomp allowlist (policy/agent-seccomp.json), reduced capabilities\n";
+  static const struct option opts[] = {{"rootless", no_argument, NULL, 'r'}, {"agent", no_argument, NULL, 'a'}, {"bundle", required_argument, NULL, 'b'},
                                        {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0}};
-  bool rootless = false;
+  bool rootless = false, agent = false;
   const char *bundle = ".";
   int c;
   optind = 1;
@@ -367,10 +385,12 @@ int cmd_spec(struct cove_global *g, int argc, char **argv)
       return 0;
     } else if (c == 'r') {
       rootless = true;
+    } else if (c == 'a') {
+      agent = true;
     } else if (c == 'b') {
       bundle = optarg;
     } else {
-      return usage_error(argv[0], "unknown option", help);
+      return option_error(argc, argv, help);
     }
   }
   char path[4096];
@@ -385,7 +405,7 @@ int cmd_spec(struct cove_global *g, int argc, char **argv)
     return 1;
   }
   cove_err err = {0};
-  int r = cove_spec_default_write(f, rootless, &err);
+  int r = agent ? cove_spec_default_write_agent(f, rootless, &err) : cove_spec_default_write(f, rootless, &err);
   if (fclose(f) != 0 && r == 0)
     r = cove_error(&err, errno, "spec: %s", path);
   if (r < 0) {

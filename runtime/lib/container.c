@@ -116,7 +116,9 @@ __attribute__((noreturn)) static void child_enter(struct cove_init_ctx *ctx)
 
 static pid_t clone3_(uint64_t flags)
 {
-  struct clone_args a = {.flags = flags, .exit_signal = SIGCHLD};
+  /* The kernel refuses an exit signal with CLONE_PARENT: the real parent
+   * (our caller) reaps the sibling with __WALL. */
+  struct clone_args a = {.flags = flags, .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD};
   return (pid_t)syscall(SYS_clone3, &a, sizeof a);
 }
 
@@ -337,7 +339,7 @@ static void kill_and_reap(pid_t pid, int pidfd)
   else if (pid > 0)
     kill(pid, SIGKILL);
   if (pid > 0)
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
       ;
 }
 
@@ -398,7 +400,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
       }
       ctx.console_fd = console_pair[1];
     } else {
-      cove_error(err, 0, "config.json: process.terminal is true but no --console-socket was given");
+      cove_error(err, 0, "config.json: process.terminal is true but no --console-socket was given (needed when cove does not stay in the foreground)");
       goto out;
     }
   }
@@ -578,7 +580,7 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
   struct created c;
   sigset_t old;
   sigprocmask(SIG_BLOCK, NULL, &old);
-  if (do_create(o, COVE_START_SYNC, &c, err) < 0)
+  if (do_create(o, detach ? COVE_START_SYNC_DETACHED : COVE_START_SYNC, &c, err) < 0)
     return -1;
   /* The state dir must not stay locked while the container runs: `state`
    * and `kill` from other processes take the same lock. */
@@ -622,7 +624,7 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
     }
   }
   int wst;
-  while (waitpid(c.pid, &wst, 0) < 0) {
+  while (waitpid(c.pid, &wst, __WALL) < 0) {
     if (errno != EINTR) {
       cove_error(err, errno, "wait for container");
       goto out;

@@ -78,7 +78,21 @@ static int write_proc_self(const char *name, const char *data, cove_err *err)
   _cleanup_close_ int dir = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
     return cove_error(err, errno, "open /proc/self");
-  return cove_write_file_at(dir, name, data, strlen(data), err);
+  if (cove_write_file_at(dir, name, data, strlen(data), err) == 0)
+    return 0;
+  /* A non-dumpable task's /proc files belong to the host's root, which a
+   * rootless user namespace cannot map: become dumpable for this one write.
+   * Nothing else runs in our namespaces yet that could use the window. */
+  if (err->code != EACCES || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+    return -1;
+  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    return -1;
+  _cleanup_close_ int dir2 = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int r = dir2 < 0 ? cove_error(err, errno, "open /proc/self")
+                   : cove_write_file_at(dir2, name, data, strlen(data), err);
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return cove_error(err, errno, "prctl(PR_SET_DUMPABLE)");
+  return r;
 }
 
 static int setup_time_ns(const struct cove_spec *s, cove_err *err)
@@ -138,7 +152,7 @@ static int switch_user(const struct cove_init_ctx *ctx, cove_err *err)
 
 static int wait_for_start(struct cove_init_ctx *ctx, cove_err *err)
 {
-  if (ctx->start_mode == COVE_START_SYNC) {
+  if (ctx->start_mode != COVE_START_FIFO) {
     struct cove_sync_msg m;
     if (cove_sync_recv(ctx->sync_fd, &m, err) < 0)
       return -1;
@@ -226,11 +240,15 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
   if (cove_rlimits_apply(p, err) < 0)
     return -1;
 
-  /* The cwd is looked up after pivot_root: ".." and symlinks cannot leave. */
-  if (chdir(p->cwd) < 0) {
+  /* The cwd is resolved inside the new root without magic links: a plain
+   * chdir() would follow /proc/self/fd/N to a host directory whose fd
+   * leaked to us (CVE-2024-21626). A missing cwd is created, as runc does. */
+  {
     _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     _cleanup_close_ int d = root < 0 ? -1 : cove_mkpath_in_root(root, p->cwd, false, 0755, err);
-    if (d < 0 || fchdir(d) < 0)
+    if (d < 0)
+      return cove_error_prefix(err, "process.cwd");
+    if (fchdir(d) < 0)
       return cove_error(err, errno, "process.cwd: %s", p->cwd);
   }
   if (find_executable(p, exe, exe_cap, err) < 0)
@@ -251,6 +269,14 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
   return 0;
 }
 
+static int load_filter(struct cove_init_ctx *ctx, cove_seccomp_filter filter, cove_err *err)
+{
+  char state[8192];
+  snprintf(state, sizeof state, "{\"ociVersion\":\"%s\",\"id\":\"%s\",\"status\":\"running\",\"pid\":%d,\"bundle\":\"%s\"}",
+           ctx->spec->oci_version, ctx->id, (int)ctx->host_pid, ctx->bundle);
+  return cove_seccomp_load_notify(&ctx->spec->seccomp, filter, ctx->listener_fd, state, err);
+}
+
 void cove_init_main(struct cove_init_ctx *ctx)
 {
   cove_err err = {0};
@@ -260,16 +286,24 @@ void cove_init_main(struct cove_init_ctx *ctx)
 
   if (setup(ctx, exe, sizeof exe, &filter, &err) < 0)
     goto fail;
+  /* `create` and `run --detach` exit soon after READY and we must outlive
+   * them: drop the parent-death signal before READY, or the runtime's exit
+   * could beat the prctl. A foreground `run` keeps it. */
+  if (ctx->start_mode != COVE_START_SYNC)
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (cove_sync_send(ctx->sync_fd, SYNC_READY, 0, NULL) < 0)
     _exit(1);
-  /* `create` exits after READY; we must outlive it. `run` keeps it. */
-  if (ctx->start_mode == COVE_START_FIFO)
-    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (wait_for_start(ctx, &err) < 0)
     goto fail;
 
   if (p->has_umask)
     umask(p->umask);
+  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
+   * capability drop below may take away: load it first (as runc does), at
+   * the cost of the filter also seeing our last few setup calls. */
+  bool seccomp_early = filter && !p->no_new_privileges;
+  if (seccomp_early && load_filter(ctx, filter, &err) < 0)
+    goto fail_late;
   if (cove_caps_apply_bounding(&p->caps, &err) < 0 || switch_user(ctx, &err) < 0 || cove_caps_apply(&p->caps, &err) < 0)
     goto fail_late;
   /* LSM labels take effect at execve; the parser already refused them on
@@ -292,13 +326,8 @@ void cove_init_main(struct cove_init_ctx *ctx)
   }
   if (ctx->start_mode == COVE_START_SYNC)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change */
-  if (filter) {
-    char state[8192];
-    snprintf(state, sizeof state, "{\"ociVersion\":\"%s\",\"id\":\"%s\",\"status\":\"running\",\"pid\":%d,\"bundle\":\"%s\"}",
-             ctx->spec->oci_version, ctx->id, (int)ctx->host_pid, ctx->bundle);
-    if (cove_seccomp_load_notify(&ctx->spec->seccomp, filter, ctx->listener_fd, state, &err) < 0)
-      goto fail_late;
-  }
+  if (filter && !seccomp_early && load_filter(ctx, filter, &err) < 0)
+    goto fail_late;
   execve(exe, (char *const *)p->args.v, (char *const *)p->env.v);
   cove_error(&err, errno, "exec %s", exe);
 fail_late:

@@ -11,6 +11,7 @@
 enum cove_start_mode {
   COVE_START_FIFO, /* create: block on exec.fifo until `cove start` */
   COVE_START_SYNC, /* run: the runtime releases us over the sync socket */
+  COVE_START_SYNC_DETACHED, /* run --detach: as SYNC, but the runtime exits */
 };
 
 struct cove_init_ctx {

@@ -97,9 +97,13 @@ void cove_log(enum cove_log_level lvl, const char *fmt, ...)
   if (write(fd, line, (size_t)n) < 0) {
     /* nowhere left to report a logging failure */
   }
-  /* Errors written to a log file are also shown on stderr so a human
-   * running cove by hand sees them; the shim only reads the file. */
-  if (lvl == COVE_LOG_ERROR && log_fd >= 0 && !log_json) {
+  /* Errors written to a log file are also shown on stderr, as text: a
+   * human sees them, and podman maps stderr texts to exit codes; the
+   * containerd shim reads only the file. */
+  if (lvl == COVE_LOG_ERROR && log_fd >= 0) {
+    n = snprintf(line, sizeof line, "cove: %s\n", msg);
+    if (n > (int)sizeof line - 1)
+      n = (int)sizeof line - 1;
     if (write(STDERR_FILENO, line, (size_t)n) < 0) {
     }
   }

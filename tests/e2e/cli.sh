@@ -66,7 +66,7 @@ capture cv list -q
 assert_eq "$(printf '%s\n' "$C1" "$C2" | sort)" "$(sort <<<"$OUT")" "list -q"
 capture cv list
 assert_eq 0 "$RC" "list (table)"
-assert_match "$(head -1 <<<"$OUT")" '^ID +PID +STATUS +BUNDLE +CREATED +OWNER' "list table header"
+assert_match "$(head -1 <<<"$OUT")" '^ID +PID +STATUS +BUNDLE +CREATED' "list table header"
 assert_eq 1 "$(grep -cE "^$C1 +[0-9]+ +created +$B " <<<"$OUT")" "list row of the created container: $OUT"
 assert_eq 1 "$(grep -cE "^$C2 +[1-9][0-9]* +running +$B " <<<"$OUT")" "list row of the running container: $OUT"
 capture cv list --format json

@@ -15,8 +15,8 @@ assert_status "$C" created
 CPID=$PID
 assert_match "$CPID" '^[1-9][0-9]*$' "pid of created container"
 alive "$CPID" || fail "created container's process $CPID does not exist"
-cmd=$(tr '\0' ' ' <"/proc/$CPID/cmdline" 2>/dev/null)
-assert_not_contains "$cmd" "lc-$TAG" "cmdline of the created (not yet exec'd) process"
+cl=$(tr '\0' ' ' <"/proc/$CPID/cmdline" 2>/dev/null)
+assert_not_contains "$cl" "lc-$TAG" "cmdline of the created (not yet exec'd) process"
 # the state document
 st=$OUT
 assert_eq "$C" "$(jq -r .id <<<"$st")" "state.id"
@@ -31,8 +31,8 @@ assert_eq number "$(jq -r '.pid | type' <<<"$st")" "type of state.pid"
 assert_ok cv start "$C"
 assert_status "$C" running
 assert_eq "$CPID" "$PID" "pid after start"
-cmd=$(tr '\0' ' ' <"/proc/$CPID/cmdline" 2>/dev/null)
-assert_contains "$cmd" "lc-$TAG" "cmdline after start"
+cl=$(tr '\0' ' ' <"/proc/$CPID/cmdline" 2>/dev/null)
+assert_contains "$cl" "lc-$TAG" "cmdline after start"
 
 # start twice: not in created state
 assert_fail cv start "$C"

@@ -59,8 +59,8 @@ assert_status "$ID" running
 RPID=$PID
 [ -f "$T/pidfile" ] || fail "--pid-file $T/pidfile not written"
 assert_eq "$RPID" "$(cat "$T/pidfile" 2>/dev/null)" "pid file contents vs state.pid"
-cmd=$([ -n "$RPID" ] && tr "\0" " " <"/proc/$RPID/cmdline" 2>/dev/null)
-assert_eq "sleep $SLEEPN " "$cmd" "cmdline of the detached container's pid"
+cl=$([ -n "$RPID" ] && tr "\0" " " <"/proc/$RPID/cmdline" 2>/dev/null)
+assert_eq "sleep $SLEEPN " "$cl" "cmdline of the detached container's pid"
 assert_ok cv kill "$ID" KILL
 wait_status "$ID" stopped 10
 assert_ok cv delete "$ID"

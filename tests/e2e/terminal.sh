@@ -86,7 +86,8 @@ newid
 capture cv run --detach --console-socket "$s" --bundle "$B" "$ID"
 assert_eq 0 "$RC" "run --detach with a terminal (stderr: $ERR)"
 for ((i = 0; i < 100; i++)); do grep -q ready "$T/c.tty" 2>/dev/null && break; sleep 0.05; done
-echo "hello-$TAG" >&7
+# (in a subshell ignoring SIGPIPE: if recvtty is gone the write just fails)
+( trap '' PIPE; echo "hello-$TAG" >&7 ) 2>/dev/null
 exec 7>&-
 wait_recvtty
 wait_status "$ID" stopped 10

@@ -191,7 +191,9 @@ newid() {
 
 # Remember the pid of every container we see, to look for it at exit.
 _note_pids() {
-  local p
+  local p c=
+  read -r -n1 c <"$1" 2>/dev/null
+  case $c in '{'|'[') ;; *) return 0 ;; esac
   for p in $(jq -r '.. | objects | select(has("pid") and has("status")) | .pid' "$1" 2>/dev/null); do
     [ "$p" -gt 0 ] 2>/dev/null || continue
     echo "$p $(_starttime "$p")" >>"$T/pids"
@@ -325,12 +327,8 @@ _leftover_pids() {
       [ -d "/proc/$pid" ] || continue
       [ "$(_starttime "$pid")" = "$st" ] && echo "$pid"
     done <"$T/pids"
-    for p in /proc/[0-9]*; do
-      line=$(readlink "$p/root" 2>/dev/null) || continue
-      [[ "$line" == "$T"* ]] && echo "${p#/proc/}"
-      line=$(readlink "$p/cwd" 2>/dev/null) || continue
-      [[ "$line" == "$T"* ]] && echo "${p#/proc/}"
-    done
+    # processes whose root or cwd is inside the test dir
+    find /proc/[0-9]*/root /proc/[0-9]*/cwd -maxdepth 0 -lname "$T*" 2>/dev/null | cut -d/ -f3
   } | sort -un | grep -vx -e "$$" -e "${BASHPID:-$$}" |
     while read -r pid; do
       # zombies are not leftovers (the host's init reaps them lazily)
@@ -444,7 +442,7 @@ _finish() {
   exit "$rc"
 }
 trap _finish EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
 
 # Print the environment a test runs with (helps reading failures).
 log "$TESTNAME mode=$MODE uid=$UID_NOW T=$T cove=$COVE rootfs=$ROOTFS"

@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# Run a command as root inside a throwaway qemu VM that boots Debian's kernel
+# with pure cgroup v2 (cgroup_no_v1=all), and return its output and exit
+# status. See tests/vm/README.md.
+#
+#   run-in-vm.sh [options] -- COMMAND [ARG...]
+#
+# Options:
+#   --kernel PATH     kernel image (default: newest /boot/vmlinuz-*, whose
+#                     modules must be in /lib/modules/<version>)
+#   --timeout SECS    kill the VM after SECS seconds (default 300)
+#   --share DIR       share DIR read-write at the same path in the guest
+#                     (repeatable; default: the repository holding this script)
+#   --env NAME=VALUE  set a variable for COMMAND (repeatable; the caller's
+#                     COVE_*, CTEST_* and [AUL]SAN_OPTIONS are passed on too)
+#   --cwd DIR         directory to run COMMAND in (default: the current one
+#                     when it is inside a share, else the first share)
+#   --mem MB          guest memory (default 1024)   --smp N  CPUs (default 2)
+#   --no-pvh          boot the bzImage instead of the uncompressed vmlinux
+#   --cache DIR       cache for vmlinux/initramfs (default $COVE_VM_CACHE or
+#                     ${XDG_CACHE_HOME:-~/.cache}/cove-vm)
+#   --console FILE    keep the guest's serial console log in FILE
+#   --append ARGS     more kernel command line (e.g. loglevel=7 for debugging)
+#   --verbose         print timings and the console log to stderr
+#
+# Exit status: COMMAND's; 124 on timeout; 125 when the VM could not run it.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+prog="run-in-vm.sh"
+die() { echo "$prog: $*" >&2; exit 125; }
+log() { if [ "$verbose" = 1 ]; then echo "$prog: $*" >&2; fi; }
+
+kernel=""
+timeout_s=300
+shares=()
+envs=()
+cwd=""
+mem=1024
+smp=2
+pvh=1
+cache=${COVE_VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/cove-vm}
+console=""
+extra_append=""
+verbose=0
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --kernel) kernel=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    --share) shares+=("$2"); shift 2 ;;
+    --env) envs+=("$2"); shift 2 ;;
+    --cwd) cwd=$2; shift 2 ;;
+    --mem) mem=$2; shift 2 ;;
+    --smp) smp=$2; shift 2 ;;
+    --no-pvh) pvh=0; shift ;;
+    --cache) cache=$2; shift 2 ;;
+    --console) console=$2; shift 2 ;;
+    --append) extra_append=$2; shift 2 ;;
+    --verbose|-v) verbose=1; shift ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (use -- before the command)" ;;
+  esac
+done
+[ $# -gt 0 ] || die "no command given (usage: $prog [options] -- COMMAND...)"
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+secs() { local d=$(( $(now_ms) - $1 )); printf '%d.%03d' $((d / 1000)) $((d % 1000)); }
+t_start=$(now_ms)
+
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+busybox=""
+for b in /bin/busybox /usr/bin/busybox; do
+  # the initramfs has no libc: a dynamically linked busybox would not run
+  [ -x "$b" ] || continue
+  if command -v readelf >/dev/null && LC_ALL=C readelf -l "$b" 2>/dev/null | grep -q INTERP; then continue; fi
+  busybox=$b; break
+done
+[ -n "$busybox" ] || die "static busybox not found (apt-get install busybox-static)"
+command -v cpio >/dev/null || die "cpio not found (apt-get install cpio)"
+
+# ---- kernel ---------------------------------------------------------------
+if [ -z "$kernel" ]; then
+  kernel=$(printf '%s\n' /boot/vmlinuz-* | grep -v '\*' | sort -V | tail -n1 || true)
+  [ -n "$kernel" ] || die "no /boot/vmlinuz-* (apt-get install linux-image-amd64)"
+fi
+[ -r "$kernel" ] || die "cannot read kernel $kernel"
+kver=$(basename "$kernel"); kver=${kver#vmlinuz-}
+moddir=/lib/modules/$kver
+[ -d "$moddir" ] || die "no modules for $kver in $moddir"
+
+mkdir -p "$cache"
+exec 9>"$cache/lock"
+flock 9   # one builder at a time; ctest -j may start several VMs
+
+# extract_vmlinux BZIMAGE OUT: find a compressed payload that decompresses to
+# an ELF file (what the kernel's scripts/extract-vmlinux does).
+extract_vmlinux() {
+  local img=$1 out=$2 tmp=$2.tmp magic tool off
+  local -a tries=(
+    '\x1f\x8b\x08|gzip -dc'
+    '\xfd7zXZ\x00|xz -dc'
+    '\x28\xb5\x2f\xfd|zstd -dcq'
+    'BZh|bzip2 -dc'
+    '\x5d\x00\x00\x00|xz -dc --format=lzma'
+    '\x89LZO|lzop -dc'
+    '\x02\x21\x4c\x18|lz4 -dc'
+  )
+  for t in "${tries[@]}"; do
+    magic=${t%%|*}; tool=${t#*|}
+    command -v "${tool%% *}" >/dev/null || continue
+    for off in $(LC_ALL=C grep -obUaP "$magic" "$img" 2>/dev/null | cut -d: -f1 | head -n 8); do
+      tail -c +"$((off + 1))" "$img" | $tool >"$tmp" 2>/dev/null || true
+      if [ "$(head -c 4 "$tmp" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; then
+        mv "$tmp" "$out"; return 0
+      fi
+    done
+  done
+  rm -f "$tmp"
+  return 1
+}
+
+kid=$(stat -Lc '%s-%Y' "$kernel")
+vmlinux=$cache/vmlinux-$kver-$kid
+if [ "$pvh" = 1 ] && [ ! -f "$vmlinux" ] && [ ! -f "$vmlinux.bad" ]; then
+  log "extracting $vmlinux"
+  extract_vmlinux "$kernel" "$vmlinux" || { log "cannot extract vmlinux, using bzImage"; : >"$vmlinux.bad"; }
+fi
+[ -f "$vmlinux.bad" ] && pvh=0
+
+# ---- initramfs ------------------------------------------------------------
+# Module load order: busybox insmod does not resolve dependencies.
+modules=(virtio_pci_legacy_dev virtio_pci_modern_dev virtio_ring virtio virtio_pci
+         9pnet 9pnet_virtio netfs fscache 9p)
+cfg=$(grep -s -E '^CONFIG_(VIRTIO_PCI|NET_9P_VIRTIO|9P_FS)=' "/boot/config-$kver" || true)
+modfiles=()
+findargs=()
+for m in "${modules[@]}"; do findargs+=(-o -name "$m.ko" -o -name "$m.ko.*"); done
+mapfile -t found < <(find "$moddir/kernel" \( "${findargs[@]:1}" \) -type f)
+for m in "${modules[@]}"; do
+  f=""
+  for c in "${found[@]}"; do
+    case ${c##*/} in "$m.ko"|"$m.ko."*) f=$c; break ;; esac
+  done
+  if [ -z "$f" ]; then
+    # built in (or not needed by this kernel)
+    log "module $m not found in $moddir, assuming built in"
+    continue
+  fi
+  modfiles+=("$f")
+done
+key=$( { echo "$kver"; cat "$here/init"; sha256sum "$busybox";
+         for f in "${modfiles[@]}"; do stat -Lc '%n %s %Y' "$f"; done; echo "$cfg"; } | sha256sum | cut -c1-16)
+initrd=$cache/initramfs-$kver-$key.cpio
+if [ ! -f "$initrd" ]; then
+  log "building $initrd"
+  stage=$(mktemp -d "$cache/stage.XXXXXX")
+  mkdir -p "$stage"/{bin,modules,proc,sys,dev,newroot}
+  cp "$busybox" "$stage/bin/busybox"
+  ln -s busybox "$stage/bin/sh"
+  install -m 0755 "$here/init" "$stage/init"
+  : >"$stage/modules/order"
+  for f in "${modfiles[@]}"; do
+    n=$(basename "$f"); n=${n%%.ko*}
+    case $f in
+      *.xz) xz -dc "$f" >"$stage/modules/$n.ko" ;;
+      *.zst) zstd -dcq "$f" >"$stage/modules/$n.ko" ;;
+      *.gz) gzip -dc "$f" >"$stage/modules/$n.ko" ;;
+      *) cp "$f" "$stage/modules/$n.ko" ;;
+    esac
+    echo "$n" >>"$stage/modules/order"
+  done
+  (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$initrd.tmp"
+  mv "$initrd.tmp" "$initrd"
+  rm -rf "$stage"
+  # old builds of the same kernel
+  for old in "$cache"/initramfs-"$kver"-*.cpio; do [ "$old" = "$initrd" ] || rm -f "$old"; done
+fi
+flock -u 9
+
+# ---- shares and the command -----------------------------------------------
+if [ ${#shares[@]} -eq 0 ]; then
+  shares=("$(cd "$here/../.." && pwd)")
+fi
+# absolute, existing, and not nested in another share
+norm=()
+for s in "${shares[@]}"; do
+  [ -d "$s" ] || die "share $s is not a directory"
+  norm+=("$(cd "$s" && pwd -P)")
+done
+mapfile -t norm < <(printf '%s\n' "${norm[@]}" | LC_ALL=C sort -u)
+final=()
+for s in "${norm[@]}"; do
+  nested=0
+  for o in "${norm[@]}"; do
+    [ "$o" != "$s" ] && [ "$o" != / ] && case $s/ in "$o"/*) nested=1 ;; esac
+  done
+  [ "$s" = / ] && die "cannot share / read-write"
+  case $s in /usr|/usr/*|/etc|/etc/*|/proc*|/sys*|/dev*) die "cannot share $s" ;; esac
+  [ $nested = 1 ] || final+=("$s")
+done
+
+if [ -z "$cwd" ]; then
+  cwd=$(pwd -P)
+  inside=0
+  for s in "${final[@]}"; do case $cwd/ in "$s"/*) inside=1 ;; esac; done
+  [ $inside = 1 ] || cwd=${final[0]}
+fi
+
+run=$(mktemp -d "${TMPDIR:-/tmp}/cove-vm.XXXXXX")
+chmod 0755 "$run"
+# shellcheck disable=SC2317  # called by trap
+cleanup() {
+  if [ -n "${qpid:-}" ]; then kill "$qpid" 2>/dev/null || true; fi
+  rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fsargs=()
+ntag=0
+addfs() { # addfs TAG PATH ro|rw
+  local ro=""
+  [ "$3" = ro ] && ro=,readonly=on
+  fsargs+=(-fsdev "local,id=fs$ntag,path=${2//,/,,},security_model=none,multidevs=remap$ro"
+           -device "virtio-9p-pci,fsdev=fs$ntag,mount_tag=$1")
+  ntag=$((ntag + 1))
+}
+addfs xfer "$run" rw
+{
+  # The host's userland, read-only: /usr and /etc, plus /bin, /lib... as
+  # symlinks (merged /usr) or as shares of their own.
+  addfs usr /usr ro; echo "ro usr /usr"
+  addfs etc /etc ro; echo "ro etc /etc"
+  for d in bin sbin lib lib32 lib64 libx32; do
+    if [ -L "/$d" ]; then
+      echo "link /$d $(readlink "/$d")"
+    elif [ -d "/$d" ]; then
+      addfs "h$d" "/$d" ro; echo "ro h$d /$d"
+    fi
+  done
+  i=0
+  for s in "${final[@]}"; do
+    addfs "share$i" "$s" rw; echo "rw share$i $s"
+    i=$((i + 1))
+  done
+} >"$run/vm.conf"
+
+{
+  echo "# generated by run-in-vm.sh"
+  for v in $(compgen -e); do
+    case $v in COVE_VM|COVE_VM_*) ;; COVE_*|CTEST_*|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS) printf 'export %s=%q\n' "$v" "${!v}" ;; esac
+  done
+  for e in ${envs[@]+"${envs[@]}"}; do
+    [[ $e == *=* ]] || die "--env wants NAME=VALUE, not '$e'"
+    printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
+  done
+  printf 'cd %q || exit 125\n' "$cwd"
+  printf 'exec'; printf ' %q' "$@"; printf '\n'
+} >"$run/cmd.sh"
+
+# ---- boot -----------------------------------------------------------------
+accel=(-accel tcg -cpu max)
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); fi
+append="console=ttyS0 cgroup_no_v1=all nokaslr panic=-1 oops=panic loglevel=4 mitigations=off i8042.noaux i8042.nomux i8042.nopnp"
+[ -n "$extra_append" ] && append="$append $extra_append"
+serial=$run/console.log
+
+# dump_cpus: each vCPU's instruction pointer, from the qemu monitor.
+dump_cpus() {
+  command -v python3 >/dev/null || { echo "(no python3: no vCPU dump)"; return 0; }
+  python3 - "$run/monitor.sock" <<'PY'
+import re, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1]); s.settimeout(2)
+s.sendall(b"info registers -a\n")
+time.sleep(1.5)
+data = b""
+try:
+    while True:
+        d = s.recv(1 << 16)
+        if not d:
+            break
+        data += d
+except OSError:
+    pass
+for rip in re.findall(rb"RIP=([0-9a-f]{16})", data):
+    print(rip.decode())
+PY
+}
+
+# symbolize: "vCPU N: RIP ADDR symbol+off" for the RIPs in cpus.txt, with the
+# guest's /proc/kallsyms (Debian's System.map is a stub); the guest runs with
+# nokaslr, so one extra boot fetches the symbols for good (cached).
+symbolize() {
+  local ks=$cache/kallsyms-$kver-$kid
+  if [ ! -s "$ks" ] && [ -z "${COVE_VM_NESTED:-}" ]; then
+    echo "$prog: fetching the guest kernel's symbols (one more boot)..." >&2
+    if COVE_VM_NESTED=1 "$0" --cache "$cache" --kernel "$kernel" --timeout 90 --share "$run" -- \
+      sh -c 'grep " [tTwW] " /proc/kallsyms' >"$ks.tmp" 2>/dev/null; then
+      mv "$ks.tmp" "$ks"
+    else
+      rm -f "$ks.tmp"
+    fi
+  fi
+  python3 - "$run/cpus.txt" "$ks" <<'PY'
+import bisect, sys
+syms = []
+try:
+    for line in open(sys.argv[2]):
+        f = line.split()
+        if len(f) >= 3:
+            syms.append((int(f[0], 16), f[2]))
+except (OSError, ValueError):
+    pass
+syms.sort()
+addrs = [a for a, _ in syms]
+for cpu, line in enumerate(open(sys.argv[1])):
+    r = int(line.strip(), 16)
+    i = bisect.bisect_right(addrs, r) - 1
+    where = "%s+0x%x" % (syms[i][1], r - addrs[i]) if i >= 0 else "?"
+    print("vCPU %d: RIP %016x %s" % (cpu, r, where))
+PY
+}
+
+boot() { # boot IMAGE
+  qemu_args=(-machine q35 "${accel[@]}" -m "$mem" -smp "$smp"
+    -nodefaults -no-user-config -display none -no-reboot
+    -serial "file:$serial" -kernel "$1" -initrd "$initrd" -append "$append"
+    "${fsargs[@]}")
+  log "qemu-system-x86_64 ${qemu_args[*]}"
+  local t0; t0=$(now_ms)
+  set +e
+  rm -f "$run/timedout" "$run/nopoweroff"
+  timeout -k 5 "$((timeout_s + 30))" qemu-system-x86_64 "${qemu_args[@]}" \
+    -monitor "unix:$run/monitor.sock,server=on,wait=off" </dev/null >"$run/qemu.out" 2>&1 &
+  qpid=$!
+  # watchdog: once the command's status is back, qemu gets 3 s to power
+  # off (a guest stuck in poweroff must not cost the whole timeout); at the
+  # deadline, record where the vCPUs are and stop qemu.
+  ( end=$(( $(date +%s) + timeout_s ))
+    while [ "$(date +%s)" -lt "$end" ]; do
+      if [ -f "$run/status" ]; then
+        sleep 3; : >"$run/nopoweroff"; pkill -TERM -P "$qpid" 2>/dev/null; exit 0
+      fi
+      sleep 0.2
+    done
+    : >"$run/timedout"; dump_cpus >"$run/cpus.txt" 2>&1
+    pkill -TERM -P "$qpid" 2>/dev/null || true ) &
+  wdpid=$!
+  wait "$qpid"
+  qrc=$?
+  qpid=""
+  kill "$wdpid" 2>/dev/null || true
+  wait "$wdpid" 2>/dev/null || true
+  [ -f "$run/timedout" ] && qrc=124
+  if [ -f "$run/nopoweroff" ]; then echo "$prog: warning: the VM did not power off after the command; killed it" >&2; fi
+  set -e
+  log "$(basename "$1") boot: qemu exit $qrc after $(secs "$t0") s"
+}
+
+image=$kernel
+[ "$pvh" = 1 ] && image=$vmlinux
+boot "$image"
+if [ "$pvh" = 1 ] && [ ! -f "$run/status" ] && [ "$qrc" != 124 ] && ! grep -q 'cove-vm:' "$serial" 2>/dev/null; then
+  # PVH boot did not reach init (qemu without PVH support, kernel without
+  # the PVH note...): remember and use the bzImage.
+  log "PVH boot failed (qemu: $(tr '\n' ' ' <"$run/qemu.out")), falling back to bzImage"
+  : >"$vmlinux.bad"
+  rm -f "$run/init-error"
+  boot "$kernel"
+fi
+
+if [ -n "$console" ]; then cp "$serial" "$console"; fi
+[ -f "$run/output" ] && cat "$run/output"
+
+if [ -f "$run/status" ]; then
+  rc=$(cat "$run/status")
+  if [ "$verbose" = 1 ]; then
+    echo "$prog: ---- console ----" >&2; cat "$serial" >&2
+  fi
+  log "total $(secs "$t_start") s, command exit $rc"
+  exit "$rc"
+fi
+
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+  echo "$prog: timed out after $timeout_s s" >&2
+  rc=124
+  if [ -s "$run/cpus.txt" ]; then symbolize | sed "s/^/$prog: /" >&2 || true; fi
+else
+  echo "$prog: the VM stopped without running the command (qemu exit $qrc)" >&2
+  rc=125
+fi
+[ -s "$run/qemu.out" ] && sed 's/^/qemu: /' "$run/qemu.out" >&2
+[ -f "$run/init-error" ] && sed 's/^/init: /' "$run/init-error" >&2
+echo "$prog: ---- last 40 lines of the serial console ----" >&2
+tail -n 40 "$serial" >&2 2>/dev/null || true
+exit "$rc"
