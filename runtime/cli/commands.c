@@ -127,6 +127,7 @@ int cmd_create(struct cove_global *g, int argc, char **argv)
   if (resolve_root(g, root, sizeof root))
     return 1;
   o.root = root;
+  o.cgroup_manager = g->cgroup_manager;
   cove_err err = {0};
   if (cove_container_create(&o, &err) < 0)
     return cli_fail(&err);
@@ -144,6 +145,7 @@ int cmd_run(struct cove_global *g, int argc, char **argv)
   if (resolve_root(g, root, sizeof root))
     return 1;
   o.root = root;
+  o.cgroup_manager = g->cgroup_manager;
   cove_err err = {0};
   int status = 0;
   if (cove_container_run(&o, detach, &status, &err) < 0)

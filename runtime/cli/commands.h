@@ -5,6 +5,7 @@
 struct cove_global {
   const char *root_opt;
   bool debug, systemd_cgroup;
+  int cgroup_manager; /* enum cove_cg_manager */
 };
 
 struct cove_command {
@@ -22,6 +23,11 @@ int cmd_delete(struct cove_global *g, int argc, char **argv);
 int cmd_list(struct cove_global *g, int argc, char **argv);
 int cmd_spec(struct cove_global *g, int argc, char **argv);
 int cmd_features(struct cove_global *g, int argc, char **argv);
+int cmd_pause(struct cove_global *g, int argc, char **argv);
+int cmd_resume(struct cove_global *g, int argc, char **argv);
+int cmd_update(struct cove_global *g, int argc, char **argv);
+int cmd_events(struct cove_global *g, int argc, char **argv);
+int cmd_ps(struct cove_global *g, int argc, char **argv);
 int cmd_unsupported(struct cove_global *g, int argc, char **argv);
 
 /* Report err through the log and return 1. */

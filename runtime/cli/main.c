@@ -32,6 +32,11 @@ static const char usage[] =
   "  list      list containers\n"
   "  spec      write a default config.json\n"
   "  features  print the features this runtime supports as JSON\n"
+  "  pause     freeze every process of a container\n"
+  "  resume    thaw a paused container\n"
+  "  update    change the resource limits of a container\n"
+  "  events    resource usage stats (and OOM events) of a container\n"
+  "  ps        list the processes of a container\n"
   "\n"
   "Global options:\n"
   "  --root DIR          state directory (default /run/cove as root,\n"
@@ -39,7 +44,8 @@ static const char usage[] =
   "  --log FILE          write log messages to FILE\n"
   "  --log-format FMT    text (default) or json\n"
   "  --debug             verbose logging\n"
-  "  --systemd-cgroup    accepted for compatibility; cove manages its own cgroups\n"
+  "  --systemd-cgroup    accepted for compatibility (ignored): cove manages cgroupfs itself\n"
+  "  --cgroup-manager M  cgroupfs (default) or disabled: no cgroups, limits NOT enforced\n"
   "  --rootless VALUE    accepted for compatibility (rootless mode is detected)\n"
   "  -v, --version       print the version\n"
   "  -h, --help          this help; `cove COMMAND --help` for a command\n";
@@ -47,8 +53,8 @@ static const char usage[] =
 static const struct cove_command commands[] = {
   {"create", cmd_create}, {"start", cmd_start},     {"run", cmd_run},     {"state", cmd_state},
   {"kill", cmd_kill},     {"delete", cmd_delete},   {"list", cmd_list},   {"spec", cmd_spec},
-  {"features", cmd_features}, {"ps", cmd_unsupported}, {"exec", cmd_unsupported}, {"pause", cmd_unsupported},
-  {"resume", cmd_unsupported}, {"update", cmd_unsupported}, {"events", cmd_unsupported},
+  {"features", cmd_features}, {"ps", cmd_ps}, {"exec", cmd_unsupported}, {"pause", cmd_pause},
+  {"resume", cmd_resume}, {"update", cmd_update}, {"events", cmd_events},
   {"checkpoint", cmd_unsupported}, {"restore", cmd_unsupported},
 };
 
@@ -56,12 +62,13 @@ int main(int argc, char **argv)
 {
   struct cove_global g = {0};
   const char *log_path = NULL, *log_format = "text";
-  enum { O_ROOT = 256, O_LOG, O_LOGFMT, O_DEBUG, O_SYSTEMD, O_ROOTLESS, O_CRIU };
+  enum { O_ROOT = 256, O_LOG, O_LOGFMT, O_DEBUG, O_SYSTEMD, O_ROOTLESS, O_CRIU, O_CGMGR };
   static const struct option opts[] = {
     {"root", required_argument, NULL, O_ROOT},     {"log", required_argument, NULL, O_LOG},
     {"log-format", required_argument, NULL, O_LOGFMT}, {"debug", no_argument, NULL, O_DEBUG},
     {"systemd-cgroup", no_argument, NULL, O_SYSTEMD}, {"rootless", required_argument, NULL, O_ROOTLESS},
     {"criu", required_argument, NULL, O_CRIU},     {"version", no_argument, NULL, 'v'},
+    {"cgroup-manager", required_argument, NULL, O_CGMGR},
     {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
   };
   /* "+": stop at the command name; its own options are parsed later. */
@@ -74,6 +81,16 @@ int main(int argc, char **argv)
     case O_LOGFMT: log_format = optarg; break;
     case O_DEBUG: g.debug = true; break;
     case O_SYSTEMD: g.systemd_cgroup = true; break;
+    case O_CGMGR:
+      if (!strcmp(optarg, "disabled"))
+        g.cgroup_manager = 1; /* COVE_CG_MANAGER_DISABLED */
+      else if (!strcmp(optarg, "cgroupfs") || !strcmp(optarg, "systemd"))
+        g.cgroup_manager = 0;
+      else {
+        fprintf(stderr, "cove: --cgroup-manager: unknown manager \"%s\" (cgroupfs or disabled)\n", optarg);
+        return 2;
+      }
+      break;
     case O_ROOTLESS:
     case O_CRIU: break;
     case 'v':
@@ -96,6 +113,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "cove: --log %s: %s\n", log_path, strerror(errno));
     return 1;
   }
+  if (g.systemd_cgroup)
+    cove_debug("--systemd-cgroup: ignored, cove manages its cgroups through cgroupfs");
   if (optind >= argc) {
     fputs(usage, stderr);
     return 2;

@@ -7,6 +7,7 @@
  * mounts live only in the init's mount namespace and die with it. */
 #include "cove/container.h"
 
+#include "cove/cgroup.h"
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
 #include "cove/json.h"
@@ -105,6 +106,10 @@ __attribute__((noreturn)) static void child_enter(struct cove_init_ctx *ctx)
     close(ctx->state_fd);
     ctx->state_fd = -1;
   }
+  if (ctx->cgroup_fd >= 0) {
+    close(ctx->cgroup_fd);
+    ctx->cgroup_fd = -1;
+  }
   /* Signals the runtime blocks or ignores must not leak into the
    * container: reset dispositions, restore the caller's mask. */
   for (int sig = 1; sig < NSIG; sig++)
@@ -122,6 +127,28 @@ static pid_t clone3_(uint64_t flags)
   return (pid_t)syscall(SYS_clone3, &a, sizeof a);
 }
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* Born in its v2 cgroup: never runs a cycle outside its limits. Falls back
+ * to a plain clone3 (cgroup.procs is written before SYNC_GO) when the kernel
+ * or the cgroup refuses. */
+static pid_t clone3_into_cgroup(struct cove_init_ctx *ctx, uint64_t flags)
+{
+  if (ctx->cgroup_fd >= 0) {
+    struct clone_args a = {.flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)ctx->cgroup_fd};
+    pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+    if (pid >= 0) {
+      if (pid > 0)
+        ctx->in_cgroup = true;
+      return pid;
+    }
+    cove_debug("clone3(CLONE_INTO_CGROUP): %s; placing through cgroup.procs", strerror(errno));
+  }
+  return clone3_(flags);
+}
+
 /* Namespaces given by path are joined in a short-lived helper so the
  * runtime itself never changes namespace; it setns()es (user first, so
  * the others are joined with its privileges) and clones the init as our
@@ -133,9 +160,11 @@ static pid_t spawn(struct cove_init_ctx *ctx, int parent_sync, cove_err *err)
   for (int k = 0; k < COVE_NS_COUNT; k++)
     join |= ctx->ns_fds[k] >= 0;
   uint64_t flags = (uint64_t)new_ns_flags(s);
+  if (ctx->defer_cgroupns)
+    flags &= ~(uint64_t)CLONE_NEWCGROUP;
 
   if (!join) {
-    pid_t pid = clone3_(flags);
+    pid_t pid = clone3_into_cgroup(ctx, flags);
     if (pid < 0)
       return cove_error(err, errno, "clone3 into new namespaces");
     if (pid == 0) {
@@ -372,7 +401,9 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     .state_fd = -1,
     .bundle = bundle,
     .listener_fd = -2,
+    .cgroup_fd = -1,
   };
+  struct cove_cgroup cg = {0};
   for (int k = 0; k < COVE_NS_COUNT; k++)
     ctx.ns_fds[k] = -1;
   int socks[2] = {-1, -1};
@@ -430,6 +461,15 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   }
   ctx.sync_fd = socks[1];
 
+  /* cgroups: created, limited and recorded before the init exists */
+  if (cove_cgroup_setup(&cg, &spec, o->id, (enum cove_cg_manager)o->cgroup_manager, err) < 0 ||
+      cove_cgroup_save(dirfd, &cg, err) < 0)
+    goto fail;
+  if (cg.active) {
+    ctx.cgroup_fd = cove_cgroup_v2_fd(&cg);
+    ctx.defer_cgroupns = spec.ns[COVE_NS_CGROUP].wanted && !spec.ns[COVE_NS_CGROUP].path;
+  }
+
   struct cove_state st = {0};
   snprintf(st.id, sizeof st.id, "%s", o->id);
   snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
@@ -465,6 +505,12 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     ctx.console_fd = -1;
   }
   close_ns_fds(ctx.ns_fds);
+  if (ctx.cgroup_fd >= 0) {
+    close(ctx.cgroup_fd);
+    ctx.cgroup_fd = -1;
+  }
+  if (cove_cgroup_enter(&cg, pid, ctx.in_cgroup, err) < 0)
+    goto fail;
 
   st.pid = pid;
   if (cove_proc_starttime(pid, &st.pid_start) < 0 || cove_state_write(dirfd, &st, err) < 0) {
@@ -500,11 +546,16 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   out->pidfd = pidfd;
   out->sync_fd = socks[0];
   out->console_fd = console_pair[0];
+  cove_cgroup_release(&cg);
   cove_spec_free(&spec);
   return 0;
 
 fail:
   kill_and_reap(pid, pidfd);
+  {
+    cove_err e2;
+    cove_cgroup_destroy(&cg, &e2);
+  }
   if (pidfd >= 0)
     close(pidfd);
   if (dirfd >= 0) {
@@ -525,8 +576,22 @@ out:
   if (ctx.fifo_fd >= 0)
     close(ctx.fifo_fd);
   close_ns_fds(ctx.ns_fds);
+  if (ctx.cgroup_fd >= 0)
+    close(ctx.cgroup_fd);
+  cove_cgroup_release(&cg);
   cove_spec_free(&spec);
   return ret;
+}
+
+/* Kill what is left in the container's cgroups and remove them. */
+static int cgroup_teardown(int dirfd, cove_err *err)
+{
+  struct cove_cgroup cg;
+  if (cove_cgroup_load(dirfd, &cg, err) < 0)
+    return -1;
+  int r = cove_cgroup_destroy(&cg, err);
+  cove_cgroup_forget(dirfd);
+  return r;
 }
 
 int cove_container_create(const struct cove_create_opts *o, cove_err *err)
@@ -638,6 +703,7 @@ out:
   flock(c.dirfd, LOCK_EX);
   {
     cove_err e2;
+    cgroup_teardown(c.dirfd, &e2);
     cove_state_remove(o->root, o->id, c.dirfd, &e2);
   }
 out_keep:
@@ -701,8 +767,15 @@ int cove_container_kill(const char *root, const char *id, int sig, bool all, cov
   _cleanup_close_ int pidfd = st.pid > 0 ? pidfd_open_(st.pid) : -1;
   if (pidfd < 0 || cove_state_status(dirfd, &st) == COVE_STOPPED)
     return cove_error(err, ESRCH, "container \"%s\" is not running", id);
-  if (all && signal_all(&st, sig, err) < 0)
-    return -1;
+  if (all) {
+    struct cove_cgroup cg;
+    if (cove_cgroup_load(dirfd, &cg, err) < 0)
+      return -1;
+    int r = cg.active ? cove_cgroup_signal_all(&cg, sig, err) : signal_all(&st, sig, err);
+    cove_cgroup_release(&cg);
+    if (r < 0)
+      return -1;
+  }
   if (pidfd_kill(pidfd, sig) < 0 && !(all && errno == ESRCH))
     return cove_error(err, errno, "kill container \"%s\"", id);
   return 0;
@@ -726,8 +799,11 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
   struct cove_state st;
   if (cove_state_read(dirfd, &st, err) < 0) {
     /* A create that crashed before writing any state: nothing runs. */
-    if (err->code == ENOENT)
+    if (err->code == ENOENT) {
+      cove_err e2;
+      cgroup_teardown(dirfd, &e2);
       return cove_state_remove(root, id, dirfd, err);
+    }
     return -1;
   }
   cove_state_release(&st);
@@ -737,12 +813,19 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
                         cove_status_name(st.status));
     _cleanup_close_ int pidfd = pidfd_open_(st.pid);
     if (pidfd >= 0 && cove_state_status(dirfd, &st) != COVE_STOPPED) {
-      signal_all(&st, SIGKILL, err);
+      struct cove_cgroup cg;
+      if (cove_cgroup_load(dirfd, &cg, err) == 0 && cg.active)
+        cove_cgroup_signal_all(&cg, SIGKILL, err);
+      else
+        signal_all(&st, SIGKILL, err);
+      cove_cgroup_release(&cg);
       pidfd_kill(pidfd, SIGKILL);
       if (wait_pidfd(pidfd, 10000) <= 0)
         return cove_error(err, ETIMEDOUT, "container \"%s\" did not die after SIGKILL", id);
     }
   }
+  if (cgroup_teardown(dirfd, err) < 0)
+    return -1;
   return cove_state_remove(root, id, dirfd, err);
 }
 

@@ -197,6 +197,10 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
   if (!ctx->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0)
     cove_debug("new session keyring: %s", strerror(errno));
 
+  /* The runtime has placed us in our cgroups by now: a cgroup namespace
+   * made here has them as its root. */
+  if (ctx->defer_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+    return cove_error(err, errno, "unshare cgroup namespace");
   if (setup_time_ns(s, err) < 0)
     return -1;
   if (s->ns[COVE_NS_UTS].wanted) {

@@ -31,6 +31,10 @@ struct cove_init_ctx {
   int ns_fds[COVE_NS_COUNT]; /* preopened namespace paths, -1 if new */
   int state_fd;   /* closed first thing in the child */
   sigset_t sigmask; /* the caller's mask, restored before exec */
+  /* cgroups (cgroup.c) */
+  int cgroup_fd;       /* v2 dir for clone3(CLONE_INTO_CGROUP), -1 none */
+  bool in_cgroup;      /* set by spawn: clone3 placed the init there */
+  bool defer_cgroupns; /* unshare the cgroup ns after GO, once placed */
 };
 
 /* Sync protocol: fixed-size messages over a SOCK_SEQPACKET pair. */

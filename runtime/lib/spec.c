@@ -356,23 +356,9 @@ static int parse_resources(struct cove_spec *s, yajl_val linux_obj, cove_err *er
   if (r <= 0)
     return r;
   s->resources = res;
-  /* Limits need the cgroup layer, which does not exist yet. Refusing is the
-   * only honest answer: running an agent unlimited when it asked for limits
-   * is a silent security failure. Device rules are access control the
-   * runtime already enforces by construction (only the default devices and
-   * linux.devices exist in the container), so they are accepted. */
-  for (size_t i = 0; i < res->u.object.len; i++) {
-    const char *k = res->u.object.keys[i];
-    yajl_val v = res->u.object.values[i];
-    if (strcmp(k, "devices") == 0 || YAJL_IS_NULL(v))
-      continue;
-    if (YAJL_IS_OBJECT(v) && v->u.object.len == 0)
-      continue;
-    if (YAJL_IS_ARRAY(v) && v->u.array.len == 0)
-      continue;
-    return cove_error(err, 0, "linux.resources.%s: cgroup resource limits are not supported yet", k);
-  }
-  return 0;
+  /* Whether each limit can be enforced here is decided by the cgroup
+   * layer before anything is created (enforce or refuse, never drop). */
+  return cove_resources_parse(res, "linux.resources", &s->res, err);
 }
 
 static unsigned long parse_propagation(const char *v)
@@ -492,6 +478,8 @@ static int parse_hooks(yajl_val top, cove_err *err)
 /* Cross-field rules that no single field can check. */
 static int validate(struct cove_spec *s, cove_err *err)
 {
+  if (s->cgroups_path && cove_cgroups_path_check(s->cgroups_path, err) < 0)
+    return -1;
   if (!s->ns[COVE_NS_MOUNT].wanted)
     return cove_error(err, 0, "linux.namespaces: a \"mount\" namespace is required (cove never mounts in the host's namespace)");
   if ((s->n_uid_mappings || s->n_gid_mappings) && !s->ns[COVE_NS_USER].wanted)
@@ -638,6 +626,7 @@ void cove_spec_free(struct cove_spec *s)
   free(s->uid_mappings);
   free(s->gid_mappings);
   free(s->devices);
+  cove_resources_free(&s->res);
   cove_strv_free(&s->masked_paths);
   cove_strv_free(&s->readonly_paths);
   free(s->sysctl);

@@ -1,5 +1,7 @@
 #include "cove/state.h"
 
+#include "cove/cgroup.h"
+
 #include "cove/cleanup.h"
 #include "cove/json.h"
 
@@ -17,7 +19,7 @@
 
 const char *cove_status_name(enum cove_status s)
 {
-  static const char *const n[] = {"creating", "created", "running", "stopped"};
+  static const char *const n[] = {"creating", "created", "running", "stopped", "paused"};
   return n[s];
 }
 
@@ -261,6 +263,8 @@ enum cove_status cove_state_status(int dirfd, const struct cove_state *st)
   if (st->creating)
     return COVE_CREATING;
   struct stat sb;
+  if (cove_cgroup_state_frozen(dirfd))
+    return COVE_PAUSED;
   if (fstatat(dirfd, "exec.fifo", &sb, AT_SYMLINK_NOFOLLOW) == 0)
     return COVE_CREATED;
   return COVE_RUNNING;
@@ -268,7 +272,7 @@ enum cove_status cove_state_status(int dirfd, const struct cove_state *st)
 
 int cove_state_remove(const char *root, const char *id, int dirfd, cove_err *err)
 {
-  static const char *const files[] = {"exec.fifo", "state.json", "state.json.tmp"};
+  static const char *const files[] = {"exec.fifo", "state.json", "state.json.tmp", "cgroup", "cgroup.tmp"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     if (unlinkat(dirfd, files[i], 0) < 0 && errno != ENOENT)
       return cove_error(err, errno, "remove state %s", files[i]);

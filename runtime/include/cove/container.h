@@ -15,6 +15,7 @@ struct cove_create_opts {
   const char *console_socket;
   bool no_pivot, no_new_keyring;
   int preserve_fds;
+  int cgroup_manager; /* enum cove_cg_manager (cgroup.h): 0 = cgroupfs */
 };
 
 int cove_container_create(const struct cove_create_opts *o, cove_err *err);

@@ -7,6 +7,7 @@
  * of pointers are heap-allocated and released by cove_spec_free(). */
 #pragma once
 #include "cove/error.h"
+#include "cove/resources.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -157,7 +158,8 @@ struct cove_spec {
   struct cove_device *devices;
   size_t n_devices;
   const char *cgroups_path;
-  yajl_val resources; /* kept raw; the cgroup layer interprets it */
+  yajl_val resources; /* raw linux.resources (or NULL) */
+  struct cove_resources res; /* parsed (spec_resources.c) */
   unsigned long rootfs_propagation; /* 0 = default (private for / after pivot) */
   struct cove_strv masked_paths, readonly_paths;
   struct cove_kv *sysctl;

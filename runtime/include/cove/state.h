@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum cove_status { COVE_CREATING, COVE_CREATED, COVE_RUNNING, COVE_STOPPED };
+enum cove_status { COVE_CREATING, COVE_CREATED, COVE_RUNNING, COVE_STOPPED, COVE_PAUSED /* cgroup frozen */ };
 
 struct cove_state {
   char id[256];

@@ -1,0 +1,254 @@
+/* linux.resources → cgroup v1 files, for the limits whose controller the
+ * container's v2 cgroup lacks (hybrid hosts: memory, cpu, pids, cpuset,
+ * blkio live in v1 hierarchies). A limit with neither is an error. */
+#include "cove/cgroup.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool cove_cg_v2_has(const char *dir, const char *ctrl);
+
+#define F(field) "linux.resources." field
+
+static int wr(const char *dir, const char *file, const char *val, const char *field, cove_err *err)
+{
+  if (cove_cg_write(dir, file, val, err) < 0)
+    return cove_error_prefix(err, "%s", field);
+  return 0;
+}
+
+/* The v1 directory for a group, NULL when v2 handles it; error when none. */
+static int dir_for(const struct cove_cgroup *cg, const char *v2ctrl, enum cove_cg_ctrl c, const char *field,
+                   const char **out, cove_err *err)
+{
+  *out = NULL;
+  if (cg->v2[0] && cove_cg_v2_has(cg->v2, v2ctrl))
+    return 0;
+  if (!cg->v1[c][0])
+    return cove_error(err, 0, F("%s") ": the container's cgroup has no %s controller (neither v2 nor v1)", field, v2ctrl);
+  *out = cg->v1[c];
+  return 0;
+}
+
+static int v1_memory(const char *d, const struct cove_resources *r, cove_err *err)
+{
+  char b[64];
+  bool memsw = cove_cg_exists(d, "memory.memsw.limit_in_bytes");
+  if (r->mem_swappiness.set) {
+    snprintf(b, sizeof b, "%" PRIu64, r->mem_swappiness.v);
+    if (wr(d, "memory.swappiness", b, F("memory.swappiness"), err) < 0)
+      return -1;
+  }
+  if (r->mem_reservation.set) {
+    snprintf(b, sizeof b, "%" PRId64, r->mem_reservation.v);
+    if (wr(d, "memory.soft_limit_in_bytes", b, F("memory.reservation"), err) < 0)
+      return -1;
+  }
+  if (r->mem_swap.set && !memsw)
+    return cove_error(err, 0, F("memory.swap") ": this kernel has no swap accounting (memory.memsw.limit_in_bytes "
+                                               "missing)");
+  /* memsw must stay >= limit at every step: raise memsw first when it
+   * grows, lower the limit first when it shrinks. Try one order, then the
+   * other. */
+  if (r->mem_limit.set || r->mem_swap.set) {
+    char lb[64] = "", sb[64] = "";
+    if (r->mem_limit.set)
+      snprintf(lb, sizeof lb, "%" PRId64, r->mem_limit.v);
+    if (r->mem_swap.set)
+      snprintf(sb, sizeof sb, "%" PRId64, r->mem_swap.v);
+    else if (r->mem_limit.set && memsw && r->mem_limit.v == -1)
+      snprintf(sb, sizeof sb, "-1"); /* unlimited memory: memsw must not stay below */
+    else if (r->mem_limit.set && memsw) {
+      /* a container that was given no swap (memsw == limit) keeps none */
+      char cl[64], cs[64];
+      if (cove_cg_read(d, "memory.limit_in_bytes", cl, sizeof cl) > 0 &&
+          cove_cg_read(d, "memory.memsw.limit_in_bytes", cs, sizeof cs) > 0 && !strcmp(cl, cs))
+        snprintf(sb, sizeof sb, "%s", lb);
+    }
+    cove_err e1;
+    bool ok = true;
+    if (sb[0] && cove_cg_write(d, "memory.memsw.limit_in_bytes", sb, &e1) < 0)
+      ok = false;
+    if (lb[0] && wr(d, "memory.limit_in_bytes", lb, F("memory.limit"), err) < 0)
+      return -1;
+    if (!ok && sb[0] && wr(d, "memory.memsw.limit_in_bytes", sb, F("memory.swap"), err) < 0)
+      return -1;
+  }
+  if (r->mem_disable_oom_killer_set && wr(d, "memory.oom_control", r->mem_disable_oom_killer ? "1" : "0",
+                                          F("memory.disableOOMKiller"), err) < 0)
+    return -1;
+  return 0;
+}
+
+static int v1_cpu(const char *d, const struct cove_resources *r, cove_err *err)
+{
+  char b[64];
+  if (r->cpu_shares.set) {
+    snprintf(b, sizeof b, "%" PRIu64, r->cpu_shares.v);
+    if (wr(d, "cpu.shares", b, F("cpu.shares"), err) < 0)
+      return -1;
+  }
+  if (r->cpu_period.set) {
+    snprintf(b, sizeof b, "%" PRIu64, r->cpu_period.v);
+    if (wr(d, "cpu.cfs_period_us", b, F("cpu.period"), err) < 0)
+      return -1;
+  }
+  if (r->cpu_quota.set) {
+    snprintf(b, sizeof b, "%" PRId64, r->cpu_quota.v);
+    if (wr(d, "cpu.cfs_quota_us", b, F("cpu.quota"), err) < 0)
+      return -1;
+  }
+  if (r->cpu_burst.set) {
+    if (!cove_cg_exists(d, "cpu.cfs_burst_us"))
+      return cove_error(err, 0, F("cpu.burst") ": this kernel has no cpu.cfs_burst_us");
+    snprintf(b, sizeof b, "%" PRIu64, r->cpu_burst.v);
+    if (wr(d, "cpu.cfs_burst_us", b, F("cpu.burst"), err) < 0)
+      return -1;
+  }
+  if (r->cpu_rt_period.set && r->cpu_rt_period.v) {
+    if (!cove_cg_exists(d, "cpu.rt_period_us"))
+      return cove_error(err, 0, F("cpu.realtimePeriod") ": this kernel has no realtime group scheduling");
+    snprintf(b, sizeof b, "%" PRIu64, r->cpu_rt_period.v);
+    if (wr(d, "cpu.rt_period_us", b, F("cpu.realtimePeriod"), err) < 0)
+      return -1;
+  }
+  if (r->cpu_rt_runtime.set && r->cpu_rt_runtime.v) {
+    if (!cove_cg_exists(d, "cpu.rt_runtime_us"))
+      return cove_error(err, 0, F("cpu.realtimeRuntime") ": this kernel has no realtime group scheduling");
+    snprintf(b, sizeof b, "%" PRId64, r->cpu_rt_runtime.v);
+    if (wr(d, "cpu.rt_runtime_us", b, F("cpu.realtimeRuntime"), err) < 0)
+      return -1;
+  }
+  if (r->cpu_idle.set) {
+    if (!cove_cg_exists(d, "cpu.idle"))
+      return cove_error(err, 0, F("cpu.idle") ": this kernel has no cpu.idle in cgroup v1");
+    if (wr(d, "cpu.idle", r->cpu_idle.v ? "1" : "0", F("cpu.idle"), err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int blkio_devs(const char *d, const struct cove_blkio_devs *v, const char *file, const char *field,
+                      cove_err *err)
+{
+  for (size_t i = 0; i < v->n; i++) {
+    char b[128];
+    snprintf(b, sizeof b, "%" PRId64 ":%" PRId64 " %" PRIu64, v->v[i].major, v->v[i].minor, v->v[i].rate);
+    if (cove_cg_write(d, file, b, err) < 0)
+      return cove_error_prefix(err, F("blockIO.%s[%zu]"), field, i);
+  }
+  return 0;
+}
+
+static int v1_blkio(const char *d, const struct cove_resources *r, cove_err *err)
+{
+  char b[128];
+  const char *wf = cove_cg_exists(d, "blkio.weight") ? "blkio.weight"
+                   : cove_cg_exists(d, "blkio.bfq.weight") ? "blkio.bfq.weight" : NULL;
+  if ((r->blkio_weight.set || r->blkio_weight_dev.n) && !wf)
+    return cove_error(err, 0, F("blockIO.weight") ": no blkio.weight here (no weight-based I/O scheduler)");
+  if (r->blkio_weight.set) {
+    snprintf(b, sizeof b, "%" PRIu64, r->blkio_weight.v);
+    if (wr(d, wf, b, F("blockIO.weight"), err) < 0)
+      return -1;
+  }
+  if (r->blkio_leaf_weight.set) {
+    if (!cove_cg_exists(d, "blkio.leaf_weight"))
+      return cove_error(err, 0, F("blockIO.leafWeight") ": no blkio.leaf_weight here");
+    snprintf(b, sizeof b, "%" PRIu64, r->blkio_leaf_weight.v);
+    if (wr(d, "blkio.leaf_weight", b, F("blockIO.leafWeight"), err) < 0)
+      return -1;
+  }
+  for (size_t i = 0; i < r->blkio_weight_dev.n; i++) {
+    const struct cove_blkio_dev *e = &r->blkio_weight_dev.v[i];
+    char wd[64];
+    snprintf(wd, sizeof wd, "%s_device", wf);
+    if (e->weight.set) {
+      snprintf(b, sizeof b, "%" PRId64 ":%" PRId64 " %" PRIu64, e->major, e->minor, e->weight.v);
+      if (cove_cg_write(d, wd, b, err) < 0)
+        return cove_error_prefix(err, F("blockIO.weightDevice[%zu]"), i);
+    }
+    if (e->leaf_weight.set) {
+      snprintf(b, sizeof b, "%" PRId64 ":%" PRId64 " %" PRIu64, e->major, e->minor, e->leaf_weight.v);
+      if (cove_cg_write(d, "blkio.leaf_weight_device", b, err) < 0)
+        return cove_error_prefix(err, F("blockIO.weightDevice[%zu].leafWeight"), i);
+    }
+  }
+  if (blkio_devs(d, &r->blkio_read_bps, "blkio.throttle.read_bps_device", "throttleReadBpsDevice", err) < 0 ||
+      blkio_devs(d, &r->blkio_write_bps, "blkio.throttle.write_bps_device", "throttleWriteBpsDevice", err) < 0 ||
+      blkio_devs(d, &r->blkio_read_iops, "blkio.throttle.read_iops_device", "throttleReadIOPSDevice", err) < 0 ||
+      blkio_devs(d, &r->blkio_write_iops, "blkio.throttle.write_iops_device", "throttleWriteIOPSDevice", err) < 0)
+    return -1;
+  return 0;
+}
+
+int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err)
+{
+  (void)update;
+  const char *d;
+  bool mem = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_swappiness.set ||
+             r->mem_disable_oom_killer_set;
+  bool cpu = r->cpu_shares.set || r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set ||
+             r->cpu_rt_runtime.set || r->cpu_idle.set;
+  bool io = r->blkio_weight.set || r->blkio_leaf_weight.set || r->blkio_weight_dev.n || r->blkio_read_bps.n ||
+            r->blkio_write_bps.n || r->blkio_read_iops.n || r->blkio_write_iops.n;
+  /* disableOOMKiller=false alone asks for nothing */
+  if (mem && !(r->mem_disable_oom_killer_set && !r->mem_disable_oom_killer && !r->mem_limit.set &&
+               !r->mem_reservation.set && !r->mem_swap.set && !r->mem_swappiness.set)) {
+    if (dir_for(cg, "memory", COVE_CG_MEMORY, "memory", &d, err) < 0)
+      return -1;
+    if (d && v1_memory(d, r, err) < 0)
+      return -1;
+  }
+  if (cpu) {
+    if (dir_for(cg, "cpu", COVE_CG_CPU, "cpu", &d, err) < 0)
+      return -1;
+    if (d && v1_cpu(d, r, err) < 0)
+      return -1;
+  }
+  if ((r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems)) {
+    if (dir_for(cg, "cpuset", COVE_CG_CPUSET, "cpu.cpus", &d, err) < 0)
+      return -1;
+    if (d && r->cpu_mems && *r->cpu_mems && wr(d, "cpuset.mems", r->cpu_mems, F("cpu.mems"), err) < 0)
+      return -1;
+    if (d && r->cpu_cpus && *r->cpu_cpus && wr(d, "cpuset.cpus", r->cpu_cpus, F("cpu.cpus"), err) < 0)
+      return -1;
+  }
+  if (r->pids_limit.set) {
+    if (dir_for(cg, "pids", COVE_CG_PIDS, "pids.limit", &d, err) < 0)
+      return -1;
+    char b[32];
+    if (r->pids_limit.v <= 0)
+      snprintf(b, sizeof b, "max");
+    else
+      snprintf(b, sizeof b, "%" PRId64, r->pids_limit.v);
+    if (d && wr(d, "pids.max", b, F("pids.limit"), err) < 0)
+      return -1;
+  }
+  if (io) {
+    if (dir_for(cg, "io", COVE_CG_BLKIO, "blockIO", &d, err) < 0)
+      return -1;
+    if (d && v1_blkio(d, r, err) < 0)
+      return -1;
+  }
+  if (r->n_hugepages) {
+    if (dir_for(cg, "hugetlb", COVE_CG_HUGETLB, "hugepageLimits", &d, err) < 0)
+      return -1;
+    for (size_t i = 0; d && i < r->n_hugepages; i++) {
+      char f[64], b[32];
+      snprintf(f, sizeof f, "hugetlb.%s.limit_in_bytes", r->hugepages[i].page_size);
+      snprintf(b, sizeof b, "%" PRIu64, r->hugepages[i].limit);
+      if (!cove_cg_exists(d, f))
+        return cove_error(err, 0, F("hugepageLimits[%zu].pageSize") ": %s pages are not supported here", i,
+                          r->hugepages[i].page_size);
+      if (cove_cg_write(d, f, b, err) < 0)
+        return cove_error_prefix(err, F("hugepageLimits[%zu]"), i);
+    }
+  }
+  if (r->n_unified && !cg->v2[0])
+    return cove_error(err, 0, F("unified") ": the container has no cgroup v2 directory");
+  return 0;
+}

@@ -1,0 +1,97 @@
+/* pause / resume / update / ps over a container's recorded cgroups. */
+#include "cove/cgroup.h"
+
+#include "cove/cleanup.h"
+#include "cove/state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Open, lock and check the container; load its cgroup record. */
+static int open_cg(const char *root, const char *id, struct cove_cgroup *cg, enum cove_status *status, cove_err *err)
+{
+  int dirfd = cove_state_open(root, id, err);
+  if (dirfd < 0)
+    return -1;
+  struct cove_state st;
+  if (cove_state_read(dirfd, &st, err) < 0) {
+    close(dirfd);
+    return -1;
+  }
+  cove_state_release(&st);
+  *status = st.status;
+  if (cove_cgroup_load(dirfd, cg, err) < 0) {
+    close(dirfd);
+    return -1;
+  }
+  if (!cg->active) {
+    close(dirfd);
+    return cove_error(err, 0, "container \"%s\" has no cgroup (created rootless without a delegated cgroup, or with "
+                              "--cgroup-manager=disabled)", id);
+  }
+  return dirfd;
+}
+
+int cove_container_pause(const char *root, const char *id, cove_err *err)
+{
+  struct cove_cgroup cg;
+  enum cove_status s;
+  _cleanup_close_ int fd = open_cg(root, id, &cg, &s, err);
+  if (fd < 0)
+    return -1;
+  int r;
+  if (s != COVE_RUNNING && s != COVE_CREATED)
+    r = cove_error(err, 0, "container \"%s\" is %s, not running: cannot pause it", id, cove_status_name(s));
+  else
+    r = cove_cgroup_freeze(&cg, true, err);
+  cove_cgroup_release(&cg);
+  return r;
+}
+
+int cove_container_resume(const char *root, const char *id, cove_err *err)
+{
+  struct cove_cgroup cg;
+  enum cove_status s;
+  _cleanup_close_ int fd = open_cg(root, id, &cg, &s, err);
+  if (fd < 0)
+    return -1;
+  int r;
+  if (s != COVE_PAUSED)
+    r = cove_error(err, 0, "container \"%s\" is %s, not paused: cannot resume it", id, cove_status_name(s));
+  else
+    r = cove_cgroup_freeze(&cg, false, err);
+  cove_cgroup_release(&cg);
+  return r;
+}
+
+int cove_container_update(const char *root, const char *id, const struct cove_resources *r, cove_err *err)
+{
+  struct cove_cgroup cg;
+  enum cove_status s;
+  _cleanup_close_ int fd = open_cg(root, id, &cg, &s, err);
+  if (fd < 0)
+    return -1;
+  int ret;
+  if (s == COVE_STOPPED)
+    ret = cove_error(err, 0, "container \"%s\" is stopped: cannot update it", id);
+  else if (r->has_network)
+    ret = cove_error(err, 0, "linux.resources.network: not supported");
+  else if (r->mem_kernel.set || r->mem_kernel_tcp.set)
+    ret = cove_error(err, 0, "linux.resources.memory.kernel: kernel memory limits are not supported");
+  else
+    ret = cove_cgroup_apply(&cg, r, true, err);
+  cove_cgroup_release(&cg);
+  return ret;
+}
+
+int cove_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, cove_err *err)
+{
+  struct cove_cgroup cg;
+  enum cove_status s;
+  _cleanup_close_ int fd = open_cg(root, id, &cg, &s, err);
+  if (fd < 0)
+    return -1;
+  int r = cove_cgroup_pids(&cg, pids, n, err);
+  cove_cgroup_release(&cg);
+  return r;
+}
