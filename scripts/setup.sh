@@ -24,6 +24,8 @@ TEST_PKGS=(
 
 # ---- EXTRA_PKGS: extend here (podman, containerd, qemu, ... ) ----
 EXTRA_PKGS=(
+  # tests/vm (ctest -L vm): pure cgroup v2 guest under qemu
+  qemu-system-x86 linux-image-amd64 cpio xz-utils
 )
 # ------------------------------------------------------------------
 

@@ -98,14 +98,16 @@ int cove_features_write(FILE *out, cove_err *err)
   cove_gen_key(&g, "capabilities");
   gen_capabilities(&g);
 
-  /* Not yet: cgroups land later and the runtime refuses linux.resources. */
+  /* cgroupfs only: v2, and v1 hierarchies for what v2 lacks on hybrid
+   * hosts (docs/cgroups.md). No systemd driver: --systemd-cgroup is
+   * accepted and ignored. rdma through the v2 rdma controller. */
   cove_gen_key(&g, "cgroup");
   cove_gen_map_open(&g);
-  cove_gen_kv_bool(&g, "v1", false);
-  cove_gen_kv_bool(&g, "v2", false);
+  cove_gen_kv_bool(&g, "v1", true);
+  cove_gen_kv_bool(&g, "v2", true);
   cove_gen_kv_bool(&g, "systemd", false);
   cove_gen_kv_bool(&g, "systemdUser", false);
-  cove_gen_kv_bool(&g, "rdma", false);
+  cove_gen_kv_bool(&g, "rdma", true);
   cove_gen_map_close(&g);
 
   cove_gen_key(&g, "seccomp");

@@ -7,8 +7,8 @@
 
 /* Mirrors `runc spec` so bundles and habits carry over, with these
  * deliberate differences: ociVersion 1.3.0, a cgroup namespace, and no
- * linux.resources (cove refuses resource limits until cgroups land, so a
- * default that carried runc's device rule would not even start). Rootless
+ * linux.resources (devices exist in the container only by construction,
+ * so runc's deny-all device rule adds nothing; limits are opt-in). Rootless
  * keeps the network namespace that runc drops: cove brings up loopback in
  * a rootless netns itself. */
 
