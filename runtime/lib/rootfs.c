@@ -111,13 +111,21 @@ static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cov
   const char *source = m->source && *m->source ? m->source : type;
   unsigned long flags = m->flags & ~(unsigned long)MS_REMOUNT;
   if (mount(source, tpath, type, flags, m->data) == 0) {
-    if (m->propagation && mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
+    if (!m->propagation)
+      return 0;
+    /* `target` still names the directory under the new mount, which is no
+     * mount root (EINVAL): resolve the destination again to reach it. */
+    _cleanup_close_ int top = cove_mkpath_in_root(root_fd, m->destination, false, 0755, err);
+    if (top < 0)
+      return -1;
+    cove_fd_path(tpath, top);
+    if (mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
       return cove_error(err, errno, "set propagation");
     return 0;
   }
   int saved = errno;
   const char *fb = host_fallback(m);
-  if (fb && (saved == EPERM || saved == EBUSY || saved == EACCES) && ctx->userns) {
+  if (fb && (saved == EPERM || saved == EBUSY || saved == EACCES) && (ctx->userns || ctx->outer_userns)) {
     cove_debug("mounts[%zu]: %s not mountable here (%s), binding host %s", i, type, strerror(saved), fb);
     struct cove_mount fbm = *m;
     fbm.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (m->attr_set & MOUNT_ATTR_RDONLY);
@@ -144,7 +152,7 @@ static const struct dev_spec default_devs[] = {
 static int make_device(const struct cove_init_ctx *ctx, int root_fd, const char *path, char type, unsigned maj,
                        unsigned min, mode_t perm, uid_t uid, gid_t gid, cove_err *err)
 {
-  if (!ctx->userns) {
+  if (!ctx->userns && !ctx->outer_userns) {
     _cleanup_close_ int parent = -1;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
