@@ -112,11 +112,15 @@ _podman_cleanup() {
   if [ "$MODE" = rootless ]; then
     # vfs layers belong to sub-ids: remove them from inside the namespace
     pm unshare rm -rf "$T/storage" >/dev/null 2>&1
+    # podman's rootless pause process (holds the user namespace) and
+    # anything else started with our XDG_RUNTIME_DIR
     local pp
-    pp=$(cat "$T/xdg/libpod/tmp/pause.pid" 2>/dev/null)
-    if [ -n "$pp" ] && [ "$(awk '{print $1}' "/proc/$pp/status" 2>/dev/null)" != "" ]; then
+    for pp in $(pgrep -u "$(id -u)" 2>/dev/null); do
+      [ "$pp" = $$ ] && continue
+      tr '\0' '\n' <"/proc/$pp/environ" 2>/dev/null | grep -qxF "XDG_RUNTIME_DIR=$T/xdg" || continue
+      [ "$(cat "/proc/$pp/comm" 2>/dev/null)" = podman ] || echo "LEFTOVER: process $pp: $(tr '\0' ' ' <"/proc/$pp/cmdline" 2>/dev/null)"
       kill -KILL "$pp" 2>/dev/null
-    fi
+    done
   fi
   # conmon is named after the bundle, which lives under $T
   local p
