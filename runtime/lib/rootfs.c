@@ -303,7 +303,9 @@ static int mask_path(const char *path, cove_err *err)
   char tp[32];
   cove_fd_path(tp, fd);
   if (S_ISDIR(st.st_mode)) {
-    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000") < 0)
+    /* Readable but empty (like runc): mode 000 would make `ls` of a masked
+     * directory fail, which tools treat as an error rather than "nothing". */
+    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555") < 0)
       return cove_error(err, errno, "mask %s", path);
     return 0;
   }
@@ -314,6 +316,19 @@ static int mask_path(const char *path, cove_err *err)
   struct cove_mount m = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
   if (bind_at(null, "", false, &m, fd, err) < 0)
     return cove_error_prefix(err, "mask %s", path);
+  return 0;
+}
+
+int cove_rootfs_bind_console(int pty_fd, cove_err *err)
+{
+  _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return cove_error(err, errno, "open /");
+  _cleanup_close_ int target = cove_mkpath_in_root(root, "/dev/console", true, 0600, err);
+  if (target < 0)
+    return cove_error_prefix(err, "/dev/console");
+  if (bind_at(pty_fd, "", false, NULL, target, err) < 0)
+    return cove_error_prefix(err, "bind the terminal onto /dev/console");
   return 0;
 }
 
