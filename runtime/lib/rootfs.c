@@ -289,12 +289,19 @@ int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
   return 0;
 }
 
-static int mask_path(const char *path, cove_err *err)
+/* After pivot_root "/" is the container's root, still resolved without
+ * following its symlinks out: a path the config names may be hostile. */
+static int open_after_pivot(const char *path, cove_err *err)
 {
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return cove_error(err, errno, "open /");
-  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  return cove_open_in_root(root, path, O_PATH, err);
+}
+
+static int mask_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int fd = open_after_pivot(path, err);
   if (fd < 0)
     return err->code == ENOENT ? 0 : -1;
   struct stat st;
@@ -334,10 +341,7 @@ int cove_rootfs_bind_console(int pty_fd, cove_err *err)
 
 static int readonly_path(const char *path, cove_err *err)
 {
-  _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0)
-    return cove_error(err, errno, "open /");
-  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  _cleanup_close_ int fd = open_after_pivot(path, err);
   if (fd < 0)
     return err->code == ENOENT ? 0 : -1;
   struct cove_mount m = {.rattr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
