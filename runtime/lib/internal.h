@@ -58,3 +58,5 @@ __attribute__((noreturn)) void cove_init_main(struct cove_init_ctx *ctx);
 /* rootfs.c */
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);
 int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err);
+/* After pivot_root: the container's terminal also answers at /dev/console. */
+int cove_rootfs_bind_console(int pty_fd, cove_err *err);

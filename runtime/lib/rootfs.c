@@ -297,12 +297,19 @@ int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
   return 0;
 }
 
-static int mask_path(const char *path, cove_err *err)
+/* After pivot_root "/" is the container's root, still resolved without
+ * following its symlinks out: a path the config names may be hostile. */
+static int open_after_pivot(const char *path, cove_err *err)
 {
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return cove_error(err, errno, "open /");
-  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  return cove_open_in_root(root, path, O_PATH, err);
+}
+
+static int mask_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int fd = open_after_pivot(path, err);
   if (fd < 0)
     return err->code == ENOENT ? 0 : -1;
   struct stat st;
@@ -311,7 +318,9 @@ static int mask_path(const char *path, cove_err *err)
   char tp[32];
   cove_fd_path(tp, fd);
   if (S_ISDIR(st.st_mode)) {
-    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000") < 0)
+    /* Readable but empty (like runc): mode 000 would make `ls` of a masked
+     * directory fail, which tools treat as an error rather than "nothing". */
+    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555") < 0)
       return cove_error(err, errno, "mask %s", path);
     return 0;
   }
@@ -325,12 +334,22 @@ static int mask_path(const char *path, cove_err *err)
   return 0;
 }
 
-static int readonly_path(const char *path, cove_err *err)
+int cove_rootfs_bind_console(int pty_fd, cove_err *err)
 {
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return cove_error(err, errno, "open /");
-  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  _cleanup_close_ int target = cove_mkpath_in_root(root, "/dev/console", true, 0600, err);
+  if (target < 0)
+    return cove_error_prefix(err, "/dev/console");
+  if (bind_at(pty_fd, "", false, NULL, target, err) < 0)
+    return cove_error_prefix(err, "bind the terminal onto /dev/console");
+  return 0;
+}
+
+static int readonly_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int fd = open_after_pivot(path, err);
   if (fd < 0)
     return err->code == ENOENT ? 0 : -1;
   struct cove_mount m = {.rattr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
