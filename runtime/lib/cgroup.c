@@ -12,6 +12,7 @@
 #include "cove/cleanup.h"
 #include "cove/log.h"
 #include "cove/spec.h"
+#include "cove/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -365,7 +366,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
   struct host h;
   if (discover(&h, err) < 0)
     return -1;
-  bool rootless = geteuid() != 0;
+  bool rootless = geteuid() != 0 || cove_in_partial_userns();
   const char *cp = spec->cgroups_path && *spec->cgroups_path ? spec->cgroups_path : NULL;
   if (cp && systemd_path(cp)) {
     cove_debug("linux.cgroupsPath \"%s\": systemd form, cove manages cgroupfs itself: using the default place", cp);
@@ -474,18 +475,14 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
     char base[PATH_MAX], leaf[PATH_MAX];
     join_path(base, sizeof base, h.v1[c].mnt, h.v1[c].own);
     if (absolute) {
+      /* v1 cgroups are made only below our own: an absolute path outside
+       * it (podman's /libpod_parent/libpod-ID) is re-rooted there */
       char want_path[PATH_MAX];
       join_path(want_path, sizeof want_path, "/", rel);
-      if (!under(want_path, h.v1[c].own) || !strcmp(want_path, h.v1[c].own)) {
-        if (needed) {
-          cove_error(err, 0, "config.json: linux.cgroupsPath: \"%s\" is not below cove's own %s cgroup %s (on cgroup v1 "
-                             "cove creates cgroups only there; use a relative path)", cp, v1_names[c], h.v1[c].own);
-          goto fail;
-        }
-        continue;
-      }
-      join_path(leaf, sizeof leaf, h.v1[c].mnt, want_path);
-      join_path(base, sizeof base, h.v1[c].mnt, h.v1[c].own);
+      if (under(want_path, h.v1[c].own) && strcmp(want_path, h.v1[c].own))
+        join_path(leaf, sizeof leaf, h.v1[c].mnt, want_path);
+      else
+        join_path(leaf, sizeof leaf, base, rel);
     } else {
       join_path(leaf, sizeof leaf, base, rel);
     }
