@@ -108,7 +108,7 @@ CPU_SHARES=(--cpu-shares 0)
   echo 'id=$1; shift'
   printf 'exec %q run --snapshotter native --runtime io.containerd.runc.v2 --runc-binary %q --runc-root %q --fifo-dir %q' \
     "$T/bin/c" "$COVE" "$CROOT" "$T/fifo"
-  printf ' %q' "${CPU_SHARES[@]}"
+  [ ${#CPU_SHARES[@]} -gt 0 ] && printf ' %q' "${CPU_SHARES[@]}"
   printf ' "${opts[@]}" %q "$id" "$@"\n' "$IMAGE"
 } >"$T/bin/crun"
 chmod 0755 "$T/bin/c" "$T/bin/crun"
