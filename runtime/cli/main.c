@@ -29,6 +29,7 @@ static const char usage[] =
   "  state     print the state of a container as JSON\n"
   "  kill      send a signal to a container's init (or all its processes)\n"
   "  delete    delete a stopped container (--force: kill it first)\n"
+  "  exec      run a new process inside a running container\n"
   "  list      list containers\n"
   "  spec      write a default config.json\n"
   "  features  print the features this runtime supports as JSON\n"
@@ -47,7 +48,7 @@ static const char usage[] =
 static const struct cove_command commands[] = {
   {"create", cmd_create}, {"start", cmd_start},     {"run", cmd_run},     {"state", cmd_state},
   {"kill", cmd_kill},     {"delete", cmd_delete},   {"list", cmd_list},   {"spec", cmd_spec},
-  {"features", cmd_features}, {"ps", cmd_unsupported}, {"exec", cmd_unsupported}, {"pause", cmd_unsupported},
+  {"features", cmd_features}, {"ps", cmd_unsupported}, {"exec", cmd_exec}, {"pause", cmd_unsupported},
   {"resume", cmd_unsupported}, {"update", cmd_unsupported}, {"events", cmd_unsupported},
   {"checkpoint", cmd_unsupported}, {"restore", cmd_unsupported},
 };
