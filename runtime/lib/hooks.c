@@ -153,9 +153,12 @@ static int run_one(const struct cove_hook *h, const char *what, const char *stat
       return cove_error(err, errno, "%s: wait", what);
   char tail[512];
   output_tail(out, tail, sizeof tail);
-  if (timed_out)
-    return cove_error(err, ETIMEDOUT, "%s (%s): killed after its timeout of %d s%s%s", what, h->path, h->timeout,
-                      tail[0] ? "; output: " : "", tail);
+  if (timed_out) {
+    cove_error(err, 0, "%s (%s): killed after its timeout of %d s%s%s", what, h->path, h->timeout,
+               tail[0] ? "; output: " : "", tail);
+    err->code = ETIMEDOUT;
+    return -1;
+  }
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
     if (tail[0])
       cove_debug("%s (%s): %s", what, h->path, tail);
