@@ -151,7 +151,8 @@ static int add_caps(struct built *b, struct cove_capset *set, const int *add, si
   int *v = track(b, calloc(set->n + n + 1, sizeof *v));
   if (!v)
     return cove_error(err, ENOMEM, "--cap");
-  memcpy(v, set->caps, set->n * sizeof *v);
+  if (set->n) /* memcpy from NULL is undefined even for 0 bytes */
+    memcpy(v, set->caps, set->n * sizeof *v);
   size_t k = set->n;
   for (size_t i = 0; i < n; i++) {
     bool dup = false;
@@ -195,7 +196,8 @@ static int build_process(struct built *b, const struct cove_exec_opts *o, const 
     const char **e = track(b, calloc(p->env.n + o->n_env + 1, sizeof *e));
     if (!e)
       return cove_error(err, ENOMEM, "--env");
-    memcpy(e, p->env.v, p->env.n * sizeof *e);
+    if (p->env.n)
+      memcpy(e, p->env.v, p->env.n * sizeof *e);
     size_t n = p->env.n;
     for (size_t i = 0; i < o->n_env; i++) {
       const char *kv = o->env[i], *eq = strchr(kv, '=');
@@ -229,7 +231,8 @@ static int build_process(struct built *b, const struct cove_exec_opts *o, const 
     gid_t *g = track(b, calloc(p->n_additional_gids + o->n_additional_gids, sizeof *g));
     if (!g)
       return cove_error(err, ENOMEM, "--additional-gids");
-    memcpy(g, p->additional_gids, p->n_additional_gids * sizeof *g);
+    if (p->n_additional_gids)
+      memcpy(g, p->additional_gids, p->n_additional_gids * sizeof *g);
     memcpy(g + p->n_additional_gids, o->additional_gids, o->n_additional_gids * sizeof *g);
     p->additional_gids = g;
     p->n_additional_gids += o->n_additional_gids;
