@@ -586,6 +586,24 @@ static int wait_start_verdict(int fd, cove_err *err)
   }
 }
 
+/* Close-on-exec fds are closed in the middle of execve, before the new
+ * image's argv is in place: wait (briefly) until /proc/PID/cmdline shows
+ * it, so what runs after start (poststart hooks, the caller) sees the user
+ * process and not a half-exec'd one. */
+static void wait_exec_done(pid_t pid)
+{
+  char path[64], c;
+  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  for (int i = 0; i < 2000; i++) {
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint64_t t;
+    if (fd < 0 || read(fd, &c, 1) != 0 || cove_proc_starttime(pid, &t) < 0)
+      return; /* argv visible, or the process is gone */
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* spec of a container from its bundle, for the hooks run after create;
  * NULL (logged) when it cannot be read any more. */
 static struct cove_spec *load_bundle_spec(const struct cove_state *st, const char *why)
@@ -641,6 +659,7 @@ int cove_container_start(const char *root, const char *id, cove_err *err)
     unlinkat(dirfd, "start.fifo", 0);
     if (r < 0)
       return cove_error_prefix(err, "start container \"%s\"", id);
+    wait_exec_done(st.pid);
   }
   /* runtime.md step 9: after the user process started, before start
    * returns; a failure only warns (see docs/hooks.md). */
@@ -697,6 +716,7 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
   }
   close(c.sync_fd);
   c.sync_fd = -1;
+  wait_exec_done(c.pid);
   hspec = load_bundle_spec(&hst, "poststart hooks");
   if (hspec && hspec->hooks.n_poststart) {
     _cleanup_free_ char *hs = cove_hook_state_json(hst.oci_version, o->id, "running", c.pid, hst.bundle, hst.annotations_json);
