@@ -53,8 +53,11 @@ int agent_result_write(FILE *f, struct agent_ctx *c)
   cove_json_write_string(f, status);
   kv_i(f, "exit_code", c->exit_code, c->exited);
   fputs(",\"signal\":", f);
-  if (!c->exited && c->term_signal > 0)
-    cove_json_write_string(f, sigabbrev_np(c->term_signal) ? sigabbrev_np(c->term_signal) : "?");
+  if (!c->exited && c->term_signal > 0) {
+    char sn[32];
+    snprintf(sn, sizeof sn, "SIG%s", sigabbrev_np(c->term_signal) ? sigabbrev_np(c->term_signal) : "?");
+    cove_json_write_string(f, sn);
+  }
   else
     fputs("null", f);
   kv_i(f, "duration_ms", (c->end_ns - c->start_ns) / 1000000, c->start_ns > 0);

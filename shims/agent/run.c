@@ -564,14 +564,14 @@ cleanup:
   if (lock_fd >= 0)
     close(lock_fd);
   if (ran) {
-    char code[32], dur[32];
+    char code[32], dur[32], den[32];
     const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
     agent_audit(&c->audit, "end", "status",
                 c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
                 : c->exited && !c->exit_code ? "ok" : "failed",
                 "exit_code", c->exited ? AUDIT_NUM(code, c->exit_code) : NULL, "signal", sig, "duration_ms",
                 c->start_ns ? AUDIT_NUM(dur, (c->end_ns - c->start_ns) / 1000000) : NULL, "seccomp_denials",
-                AUDIT_NUM(code, c->notify.denials), "error", c->error[0] ? c->error : NULL, NULL);
+                AUDIT_NUM(den, c->notify.denials), "error", c->error[0] ? c->error : NULL, NULL);
   }
   if (c->error[0])
     *exit_status = 1;
