@@ -37,7 +37,7 @@ static int agent_run_cmd(int argc, char **argv)
   };
   struct agent_run_opts o = {0};
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
     switch (c) {
@@ -92,7 +92,7 @@ static int agent_batch_cmd(int argc, char **argv)
   };
   struct agent_batch_opts o = {.parallel = 1, .output_dir = "cove-batch-out"};
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {

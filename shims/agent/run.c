@@ -139,10 +139,13 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   snprintf(c->rundir, sizeof c->rundir, "%s/%s", c->paths.runbase, c->id);
   if (mkdir(c->rundir, 0700) < 0)
     return cove_error(err, errno, "mkdir %s", c->rundir);
-  char p[4300];
-  snprintf(p, sizeof p, "%s/lock", c->rundir);
+  char p[4300], lk[4300];
+  /* Locked before it gets the name gc looks for: a concurrent run's gc
+   * must never find an unlocked "lock" of a live run. */
+  snprintf(p, sizeof p, "%s/lock.new", c->rundir);
+  snprintf(lk, sizeof lk, "%s/lock", c->rundir);
   *lock_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) < 0)
+  if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) < 0 || rename(p, lk) < 0)
     return cove_error(err, errno, "%s", p);
   static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", NULL};
   for (const char *const *d = dirs; *d; d++) {

@@ -35,6 +35,22 @@ arun() {
   return 0
 }
 
+# arun_notimeout ARGS...: as arun, without capture's own timeout (whose
+# exit status 124 would be taken for the harness timing out; the
+# orchestrator uses 124 for its own --timeout, like timeout(1))
+arun_notimeout() {
+  "$COVE" agent run --json "$@" </dev/null >"$T/.arun.out" 2>"$T/.arun.err"
+  RC=$?
+  OUT=$(cat "$T/.arun.out")
+  ERR=$(cat "$T/.arun.err")
+  REC=$(grep -o '{"id":"a[0-9a-f]*",.*$' <<<"$OUT" | tail -n1)
+  OUT=$(sed 's/{"id":"a[0-9a-f]*",.*$//' <<<"$OUT")
+  local id
+  id=$(jq -r '.id // empty' <<<"$REC" 2>/dev/null)
+  [ -n "$id" ] && RUN_IDS+=("$id")
+  return 0
+}
+
 # rec FIELD: a field of the last result record
 rec() { jq -r "$1" <<<"$REC"; }
 
