@@ -2,8 +2,8 @@
  *   $XDG_DATA_HOME/cove/groups/NAME    per-group state, mounted at /group
  *   $XDG_CONFIG_HOME/cove/mount-allowlist.json
  *   $XDG_STATE_HOME/cove/audit/        global.jsonl, groups/NAME.jsonl
- *   run dirs: /run/cove-agent (root), $XDG_RUNTIME_DIR/cove-agent or
- *             /tmp/cove-agent-UID (others) — private, 0700, removed at
+ *   run dirs: $XDG_RUNTIME_DIR/cove-agent when set (and ours), else
+ *             /run/cove-agent (root) or /tmp/cove-agent-UID — private, 0700, removed at
  *             the end of each run or by `cove agent gc`. */
 #include "agent.h"
 
@@ -63,10 +63,10 @@ int agent_paths_init(struct agent_paths *p, cove_err *err)
     return -1;
   const char *rt = getenv("XDG_RUNTIME_DIR");
   struct stat st;
-  if (geteuid() == 0)
-    snprintf(p->runbase, sizeof p->runbase, "/run/cove-agent");
-  else if (rt && rt[0] == '/' && stat(rt, &st) == 0 && st.st_uid == geteuid())
+  if (rt && rt[0] == '/' && stat(rt, &st) == 0 && st.st_uid == geteuid())
     snprintf(p->runbase, sizeof p->runbase, "%s/cove-agent", rt);
+  else if (geteuid() == 0)
+    snprintf(p->runbase, sizeof p->runbase, "/run/cove-agent");
   else
     snprintf(p->runbase, sizeof p->runbase, "/tmp/cove-agent-%u", (unsigned)geteuid());
   return 0;

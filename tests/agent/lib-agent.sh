@@ -5,13 +5,10 @@
 # allowlist), so runs never see each other's state.
 export XDG_DATA_HOME=$T/xdg/data XDG_CONFIG_HOME=$T/xdg/config XDG_STATE_HOME=$T/xdg/state
 mkdir -p "$XDG_CONFIG_HOME/cove"
-if [ "$UID_NOW" -ne 0 ]; then
-  export XDG_RUNTIME_DIR=$T/xdg/run
-  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-  RUNBASE=$XDG_RUNTIME_DIR/cove-agent
-else
-  RUNBASE=/run/cove-agent
-fi
+# a private run base too, so "nothing created" checks see only our runs
+export XDG_RUNTIME_DIR=$T/xdg/run
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+RUNBASE=$XDG_RUNTIME_DIR/cove-agent
 AUDIT_DIR=$XDG_STATE_HOME/cove/audit
 # This host may not enforce cgroup limits yet: tests that are not about
 # limits explicitly allow running without them.
