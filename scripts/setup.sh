@@ -24,6 +24,10 @@ TEST_PKGS=(
 
 # ---- EXTRA_PKGS: extend here (podman, containerd, qemu, ... ) ----
 EXTRA_PKGS=(
+  # tests/integration: podman 4.3 (pulls conmon and containers-common) and
+  # containerd 1.6 (ships ctr and containerd-shim-runc-v2). No network
+  # helpers: the tests run with --network none.
+  podman containerd
 )
 # ------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #   COVE_TEST_LABELS=regex   only run tests whose labels match (ctest -L)
 #   COVE_TEST_JOBS=N         parallel ctest jobs (default 2)
 #   COVE_SKIP_ASAN=1         skip the sanitizer tree
+#   COVE_SKIP_FUZZ=1         skip the bounded libFuzzer run of the config parser
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 umask 022   # the rootless tests run as another user: trees must be o+rx
@@ -43,6 +44,21 @@ if [ -z "${COVE_SKIP_ASAN:-}" ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   run_tree build-asan -DCOVE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+
+# The config parser under libFuzzer for a bounded time (COVE_FUZZ_TIME
+# seconds, default 60): any crash or sanitizer report fails the run.
+if [ -z "${COVE_SKIP_FUZZ:-}" ]; then
+  echo "=== build-fuzz: configure"
+  if CC=clang cmake -S . -B build-fuzz -DCOVE_FUZZ=ON -DCOVE_FUZZ_TIME="${COVE_FUZZ_TIME:-60}" >/dev/null &&
+     cmake --build build-fuzz -j"$jobs" --target fuzz_spec; then
+    echo "=== build-fuzz: fuzz_spec for ${COVE_FUZZ_TIME:-60} s"
+    if ! (cd build-fuzz && ctest --output-on-failure -L fuzz); then
+      echo "=== build-fuzz: fuzzing FAILED"; status=1
+    fi
+  else
+    echo "=== build-fuzz: build FAILED"; status=1
+  fi
 fi
 
 if [ "$status" -ne 0 ]; then

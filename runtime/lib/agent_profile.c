@@ -100,20 +100,6 @@ static char *read_file(const char *path, cove_err *err)
   return steal_ptr(buf);
 }
 
-static yajl_val parse_json(const char *text, const char *what, cove_err *err)
-{
-  char ebuf[512] = "";
-  yajl_val v = yajl_tree_parse(text, ebuf, sizeof ebuf);
-  if (!v) {
-    char *nl = strchr(ebuf, '\n');
-    if (nl)
-      *nl = 0;
-    cove_error(err, 0, "%s: not valid JSON: %s", what, ebuf[0] ? ebuf : "parse error");
-    return NULL;
-  }
-  return v;
-}
-
 /* Generic copy of a yajl tree node. */
 static void emit(struct cove_gen *g, yajl_val v)
 {
@@ -239,7 +225,7 @@ int cove_spec_default_write_agent(FILE *out, bool rootless, cove_err *err)
   if (r < 0)
     return -1;
 
-  yajl_val profile = parse_json(ptext, path, err);
+  yajl_val profile = cove_json_parse(ptext, path, err);
   if (!profile)
     return -1;
   yajl_val def = NULL;
@@ -250,7 +236,7 @@ int cove_spec_default_write_agent(FILE *out, bool rootless, cove_err *err)
   }
   if (validate_profile(profile, path, err) < 0)
     goto out;
-  if (!(def = parse_json(dtext, "spec: default document", err)))
+  if (!(def = cove_json_parse(dtext, "spec: default document", err)))
     goto out;
   if (!YAJL_IS_OBJECT(def)) {
     cove_error(err, 0, "spec: default document is not an object");

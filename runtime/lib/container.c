@@ -362,6 +362,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     .id = o->id,
     .userns = spec.ns[COVE_NS_USER].wanted,
     .host_root = geteuid() == 0 && !spec.ns[COVE_NS_USER].wanted,
+    .outer_userns = cove_in_partial_userns(),
     .no_pivot = o->no_pivot,
     .no_new_keyring = o->no_new_keyring,
     .preserve_fds = o->preserve_fds,

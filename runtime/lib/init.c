@@ -213,21 +213,25 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
     return cove_error_prefix(err, "linux.seccomp.listenerPath");
   if (cove_rootfs_setup(ctx, err) < 0)
     return -1;
-  if (apply_sysctl(s, err) < 0)
-    return -1;
-  if (cove_rootfs_finalize(ctx, err) < 0)
-    return -1;
-
+  /* The terminal is set up before the root can turn read-only, because
+   * /dev/console may have to be created. */
   if (p->terminal && ctx->console_fd >= 0) {
     if (cove_console_setup(ctx->console_fd, p->console_height, p->console_width, err) < 0)
       return cove_error_prefix(err, "process.terminal");
     close(ctx->console_fd);
     ctx->console_fd = -1;
-  } else if (setsid() < 0) {
-    /* A new session even without a terminal: the container must not be
-     * able to TIOCSTI into the caller's controlling terminal. */
-    return cove_error(err, errno, "setsid");
+    if (cove_rootfs_bind_console(STDIN_FILENO, err) < 0)
+      return cove_error_prefix(err, "process.terminal");
   }
+  if (apply_sysctl(s, err) < 0)
+    return -1;
+  if (cove_rootfs_finalize(ctx, err) < 0)
+    return -1;
+
+  /* A new session even without a terminal (the console setup made one):
+   * the container must not be able to TIOCSTI into the caller's terminal. */
+  if (!p->terminal && setsid() < 0)
+    return cove_error(err, errno, "setsid");
 
   if (s->has_personality && personality(s->personality) < 0)
     return cove_error(err, errno, "linux.personality");

@@ -22,6 +22,8 @@ struct cove_init_ctx {
   int listener_fd;  /* seccomp notify listener, connected before pivot_root */
   bool userns;        /* we are in a user namespace (new or joined) */
   bool host_root;     /* the runtime runs as real root in the initial userns */
+  bool outer_userns;  /* the runtime itself already runs in a partial userns:
+                         mknod and fresh sysfs/cgroup mounts are refused */
   bool no_pivot, no_new_keyring;
   int preserve_fds;
   enum cove_start_mode start_mode;
@@ -56,3 +58,5 @@ __attribute__((noreturn)) void cove_init_main(struct cove_init_ctx *ctx);
 /* rootfs.c */
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);
 int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err);
+/* After pivot_root: the container's terminal also answers at /dev/console. */
+int cove_rootfs_bind_console(int pty_fd, cove_err *err);

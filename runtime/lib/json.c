@@ -232,3 +232,41 @@ void cove_json_write_string(FILE *f, const char *s)
   }
   fputc('"', f);
 }
+
+static bool depth_ok(const char *s, int max)
+{
+  int depth = 0;
+  bool in_str = false;
+  for (; *s; s++) {
+    if (in_str) {
+      if (*s == '\\' && s[1])
+        s++;
+      else if (*s == '"')
+        in_str = false;
+    } else if (*s == '"') {
+      in_str = true;
+    } else if (*s == '[' || *s == '{') {
+      if (++depth > max)
+        return false;
+    } else if (*s == ']' || *s == '}') {
+      depth--;
+    }
+  }
+  return true;
+}
+
+yajl_val cove_json_parse(const char *text, const char *what, cove_err *err)
+{
+  if (!depth_ok(text, COVE_JSON_MAX_DEPTH))
+    return cove_error(err, 0, "%s: JSON nested deeper than %d levels", what, COVE_JSON_MAX_DEPTH), NULL;
+  char ebuf[512] = "";
+  yajl_val v = yajl_tree_parse(text, ebuf, sizeof ebuf);
+  if (!v) {
+    /* yajl's message is multi-line with a context excerpt; keep line one */
+    char *nl = strchr(ebuf, '\n');
+    if (nl)
+      *nl = 0;
+    cove_error(err, 0, "%s: not valid JSON: %s", what, ebuf[0] ? ebuf : "parse error");
+  }
+  return v;
+}

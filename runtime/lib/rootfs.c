@@ -111,13 +111,21 @@ static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cov
   const char *source = m->source && *m->source ? m->source : type;
   unsigned long flags = m->flags & ~(unsigned long)MS_REMOUNT;
   if (mount(source, tpath, type, flags, m->data) == 0) {
-    if (m->propagation && mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
+    if (!m->propagation)
+      return 0;
+    /* `target` still names the directory under the new mount, which is no
+     * mount root (EINVAL): resolve the destination again to reach it. */
+    _cleanup_close_ int top = cove_mkpath_in_root(root_fd, m->destination, false, 0755, err);
+    if (top < 0)
+      return -1;
+    cove_fd_path(tpath, top);
+    if (mount(NULL, tpath, NULL, m->propagation, NULL) < 0)
       return cove_error(err, errno, "set propagation");
     return 0;
   }
   int saved = errno;
   const char *fb = host_fallback(m);
-  if (fb && (saved == EPERM || saved == EBUSY || saved == EACCES) && ctx->userns) {
+  if (fb && (saved == EPERM || saved == EBUSY || saved == EACCES) && (ctx->userns || ctx->outer_userns)) {
     cove_debug("mounts[%zu]: %s not mountable here (%s), binding host %s", i, type, strerror(saved), fb);
     struct cove_mount fbm = *m;
     fbm.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (m->attr_set & MOUNT_ATTR_RDONLY);
@@ -144,7 +152,7 @@ static const struct dev_spec default_devs[] = {
 static int make_device(const struct cove_init_ctx *ctx, int root_fd, const char *path, char type, unsigned maj,
                        unsigned min, mode_t perm, uid_t uid, gid_t gid, cove_err *err)
 {
-  if (!ctx->userns) {
+  if (!ctx->userns && !ctx->outer_userns) {
     _cleanup_close_ int parent = -1;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
@@ -289,12 +297,19 @@ int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
   return 0;
 }
 
-static int mask_path(const char *path, cove_err *err)
+/* After pivot_root "/" is the container's root, still resolved without
+ * following its symlinks out: a path the config names may be hostile. */
+static int open_after_pivot(const char *path, cove_err *err)
 {
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return cove_error(err, errno, "open /");
-  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  return cove_open_in_root(root, path, O_PATH, err);
+}
+
+static int mask_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int fd = open_after_pivot(path, err);
   if (fd < 0)
     return err->code == ENOENT ? 0 : -1;
   struct stat st;
@@ -303,7 +318,9 @@ static int mask_path(const char *path, cove_err *err)
   char tp[32];
   cove_fd_path(tp, fd);
   if (S_ISDIR(st.st_mode)) {
-    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=000") < 0)
+    /* Readable but empty (like runc): mode 000 would make `ls` of a masked
+     * directory fail, which tools treat as an error rather than "nothing". */
+    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555") < 0)
       return cove_error(err, errno, "mask %s", path);
     return 0;
   }
@@ -317,12 +334,22 @@ static int mask_path(const char *path, cove_err *err)
   return 0;
 }
 
-static int readonly_path(const char *path, cove_err *err)
+int cove_rootfs_bind_console(int pty_fd, cove_err *err)
 {
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return cove_error(err, errno, "open /");
-  _cleanup_close_ int fd = cove_open_in_root(root, path, O_PATH, err);
+  _cleanup_close_ int target = cove_mkpath_in_root(root, "/dev/console", true, 0600, err);
+  if (target < 0)
+    return cove_error_prefix(err, "/dev/console");
+  if (bind_at(pty_fd, "", false, NULL, target, err) < 0)
+    return cove_error_prefix(err, "bind the terminal onto /dev/console");
+  return 0;
+}
+
+static int readonly_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int fd = open_after_pivot(path, err);
   if (fd < 0)
     return err->code == ENOENT ? 0 : -1;
   struct cove_mount m = {.rattr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};

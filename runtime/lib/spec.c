@@ -541,15 +541,9 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
   _cleanup_free_ char *copy = strndup(json, len);
   if (!copy)
     return cove_error(err, ENOMEM, "config.json");
-  char ebuf[512] = "";
-  s->tree = yajl_tree_parse(copy, ebuf, sizeof ebuf);
-  if (!s->tree) {
-    /* yajl's message is multi-line with a context excerpt; keep line one */
-    char *nl = strchr(ebuf, '\n');
-    if (nl)
-      *nl = 0;
-    return cove_error(err, 0, "config.json: not valid JSON: %s", ebuf[0] ? ebuf : "parse error");
-  }
+  s->tree = cove_json_parse(copy, "config.json", err);
+  if (!s->tree)
+    return -1;
   yajl_val top = s->tree;
   if (!YAJL_IS_OBJECT(top))
     return cove_error(err, 0, "config.json: expected a JSON object at the top level, got %s", cove_json_type_name(top));

@@ -21,19 +21,31 @@ const char *cove_status_name(enum cove_status s)
   return n[s];
 }
 
+/* Root inside a user namespace that does not map the whole id range: the
+ * "root" of rootless podman, which runs the runtime in its namespace. */
+bool cove_in_partial_userns(void)
+{
+  _cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
+  unsigned long inside, outside, count;
+  if (!f || fscanf(f, "%lu %lu %lu", &inside, &outside, &count) != 3)
+    return false;
+  return !(inside == 0 && outside == 0 && count == 4294967295UL);
+}
+
 int cove_state_root(const char *root_opt, char *out, size_t cap, cove_err *err)
 {
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+  struct stat xst;
+  bool own_xdg = xdg && *xdg && stat(xdg, &xst) == 0 && xst.st_uid == geteuid();
   if (root_opt && *root_opt) {
     snprintf(out, cap, "%s", root_opt);
-  } else if (geteuid() == 0) {
+  } else if (geteuid() == 0 && !(own_xdg && cove_in_partial_userns())) {
     snprintf(out, cap, "/run/cove");
+  } else if (own_xdg) {
+    /* runc's rule too: /run/cove of a user namespace belongs to nobody */
+    snprintf(out, cap, "%s/cove", xdg);
   } else {
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    struct stat st;
-    if (xdg && *xdg && stat(xdg, &st) == 0 && st.st_uid == geteuid())
-      snprintf(out, cap, "%s/cove", xdg);
-    else
-      snprintf(out, cap, "/tmp/cove-%u", (unsigned)geteuid());
+    snprintf(out, cap, "/tmp/cove-%u", (unsigned)geteuid());
   }
   /* mkdir -p with 0700 on the last component only */
   char tmp[4096];

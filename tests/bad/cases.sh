@@ -25,6 +25,12 @@ case_missing_config() {
   capture cv create --bundle "$CB" "$CASE_ID"
 }
 
+# 300k nested arrays: yajl recurses per level and would overflow the stack
+case_deep_nesting() {
+  python3 -c 'import sys; n=300000; sys.stdout.write("{\"ociVersion\":\"1.3.0\",\"x\":" + "["*n + "]"*n + "}")' >"$CB/config.json"
+  capture cv create --bundle "$CB" "$CASE_ID"
+}
+
 case_config_dir() {
   rm -f "$CB/config.json"
   mkdir "$CB/config.json"

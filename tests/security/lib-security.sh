@@ -33,4 +33,10 @@ capline() { awk -v k="$1:" '$1 == k { print $2 }' <<<"$OUT"; }
 sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 
 # host_mounts: the host's mount table, mount points only, sorted.
-host_mounts() { awk '{print $5}' /proc/self/mountinfo | sort; }
+# Mounts other programs make under /tmp and /run while we run (podman's or
+# containerd's own tests in parallel) are left out; the escape targets these
+# tests plant (their own $T, /tmp/host-target-*, /tmp/b) are kept.
+host_mounts() {
+  awk '{print $5}' /proc/self/mountinfo |
+    awk -v t="${T:-/nonexistent}" '!/^\/(tmp|run)\// || index($0, t) == 1 || /^\/tmp\/(host-target|b$|b\/)/' | sort
+}

@@ -36,6 +36,11 @@ int cove_json_strv(yajl_val obj, const char *key, const char *path, struct cove_
 /* Reject keys not in `allowed` (NULL-terminated) — catches typos like "readOnly". */
 int cove_json_known_keys(yajl_val obj, const char *path, const char *const *allowed, cove_err *err);
 void cove_strv_free(struct cove_strv *v);
+/* yajl's tree parser and free recurse once per nesting level: a hostile
+ * document of a few hundred thousand '[' would overflow the stack. Parse
+ * only what nests at most COVE_JSON_MAX_DEPTH deep. */
+#define COVE_JSON_MAX_DEPTH 64
+yajl_val cove_json_parse(const char *text, const char *what, cove_err *err);
 
 /* Tiny JSON string escaper for hand-written output (state, logs). Writes
  * a quoted string into f. */
