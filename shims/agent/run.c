@@ -265,6 +265,34 @@ static int pidfd_kill(int pidfd, int sig)
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* Signals that arrive before the sandbox exists are remembered here (the
+ * handler is reset to SIG_DFL in the sandbox init, and the signal mask is
+ * left alone so the agent does not inherit blocked signals); once the
+ * runtime has blocked everything they queue for the signalfd instead. */
+static volatile sig_atomic_t early_signal;
+static void on_early_signal(int sig)
+{
+  early_signal = sig;
+}
+static void catch_early_signals(void)
+{
+  struct sigaction sa = {.sa_handler = on_early_signal, .sa_flags = SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  for (size_t i = 0; i < 4; i++)
+    sigaction(sigs[i], &sa, NULL);
+}
+
+static void interrupt(struct agent_ctx *c, int pidfd, int s)
+{
+  if (!c->interrupted)
+    agent_audit(&c->audit, "interrupt", "signal", sigabbrev_np(s), "action", "kill sandbox", NULL);
+  c->interrupted = true;
+  c->interrupt_signal = s;
+  if (pidfd >= 0)
+    pidfd_kill(pidfd, SIGKILL);
+}
+
 /* Serve the sandbox until its init exits. */
 static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, struct agent_proxy *px, int sfd)
 {
@@ -272,6 +300,10 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
   struct pollfd pfd[MAXP];
   int64_t deadline = c->start_ns + (int64_t)c->pol.timeout_ms * 1000000;
   bool killed = false;
+  if (early_signal) {
+    interrupt(c, h->pidfd, early_signal);
+    killed = true;
+  }
   for (;;) {
     size_t n = 0;
     pfd[n++] = (struct pollfd){.fd = h->pidfd, .events = POLLIN};
@@ -294,11 +326,7 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
       while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
         int s = (int)si.ssi_signo;
         if (s == SIGINT || s == SIGTERM || s == SIGHUP || s == SIGQUIT) {
-          if (!c->interrupted)
-            agent_audit(&c->audit, "interrupt", "signal", sigabbrev_np(s), "action", "kill sandbox", NULL);
-          c->interrupted = true;
-          c->interrupt_signal = s;
-          pidfd_kill(h->pidfd, SIGKILL);
+          interrupt(c, h->pidfd, s);
           killed = true;
         }
       }
@@ -486,6 +514,8 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   int lock_fd = -1;
   bool ran = false;
   *exit_status = 1;
+  early_signal = 0;
+  catch_early_signals();
   gen_id(c->id, sizeof c->id);
   snprintf(c->group, sizeof c->group, "%s", o->group ? o->group : "default");
 
@@ -544,6 +574,11 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   }
   if (setup_bundle(c, &err) < 0)
     goto cleanup;
+  if (early_signal) {
+    interrupt(c, -1, early_signal);
+    cove_error(&err, 0, "interrupted by SIG%s before the sandbox started", sigabbrev_np(early_signal));
+    goto cleanup;
+  }
   ran = true;
   run_sandbox(c, &err);
   goto cleanup;

@@ -27,9 +27,10 @@ assert_contains "$(audit_of_last)" '"event":"limit","kind":"timeout","timeout_ms
 assert_contains "$(audit_of_last)" '"event":"end","status":"timeout"'
 
 # SIGTERM to the orchestrator kills the sandbox and is reported
-"$COVE" agent run --policy "$UNL" --workspace "$WS" --json -- sh -c "sleep $SLEEPN" >"$T/term.out" 2>&1 &
+"$COVE" agent run --policy "$UNL" --workspace "$WS" --json -- sleep "$SLEEPN" >"$T/term.out" 2>&1 &
 orch=$!
-for _ in $(seq 100); do pgrep -f "sleep $SLEEPN" >/dev/null && break; sleep 0.05; done
+# the sandbox's own sleep, not the orchestrator whose argv contains it too
+for _ in $(seq 200); do pgrep -f "^sleep $SLEEPN" >/dev/null && break; sleep 0.05; done
 kill -TERM "$orch"
 wait "$orch"
 assert_eq 143 "$?" "orchestrator exit status after SIGTERM"
@@ -40,9 +41,9 @@ assert_eq "" "$(pgrep -f "sleep $SLEEPN")" "sandbox gone after SIGTERM"
 
 # orchestrator SIGKILL: the sandbox dies with it (PDEATHSIG on its PID 1),
 # gc removes the run directory left behind
-"$COVE" agent run --policy "$UNL" --workspace "$WS" -- sh -c "sleep $SLEEPN" >/dev/null 2>&1 &
+"$COVE" agent run --policy "$UNL" --workspace "$WS" -- sleep "$SLEEPN" >/dev/null 2>&1 &
 orch=$!
-for _ in $(seq 100); do pgrep -f "sleep $SLEEPN" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 200); do pgrep -f "^sleep $SLEEPN" >/dev/null && break; sleep 0.05; done
 before=$(ls "$RUNBASE")
 kill -KILL "$orch"
 wait "$orch" 2>/dev/null
