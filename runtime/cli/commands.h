@@ -22,7 +22,8 @@ int cmd_delete(struct cove_global *g, int argc, char **argv);
 int cmd_list(struct cove_global *g, int argc, char **argv);
 int cmd_spec(struct cove_global *g, int argc, char **argv);
 int cmd_features(struct cove_global *g, int argc, char **argv);
-int cmd_exec(struct cove_global *g, int argc, char **argv);
+int cmd_exec(struct cove_global *g, int argc, char **argv);  /* commands_exec.c */
+int cmd_agent(struct cove_global *g, int argc, char **argv); /* commands_agent.c */
 int cmd_unsupported(struct cove_global *g, int argc, char **argv);
 
 /* Report err through the log and return 1. */

@@ -33,6 +33,7 @@ static const char usage[] =
   "  list      list containers\n"
   "  spec      write a default config.json\n"
   "  features  print the features this runtime supports as JSON\n"
+  "  agent     run an AI agent in a policy-checked sandbox (cove agent --help)\n"
   "\n"
   "Global options:\n"
   "  --root DIR          state directory (default /run/cove as root,\n"
@@ -51,6 +52,7 @@ static const struct cove_command commands[] = {
   {"features", cmd_features}, {"ps", cmd_unsupported}, {"exec", cmd_exec}, {"pause", cmd_unsupported},
   {"resume", cmd_unsupported}, {"update", cmd_unsupported}, {"events", cmd_unsupported},
   {"checkpoint", cmd_unsupported}, {"restore", cmd_unsupported},
+  {"agent", cmd_agent},
 };
 
 int main(int argc, char **argv)

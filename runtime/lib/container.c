@@ -919,3 +919,66 @@ int cove_container_list(const char *root, int (*cb)(const struct cove_state *st,
   }
   return 0;
 }
+
+/* ---- Held containers: the agent orchestrator's entry points ----------
+ * `run` split in steps so a caller that owns the whole lifetime (the agent
+ * orchestrator) can do its own waiting: it gets the init's pidfd while the
+ * init is held before exec, releases it, reaps it, and destroys it. */
+
+int cove_container_prepare(const struct cove_create_opts *o, struct cove_container_handle *h, cove_err *err)
+{
+  struct created c;
+  sigprocmask(SIG_BLOCK, NULL, &h->saved_mask);
+  if (do_create(o, COVE_START_SYNC, &c, err) < 0)
+    return -1;
+  flock(c.dirfd, LOCK_UN);
+  if (c.console_fd >= 0)
+    close(c.console_fd);
+  h->dirfd = c.dirfd;
+  h->pid = c.pid;
+  h->pidfd = c.pidfd;
+  h->sync_fd = c.sync_fd;
+  return 0;
+}
+
+int cove_container_release(struct cove_container_handle *h, cove_err *err)
+{
+  int r = cove_sync_send(h->sync_fd, SYNC_START, 0, NULL);
+  close(h->sync_fd);
+  h->sync_fd = -1;
+  if (r < 0)
+    return cove_error(err, errno, "start container");
+  return 0;
+}
+
+int cove_container_reap(struct cove_container_handle *h, int *wstatus, cove_err *err)
+{
+  if (h->pid <= 0)
+    return cove_error(err, ECHILD, "container already reaped");
+  while (waitpid(h->pid, wstatus, __WALL) < 0)
+    if (errno != EINTR)
+      return cove_error(err, errno, "wait for container");
+  h->pid = -1;
+  return 0;
+}
+
+void cove_container_destroy(const char *root, const char *id, struct cove_container_handle *h)
+{
+  if (h->pid > 0)
+    kill_and_reap(h->pid, h->pidfd);
+  h->pid = -1;
+  if (h->sync_fd >= 0)
+    close(h->sync_fd);
+  h->sync_fd = -1;
+  if (h->dirfd >= 0) {
+    cove_err e2;
+    flock(h->dirfd, LOCK_EX);
+    cove_state_remove(root, id, h->dirfd, &e2);
+    close(h->dirfd);
+  }
+  h->dirfd = -1;
+  if (h->pidfd >= 0)
+    close(h->pidfd);
+  h->pidfd = -1;
+  sigprocmask(SIG_SETMASK, &h->saved_mask, NULL);
+}
