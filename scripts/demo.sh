@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job on a built-in default: build cove, assemble a busybox-static
-# root filesystem, and run a demo container in it — as root and as an
-# unprivileged user — printing what the container sees from inside.
+# The main job on a built-in default: build cove and run an "agent" in a
+# fresh sandbox under the default agent policy. The agent tries to read
+# ~/.ssh and the project's .env, write outside its workspace, reach the
+# network, fork-bomb and eat memory; each attempt is shown with what
+# stopped it, followed by the audit log lines of the run. Done as root and
+# again as an unprivileged user.
 #   scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,52 +13,123 @@ build=${1:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 cove=$(realpath "$build/cove")
+user=${COVE_DEMO_USER:-covetest}
+id "$user" >/dev/null 2>&1 || useradd --create-home "$user"
 
 work=$(mktemp -d /tmp/cove-demo.XXXXXX)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
-tests/lib/mkrootfs.sh "$work/rootfs" >/dev/null
 
-# What the agent inside tries; every line says what it saw.
-probe='
-echo "  pid inside:        $$ (a fresh pid namespace: I am init)"
-echo "  hostname:          $(hostname)"
-echo "  uid_map:           $(cat /proc/self/uid_map | tr -s " " | sed "s/^ //")"
-echo "  user:              $(id)"
-echo "  network:           $(ls /sys/class/net | tr "\n" " ")(only loopback)"
-touch /etc/evil 2>/dev/null && echo "  rootfs:            WRITABLE" || echo "  rootfs:            read-only (touch /etc/evil refused)"
-echo "  /proc/keys:        $(wc -c < /proc/keys) bytes (masked by /dev/null)"
-echo "  NoNewPrivs:        $(grep NoNewPrivs /proc/self/status | tr -d "\t" | cut -d: -f2)"
-echo "  CapEff:            $(grep CapEff /proc/self/status | cut -f2)"
-fds=; for f in /proc/$$/fd/*; do [ -e "$f" ] && fds="$fds${f##*/} "; done; echo "  open fds:          $fds(stdio only: no host fd leaked)"
-'
+# What the "agent" does. Every line says what it tried and what happened.
+cat >"$work/agent.sh" <<'AGENT'
+#!/bin/sh
+try() { # LABEL CMD...: run CMD, report blocked (non-zero) or NOT blocked
+  label=$1; shift
+  if out=$("$@" 2>&1); then
+    printf '  %-44s NOT BLOCKED: %s\n' "$label" "$(echo "$out" | head -c 60 | tr '\n' ' ')"
+  else
+    printf '  %-44s blocked: %s\n' "$label" "$(echo "$out" | tail -n1 | cut -c1-70)"
+  fi
+}
+echo "agent: I am $(id -un) (uid $(id -u)) in $(pwd), pid $$"
+try "read ~/.ssh/id_rsa (sandbox home)"       cat "$HOME/.ssh/id_rsa"
+try "read $CALLER_HOME/.ssh/id_rsa (host home)" cat "$CALLER_HOME/.ssh/id_rsa"
+try "read /workspace/.env"                      sh -c 'c=$(cat /workspace/.env) && [ -n "$c" ] && echo "$c"'
+try "read /workspace/deploy/.ssh/id_ed25519"    cat /workspace/deploy/.ssh/id_ed25519
+try "read /etc/shadow"                          sh -c 'c=$(cat /etc/shadow) && [ -n "$c" ] && echo "$c"'
+try "write /workspace/evil (read-only)"         sh -c 'echo x > /workspace/evil'
+try "write /etc/cron.d/evil (host OS dir)"      sh -c 'echo x > /etc/cron.d/evil'
+try "write $CALLER_HOME/.bashrc (host home)"    sh -c "echo x >> $CALLER_HOME/.bashrc"
+try "network: connect to 1.1.1.1:443"           python3 -c 'import socket; socket.create_connection(("1.1.1.1", 443), timeout=3)'
+try "network: resolve example.com"              python3 -c 'import socket; socket.getaddrinfo("example.com", 443)'
+try "create a user namespace (unshare -U)"      unshare -U true
+# A bounded fork bomb: 400 sleepers. With the default pids limit (256) the
+# kernel refuses the rest; without enforced limits they all start.
+i=0
+while [ $i -lt 400 ]; do
+  sleep 30 2>/dev/null &
+  i=$((i+1))
+done 2>/dev/null
+live=$(ls /proc | grep -c '^[0-9]')
+if [ "$live" -lt 300 ]; then
+  printf '  %-44s blocked: only %s processes could exist (pids limit)\n' "fork bomb (400 processes)" "$live"
+else
+  printf '  %-44s NOT BLOCKED: %s processes running\n' "fork bomb (400 processes)" "$live"
+fi
+kill -KILL -1 2>/dev/null; wait 2>/dev/null # everything but me (PID 1)
+python3 -c 'b = bytearray(768 << 20); print("allocated", len(b) >> 20, "MiB")' >/tmp/mem.out 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then
+  printf '  %-44s blocked: exit %s (memory limit, OOM killed)\n' "eat 768 MiB of memory" "$rc"
+else
+  printf '  %-44s NOT BLOCKED: %s\n' "eat 768 MiB of memory" "$(cat /tmp/mem.out)"
+fi
+AGENT
+chmod 755 "$work/agent.sh"
 
-bundle() { # DIR [--rootless]
-  mkdir -p "$1"
-  (cd "$1" && "$cove" spec ${2:-})
-  jq --arg r "$work/rootfs" --arg p "$probe" \
-    '.root.path=$r | .process.terminal=false | .process.args=["sh","-c",$p]' \
-    "$1/config.json" > "$1/c" && mv "$1/c" "$1/config.json"
-  chmod -R a+rX "$1"
+# A project workspace with secrets a careless checkout might contain.
+mkproject() { # DIR OWNER HOME
+  mkdir -p "$1/deploy/.ssh" "$1/src"
+  # the agent knows where its caller's home is (the environment is not
+  # passed into the sandbox, so it is written into the script)
+  sed "s|\$CALLER_HOME|$3|g" "$work/agent.sh" >"$1/agent.sh"
+  chmod 755 "$1/agent.sh"
+  echo 'API_TOKEN=sk-live-demo-1234' >"$1/.env"
+  echo 'PRIVATE KEY (demo)' >"$1/deploy/.ssh/id_ed25519"
+  echo 'print("hello")' >"$1/src/main.py"
+  chown -R "$2" "$1"
 }
 
-echo "== cove $("$cove" --version | head -1 | cut -d" " -f3): container as root"
-bundle "$work/root"
-"$cove" --root "$work/state-root" run --bundle "$work/root" demo-root
+show_run() { # OWNER HOMEDIR LABEL [policy]
+  local who=$1 home=$2 label=$3 policy=${4:-}
+  local ws="$work/$who/project" out="$work/$who/result.json"
+  mkdir -p "$work/$who"
+  chown "$who" "$work/$who"
+  mkproject "$ws" "$who" "$home"
+  local args=(agent run --group demo --workspace "$ws" --json)
+  [ -n "$policy" ] && args+=(--policy "$policy")
+  echo "== $label: cove ${args[*]} -- /workspace/agent.sh"
+  set +e
+  setpriv --reuid="$who" --regid="$who" --init-groups \
+    env -i PATH=/usr/bin:/bin HOME="$home" \
+    "$cove" "${args[@]}" -- /workspace/agent.sh >"$out" 2>"$work/$who/err"
+  local rc=$?
+  set -e
+  grep -v '^{' "$out" || true
+  cat "$work/$who/err"
+  local rec id log
+  rec=$(grep '^{' "$out" | tail -n1)
+  id=$(jq -r .id <<<"$rec")
+  log=$(jq -r .audit_log <<<"$rec")
+  echo "-- result record (exit status $rc):"
+  jq -c '{id, status, exit_code, duration_ms, timed_out, oom_killed, limits_enforced, denials}' <<<"$rec"
+  echo "-- audit log of this run ($log):"
+  grep -F "\"run\":\"$id\"" "$log" 2>/dev/null | jq -c 'del(.time, .run, .group)' | sed 's/^/   /'
+  LAST_RC=$rc
+}
 
-user=${COVE_DEMO_USER:-covetest}
-id "$user" >/dev/null 2>&1 || useradd --create-home "$user"
+root_home=$(getent passwd root | cut -d: -f6)
+user_home=$(getent passwd "$user" | cut -d: -f6)
+[ -d "$user_home" ] || user_home=/tmp
+
+echo "cove $("$cove" --version | head -1 | cut -d' ' -f3): the agent sandbox demo"
 echo
-echo "== rootless: the same container as unprivileged user '$user' (uid $(id -u "$user"))"
-# spec --rootless maps the caller: generate it as that user
-mkdir -p "$work/rootless" "$work/state-rootless" && chown "$user" "$work/rootless" "$work/state-rootless"
-setpriv --reuid="$user" --regid="$user" --init-groups sh -c "cd '$work/rootless' && '$cove' spec --rootless" 
-jq --arg r "$work/rootfs" --arg p "$probe" \
-  '.root.path=$r | .process.terminal=false | .process.args=["sh","-c",$p]' \
-  "$work/rootless/config.json" > "$work/rootless/c"
-mv "$work/rootless/c" "$work/rootless/config.json"
-chmod -R a+rX "$work/rootless"
-setpriv --reuid="$user" --regid="$user" --init-groups env -i PATH=/usr/bin:/bin \
-  "$cove" --root "$work/state-rootless" run --bundle "$work/rootless" demo-rootless
+show_run root "$root_home" "as root, default policy"
+if [ "$LAST_RC" -ne 0 ] && grep -q "limits cannot be enforced" "$work/root/err"; then
+  echo
+  echo "Limits not enforced on this host: refused (fail closed). Running again with"
+  echo "a policy that explicitly allows running unlimited, to show the rest:"
+  echo '{"allow_unlimited": true}' >"$work/unlimited.json"
+  chmod 644 "$work/unlimited.json"
+  policy="$work/unlimited.json"
+  echo
+  show_run root "$root_home" "as root, {\"allow_unlimited\": true}" "$policy"
+else
+  policy=
+fi
 echo
-echo "Both containers ran in fresh namespaces and left nothing behind."
+show_run "$user" "$user_home" "as unprivileged user '$user'${policy:+, {\"allow_unlimited\": true}}" "$policy"
+echo
+echo "Both sandboxes were destroyed; 'cove agent gc' finds nothing left:"
+"$cove" agent gc
+setpriv --reuid="$user" --regid="$user" --init-groups env -i PATH=/usr/bin:/bin HOME="$user_home" "$cove" agent gc

@@ -29,6 +29,7 @@ static const char usage[] =
   "  state     print the state of a container as JSON\n"
   "  kill      send a signal to a container's init (or all its processes)\n"
   "  delete    delete a stopped container (--force: kill it first)\n"
+  "  exec      run a new process inside a running container\n"
   "  list      list containers\n"
   "  spec      write a default config.json\n"
   "  features  print the features this runtime supports as JSON\n"
@@ -37,6 +38,7 @@ static const char usage[] =
   "  update    change the resource limits of a container\n"
   "  events    resource usage stats (and OOM events) of a container\n"
   "  ps        list the processes of a container\n"
+  "  agent     run an AI agent in a policy-checked sandbox (cove agent --help)\n"
   "\n"
   "Global options:\n"
   "  --root DIR          state directory (default /run/cove as root,\n"
@@ -53,9 +55,10 @@ static const char usage[] =
 static const struct cove_command commands[] = {
   {"create", cmd_create}, {"start", cmd_start},     {"run", cmd_run},     {"state", cmd_state},
   {"kill", cmd_kill},     {"delete", cmd_delete},   {"list", cmd_list},   {"spec", cmd_spec},
-  {"features", cmd_features}, {"ps", cmd_ps}, {"exec", cmd_unsupported}, {"pause", cmd_pause},
+  {"features", cmd_features}, {"ps", cmd_ps}, {"exec", cmd_exec}, {"pause", cmd_pause},
   {"resume", cmd_resume}, {"update", cmd_update}, {"events", cmd_events},
   {"checkpoint", cmd_unsupported}, {"restore", cmd_unsupported},
+  {"agent", cmd_agent},
 };
 
 int main(int argc, char **argv)

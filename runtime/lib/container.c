@@ -10,6 +10,7 @@
 #include "cove/cgroup.h"
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
+#include "cove/hooks.h"
 #include "cove/json.h"
 #include "cove/log.h"
 #include "cove/spec.h"
@@ -333,24 +334,6 @@ static char *annotations_json(const struct cove_spec *s)
   return buf;
 }
 
-static int write_pid_file(const char *path, pid_t pid, cove_err *err)
-{
-  /* Written to a temporary name and renamed: a shim polling for the file
-   * never reads a half-written pid. */
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s.cove-tmp", path);
-  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return cove_error(err, errno, "--pid-file %s", path);
-  char b[16];
-  int n = snprintf(b, sizeof b, "%d", (int)pid);
-  if (write(fd, b, (size_t)n) != n || rename(tmp, path) < 0) {
-    unlink(tmp);
-    return cove_error(err, errno, "--pid-file %s", path);
-  }
-  return 0;
-}
-
 /* Everything create and run share. On success *pid_out is the init, held
  * before exec; dirfd stays locked. */
 struct created {
@@ -398,6 +381,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     .start_mode = mode,
     .sync_fd = -1,
     .fifo_fd = -1,
+    .start_fd = -1,
     .console_fd = -1,
     .state_fd = -1,
     .bundle = bundle,
@@ -455,6 +439,12 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
       cove_error(err, errno, "open exec.fifo");
       goto fail;
     }
+    /* hooks: the init reports a failure after `start` here (see start) */
+    if (mkfifoat(dirfd, "start.fifo", 0600) < 0 ||
+        (ctx.start_fd = openat(dirfd, "start.fifo", O_RDWR | O_CLOEXEC)) < 0) {
+      cove_error(err, errno, "start.fifo");
+      goto fail;
+    }
   }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
     cove_error(err, errno, "socketpair");
@@ -498,6 +488,10 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     close(ctx.fifo_fd);
     ctx.fifo_fd = -1;
   }
+  if (ctx.start_fd >= 0) {
+    close(ctx.start_fd);
+    ctx.start_fd = -1;
+  }
   if (console_pair[1] >= 0) {
     close(console_pair[1]);
     console_pair[1] = -1;
@@ -526,8 +520,22 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     goto fail;
   }
   struct cove_sync_msg m;
-  if (cove_sync_recv(socks[0], &m, err) < 0)
-    goto fail;
+  for (;;) {
+    if (cove_sync_recv(socks[0], &m, err) < 0)
+      goto fail;
+    if (m.type != SYNC_HOOKS)
+      break;
+    /* The init has made its mounts and waits before pivot_root: the
+     * runtime-namespace hooks run now (runtime.md create steps 3-4). */
+    _cleanup_free_ char *hstate = cove_hook_state_json(spec.oci_version, o->id, "creating", pid, bundle, annotations);
+    if (cove_hooks_run(spec.hooks.prestart, spec.hooks.n_prestart, "prestart", hstate, err) < 0 ||
+        cove_hooks_run(spec.hooks.create_runtime, spec.hooks.n_create_runtime, "createRuntime", hstate, err) < 0)
+      goto fail;
+    if (cove_sync_send(socks[0], SYNC_HOOKS_DONE, 0, NULL) < 0) {
+      cove_error(err, errno, "resume container init after hooks");
+      goto fail;
+    }
+  }
   if (m.type == SYNC_ERROR) {
     *err = m.err;
     goto fail;
@@ -539,7 +547,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   st.creating = false;
   if (cove_state_write(dirfd, &st, err) < 0)
     goto fail;
-  if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0)
+  if (o->pid_file && cove_write_pid_file(o->pid_file, pid, err) < 0)
     goto fail;
 
   out->dirfd = dirfd;
@@ -564,6 +572,11 @@ fail:
     cove_state_remove(o->root, o->id, dirfd, &e2);
     close(dirfd);
   }
+  /* runtime.md: a failed create continues at "destroy", then poststop */
+  if (pid > 0 && spec.hooks.n_poststop) {
+    _cleanup_free_ char *hstate = cove_hook_state_json(spec.oci_version, o->id, "stopped", 0, bundle, annotations);
+    cove_hooks_run_warn(spec.hooks.poststop, spec.hooks.n_poststop, "poststop", hstate);
+  }
   sigprocmask(SIG_SETMASK, &ctx.sigmask, NULL);
 out:
   for (int i = 0; i < 2; i++) {
@@ -576,6 +589,8 @@ out:
     close(ctx.console_fd);
   if (ctx.fifo_fd >= 0)
     close(ctx.fifo_fd);
+  if (ctx.start_fd >= 0)
+    close(ctx.start_fd);
   close_ns_fds(ctx.ns_fds);
   if (ctx.cgroup_fd >= 0)
     close(ctx.cgroup_fd);
@@ -608,6 +623,77 @@ int cove_container_create(const struct cove_create_opts *o, cove_err *err)
   return 0;
 }
 
+/* Wait for the init's verdict after release: EOF on start.fifo means the
+ * init exec'd (the fd is close-on-exec) or died; a cove_err means a
+ * startContainer hook or the final setup failed. */
+static int wait_start_verdict(int fd, cove_err *err)
+{
+  cove_err e;
+  size_t got = 0;
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return cove_error(err, errno, "wait for the container process");
+    }
+    ssize_t n = read(fd, (char *)&e + got, sizeof e - got);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (n <= 0)
+      return 0;
+    got += (size_t)n;
+    if (got == sizeof e) {
+      e.msg[sizeof e.msg - 1] = 0;
+      *err = e;
+      return -1;
+    }
+  }
+}
+
+/* Close-on-exec fds are closed in the middle of execve, before the new
+ * image's argv is in place: wait (briefly) until /proc/PID/cmdline shows
+ * it, so what runs after start (poststart hooks, the caller) sees the user
+ * process and not a half-exec'd one. */
+static void wait_exec_done(pid_t pid)
+{
+  char path[64], c;
+  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  for (int i = 0; i < 2000; i++) {
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint64_t t;
+    if (fd < 0 || read(fd, &c, 1) != 0 || cove_proc_starttime(pid, &t) < 0)
+      return; /* argv visible, or the process is gone */
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* spec of a container from its bundle, for the hooks run after create;
+ * NULL (logged) when it cannot be read any more. */
+static struct cove_spec *load_bundle_spec(const struct cove_state *st, const char *why)
+{
+  struct cove_spec *s = calloc(1, sizeof *s);
+  cove_err e = {0};
+  if (!s)
+    return NULL;
+  if (cove_spec_load(s, st->bundle, &e) < 0) {
+    cove_warn("%s: %s", why, e.msg);
+    cove_spec_free(s);
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void free_bundle_spec(struct cove_spec *s)
+{
+  if (s) {
+    cove_spec_free(s);
+    free(s);
+  }
+}
+
 int cove_container_start(const char *root, const char *id, cove_err *err)
 {
   _cleanup_close_ int dirfd = cove_state_open(root, id, err);
@@ -616,9 +702,13 @@ int cove_container_start(const char *root, const char *id, cove_err *err)
   struct cove_state st;
   if (cove_state_read(dirfd, &st, err) < 0)
     return -1;
-  cove_state_release(&st);
+  _cleanup_free_ char *annotations = st.annotations_json;
+  st.annotations_json = NULL;
   if (st.status != COVE_CREATED)
     return cove_error(err, 0, "container \"%s\" is %s, not created: cannot start it", id, cove_status_name(st.status));
+  /* Opened before the release so the init cannot exec (and close its end)
+   * before we listen. Absent for containers created by an older cove. */
+  _cleanup_close_ int verdict = openat(dirfd, "start.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   _cleanup_close_ int fifo = openat(dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fifo < 0) {
     if (errno == ENXIO)
@@ -629,6 +719,21 @@ int cove_container_start(const char *root, const char *id, cove_err *err)
     return cove_error(err, errno, "start container");
   if (unlinkat(dirfd, "exec.fifo", 0) < 0)
     return cove_error(err, errno, "remove exec.fifo");
+  if (verdict >= 0) {
+    int r = wait_start_verdict(verdict, err);
+    unlinkat(dirfd, "start.fifo", 0);
+    if (r < 0)
+      return cove_error_prefix(err, "start container \"%s\"", id);
+    wait_exec_done(st.pid);
+  }
+  /* runtime.md step 9: after the user process started, before start
+   * returns; a failure only warns (see docs/hooks.md). */
+  struct cove_spec *spec = load_bundle_spec(&st, "poststart hooks");
+  if (spec && spec->hooks.n_poststart) {
+    _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "running", st.pid, st.bundle, annotations);
+    cove_hooks_run_warn(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", hs);
+  }
+  free_bundle_spec(spec);
   return 0;
 }
 
@@ -652,12 +757,36 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
    * and `kill` from other processes take the same lock. */
   flock(c.dirfd, LOCK_UN);
   int ret = -1;
+  struct cove_state hst = {0};
+  struct cove_spec *hspec = NULL;
+  if (cove_state_read(c.dirfd, &hst, err) < 0)
+    goto out;
   if (cove_sync_send(c.sync_fd, SYNC_START, 0, NULL) < 0) {
     cove_error(err, errno, "start container");
     goto out;
   }
+  /* The init answers with an error (startContainer hook, exec) or with
+   * EOF when execve closes its end. */
+  {
+    struct cove_sync_msg m;
+    ssize_t n;
+    do
+      n = recv(c.sync_fd, &m, sizeof m, 0);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof m && m.type == SYNC_ERROR) {
+      m.err.msg[sizeof m.err.msg - 1] = 0;
+      *err = m.err;
+      goto out;
+    }
+  }
   close(c.sync_fd);
   c.sync_fd = -1;
+  wait_exec_done(c.pid);
+  hspec = load_bundle_spec(&hst, "poststart hooks");
+  if (hspec && hspec->hooks.n_poststart) {
+    _cleanup_free_ char *hs = cove_hook_state_json(hst.oci_version, o->id, "running", c.pid, hst.bundle, hst.annotations_json);
+    cove_hooks_run_warn(hspec->hooks.poststart, hspec->hooks.n_poststart, "poststart", hs);
+  }
   if (detach) {
     *status = 0;
     ret = 0;
@@ -707,7 +836,13 @@ out:
     cgroup_teardown(c.dirfd, &e2);
     cove_state_remove(o->root, o->id, c.dirfd, &e2);
   }
+  if (hspec && hspec->hooks.n_poststop) {
+    _cleanup_free_ char *hs = cove_hook_state_json(hst.oci_version, o->id, "stopped", 0, hst.bundle, hst.annotations_json);
+    cove_hooks_run_warn(hspec->hooks.poststop, hspec->hooks.n_poststop, "poststop", hs);
+  }
 out_keep:
+  free_bundle_spec(hspec);
+  cove_state_release(&hst);
   sigprocmask(SIG_SETMASK, &old, NULL);
   if (c.sync_fd >= 0)
     close(c.sync_fd);
@@ -807,7 +942,8 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
     }
     return -1;
   }
-  cove_state_release(&st);
+  _cleanup_free_ char *annotations = st.annotations_json;
+  st.annotations_json = NULL;
   if (st.status != COVE_STOPPED) {
     if (!force)
       return cove_error(err, 0, "cannot delete container \"%s\" that is %s: stop it first or use --force", id,
@@ -827,7 +963,17 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
   }
   if (cgroup_teardown(dirfd, err) < 0)
     return -1;
-  return cove_state_remove(root, id, dirfd, err);
+  if (cove_state_remove(root, id, dirfd, err) < 0)
+    return -1;
+  /* runtime.md step 13: after the container is deleted, before delete
+   * returns; failures only warn. */
+  struct cove_spec *spec = load_bundle_spec(&st, "poststop hooks");
+  if (spec && spec->hooks.n_poststop) {
+    _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "stopped", 0, st.bundle, annotations);
+    cove_hooks_run_warn(spec->hooks.poststop, spec->hooks.n_poststop, "poststop", hs);
+  }
+  free_bundle_spec(spec);
+  return 0;
 }
 
 int cove_container_list(const char *root, int (*cb)(const struct cove_state *st, void *data), void *data, cove_err *err)
@@ -855,4 +1001,67 @@ int cove_container_list(const char *root, int (*cb)(const struct cove_state *st,
       return r;
   }
   return 0;
+}
+
+/* ---- Held containers: the agent orchestrator's entry points ----------
+ * `run` split in steps so a caller that owns the whole lifetime (the agent
+ * orchestrator) can do its own waiting: it gets the init's pidfd while the
+ * init is held before exec, releases it, reaps it, and destroys it. */
+
+int cove_container_prepare(const struct cove_create_opts *o, struct cove_container_handle *h, cove_err *err)
+{
+  struct created c;
+  sigprocmask(SIG_BLOCK, NULL, &h->saved_mask);
+  if (do_create(o, COVE_START_SYNC, &c, err) < 0)
+    return -1;
+  flock(c.dirfd, LOCK_UN);
+  if (c.console_fd >= 0)
+    close(c.console_fd);
+  h->dirfd = c.dirfd;
+  h->pid = c.pid;
+  h->pidfd = c.pidfd;
+  h->sync_fd = c.sync_fd;
+  return 0;
+}
+
+int cove_container_release(struct cove_container_handle *h, cove_err *err)
+{
+  int r = cove_sync_send(h->sync_fd, SYNC_START, 0, NULL);
+  close(h->sync_fd);
+  h->sync_fd = -1;
+  if (r < 0)
+    return cove_error(err, errno, "start container");
+  return 0;
+}
+
+int cove_container_reap(struct cove_container_handle *h, int *wstatus, cove_err *err)
+{
+  if (h->pid <= 0)
+    return cove_error(err, ECHILD, "container already reaped");
+  while (waitpid(h->pid, wstatus, __WALL) < 0)
+    if (errno != EINTR)
+      return cove_error(err, errno, "wait for container");
+  h->pid = -1;
+  return 0;
+}
+
+void cove_container_destroy(const char *root, const char *id, struct cove_container_handle *h)
+{
+  if (h->pid > 0)
+    kill_and_reap(h->pid, h->pidfd);
+  h->pid = -1;
+  if (h->sync_fd >= 0)
+    close(h->sync_fd);
+  h->sync_fd = -1;
+  if (h->dirfd >= 0) {
+    cove_err e2;
+    flock(h->dirfd, LOCK_EX);
+    cove_state_remove(root, id, h->dirfd, &e2);
+    close(h->dirfd);
+  }
+  h->dirfd = -1;
+  if (h->pidfd >= 0)
+    close(h->pidfd);
+  h->pidfd = -1;
+  sigprocmask(SIG_SETMASK, &h->saved_mask, NULL);
 }

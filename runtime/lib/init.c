@@ -11,6 +11,7 @@
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
+#include "cove/hooks.h"
 #include "cove/log.h"
 #include "cove/netlink.h"
 #include "cove/security.h"
@@ -46,7 +47,7 @@ static const char *env_lookup(const struct cove_strv *env, const char *key)
 
 /* PATH search with the container's PATH, not the caller's: execvpe would
  * consult our own (host) environment. */
-static int find_executable(const struct cove_process *p, char *out, size_t cap, cove_err *err)
+int cove_find_executable(const struct cove_process *p, char *out, size_t cap, cove_err *err)
 {
   const char *a0 = p->args.v[0];
   struct stat st;
@@ -259,7 +260,7 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
     if (fchdir(d) < 0)
       return cove_error(err, errno, "process.cwd: %s", p->cwd);
   }
-  if (find_executable(p, exe, exe_cap, err) < 0)
+  if (cove_find_executable(p, exe, exe_cap, err) < 0)
     return -1;
   if (s->has_seccomp && cove_seccomp_prepare(&s->seccomp, filter, err) < 0)
     return cove_error_prefix(err, "linux.seccomp");
@@ -275,6 +276,42 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
       return cove_error(err, errno, "--preserve-fds: fd %d", fd);
   }
   return 0;
+}
+
+/* Called between the mounts and pivot_root (rootfs.c). prestart and
+ * createRuntime run in the runtime namespace, so the parent runs them while
+ * we wait; createContainer runs here, in the container's namespaces, with
+ * the host's tree still reachable (its path resolves in the runtime's
+ * filesystem view, as config.md asks). */
+int cove_init_before_pivot(const struct cove_init_ctx *ctx, cove_err *err)
+{
+  const struct cove_hooks *h = &ctx->spec->hooks;
+  if (h->n_prestart || h->n_create_runtime) {
+    if (cove_sync_send(ctx->sync_fd, SYNC_HOOKS, 0, NULL) < 0)
+      return cove_error(err, errno, "ask the runtime to run createRuntime hooks");
+    struct cove_sync_msg m;
+    if (cove_sync_recv(ctx->sync_fd, &m, err) < 0)
+      return -1;
+    if (m.type != SYNC_HOOKS_DONE)
+      return cove_error(err, EPROTO, "unexpected sync message %d", m.type);
+  }
+  if (!h->n_create_container)
+    return 0;
+  _cleanup_free_ char *ann = cove_spec_annotations_json(ctx->spec);
+  _cleanup_free_ char *state =
+    cove_hook_state_json(ctx->spec->oci_version, ctx->id, "creating", getpid(), ctx->bundle, ann);
+  return cove_hooks_run(h->create_container, h->n_create_container, "createContainer", state, err);
+}
+
+static int run_start_container_hooks(const struct cove_init_ctx *ctx, cove_err *err)
+{
+  const struct cove_hooks *h = &ctx->spec->hooks;
+  if (!h->n_start_container)
+    return 0;
+  _cleanup_free_ char *ann = cove_spec_annotations_json(ctx->spec);
+  _cleanup_free_ char *state =
+    cove_hook_state_json(ctx->spec->oci_version, ctx->id, "created", getpid(), ctx->bundle, ann);
+  return cove_hooks_run(h->start_container, h->n_start_container, "startContainer", state, err);
 }
 
 static int load_filter(struct cove_init_ctx *ctx, cove_seccomp_filter filter, cove_err *err)
@@ -303,6 +340,8 @@ void cove_init_main(struct cove_init_ctx *ctx)
     _exit(1);
   if (wait_for_start(ctx, &err) < 0)
     goto fail;
+  if (run_start_container_hooks(ctx, &err) < 0)
+    goto fail_late;
 
   if (p->has_umask)
     umask(p->umask);
@@ -339,8 +378,12 @@ void cove_init_main(struct cove_init_ctx *ctx)
   execve(exe, (char *const *)p->args.v, (char *const *)p->env.v);
   cove_error(&err, errno, "exec %s", exe);
 fail_late:
-  /* After start nobody is listening on the sync socket any more. */
-  dprintf(STDERR_FILENO, "cove: %s\n", err.msg);
+  /* After start the runtime (run) waits on the sync socket, `cove start`
+   * on start.fifo, for either this error or the close-on-exec EOF. */
+  if (ctx->start_mode != COVE_START_FIFO)
+    cove_sync_send(ctx->sync_fd, SYNC_ERROR, 0, &err);
+  else if (ctx->start_fd < 0 || write(ctx->start_fd, &err, sizeof err) != (ssize_t)sizeof err)
+    dprintf(STDERR_FILENO, "cove: %s\n", err.msg);
   _exit(err.code == ENOENT ? 127 : 126);
 fail:
   cove_sync_send(ctx->sync_fd, SYNC_ERROR, 0, &err);

@@ -29,6 +29,8 @@ struct cove_init_ctx {
   enum cove_start_mode start_mode;
   int sync_fd;    /* child end of the sync socketpair */
   int fifo_fd;    /* exec.fifo (O_RDWR), FIFO mode only */
+  int start_fd;   /* start.fifo (O_RDWR), FIFO mode only: a failure after
+                     `start` is written here; execve closes it (= success) */
   int console_fd; /* connected console socket, -1 if none */
   int ns_fds[COVE_NS_COUNT]; /* preopened namespace paths, -1 if new */
   int state_fd;   /* closed first thing in the child */
@@ -46,6 +48,8 @@ enum cove_sync_type {
   SYNC_READY,         /* init → parent: setup done, waiting to exec */
   SYNC_START,         /* parent → init (run mode): exec now */
   SYNC_ERROR,         /* init → parent: setup failed, err follows */
+  SYNC_HOOKS,         /* init → parent: mounts done, run prestart/createRuntime */
+  SYNC_HOOKS_DONE,    /* parent → init: they succeeded */
 };
 struct cove_sync_msg {
   int type;
@@ -58,6 +62,14 @@ int cove_sync_recv(int fd, struct cove_sync_msg *m, cove_err *err);
 
 /* The init: never returns. */
 __attribute__((noreturn)) void cove_init_main(struct cove_init_ctx *ctx);
+
+/* init.c: createRuntime/prestart (in the parent) and createContainer
+ * hooks, called by the rootfs code after the mounts, before pivot_root. */
+int cove_init_before_pivot(const struct cove_init_ctx *ctx, cove_err *err);
+/* PATH search with the process's own PATH (not the caller's). */
+int cove_find_executable(const struct cove_process *p, char *out, size_t cap, cove_err *err);
+/* pidfile.c: write "<pid>" to path atomically (temporary + rename). */
+int cove_write_pid_file(const char *path, pid_t pid, cove_err *err);
 
 /* rootfs.c */
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);

@@ -275,6 +275,8 @@ int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
     if (setup_dev(ctx, root_fd, err) < 0)
       return -1;
 
+  if (cove_init_before_pivot(ctx, err) < 0)
+    return -1;
   if (fchdir(root_fd) < 0)
     return cove_error(err, errno, "chdir rootfs");
   if (ctx->no_pivot) {

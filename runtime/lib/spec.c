@@ -101,7 +101,12 @@ static int parse_process(struct cove_spec *s, yajl_val top, cove_err *err)
   if (r <= 0)
     return r;
   s->has_process = true;
-  struct cove_process *pr = &s->process;
+  return cove_process_parse(p, &s->process, err);
+}
+
+int cove_process_parse(yajl_val p, struct cove_process *pr, cove_err *err)
+{
+  int r;
   if (cove_json_bool(p, "terminal", "process", &pr->terminal, err) < 0)
     return -1;
   yajl_val cs;
@@ -455,23 +460,71 @@ static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
   return 0;
 }
 
-/* Hooks arrive with the daemon-integration work. Until then a config that
- * asks for them is refused: silently skipping a prestart hook (which often
- * sets up networking) would hand back a container that is not what was
- * asked for. */
-static int parse_hooks(yajl_val top, cove_err *err)
+/* hooks.<kind>: each entry {path (absolute), args, env, timeout > 0}.
+ * An unknown kind is refused rather than skipped: a hook that silently
+ * never runs (often the one setting up networking) hands back a container
+ * that is not what was asked for. */
+static int parse_hook_list(yajl_val h, const char *kind, struct cove_hook **out, size_t *n, cove_err *err)
+{
+  char path[COVE_PATH_MAX];
+  cove_json_path(path, "hooks", kind);
+  yajl_val a = cove_json_field(h, kind);
+  if (!a || YAJL_IS_NULL(a))
+    return 0;
+  if (!YAJL_IS_ARRAY(a))
+    return cove_error(err, 0, "%s: expected array, got %s", path, cove_json_type_name(a));
+  if (!a->u.array.len)
+    return 0;
+  *out = calloc(a->u.array.len, sizeof **out);
+  if (!*out)
+    return cove_error(err, ENOMEM, "%s", path);
+  *n = a->u.array.len;
+  for (size_t i = 0; i < *n; i++) {
+    char ep[COVE_PATH_MAX];
+    cove_json_path_idx(ep, path, i);
+    yajl_val e = a->u.array.values[i];
+    struct cove_hook *hk = &(*out)[i];
+    if (!YAJL_IS_OBJECT(e))
+      return cove_error(err, 0, "%s: expected object, got %s", ep, cove_json_type_name(e));
+    static const char *const keys[] = {"path", "args", "env", "timeout", NULL};
+    int64_t timeout = 0;
+    int r;
+    if (cove_json_known_keys(e, ep, keys, err) < 0 || (r = cove_json_string(e, "path", ep, &hk->path, err)) < 0 ||
+        cove_json_strv(e, "args", ep, &hk->args, err) < 0 || cove_json_strv(e, "env", ep, &hk->env, err) < 0)
+      return -1;
+    if (r == 0 || !*hk->path)
+      return cove_error(err, 0, "%s.path: missing", ep);
+    if (hk->path[0] != '/')
+      return cove_error(err, 0, "%s.path: \"%s\" must be absolute", ep, hk->path);
+    for (size_t j = 0; j < hk->env.n; j++)
+      if (!env_ok(hk->env.v[j]))
+        return cove_error(err, 0, "%s.env[%zu]: \"%s\" is not of the form KEY=value", ep, j, hk->env.v[j]);
+    if ((r = cove_json_int64(e, "timeout", ep, &timeout, err)) < 0)
+      return -1;
+    if (r > 0 && (timeout <= 0 || timeout > 86400 * 365))
+      return cove_error(err, 0, "%s.timeout: %lld must be greater than zero (seconds)", ep, (long long)timeout);
+    hk->timeout = (int)timeout;
+  }
+  return 0;
+}
+
+static int parse_hooks(struct cove_spec *s, yajl_val top, cove_err *err)
 {
   yajl_val h;
   int r = cove_json_object(top, "hooks", "", &h, err);
   if (r <= 0)
     return r;
-  for (size_t i = 0; i < h->u.object.len; i++) {
-    yajl_val v = h->u.object.values[i];
-    if (!YAJL_IS_ARRAY(v) && !YAJL_IS_NULL(v))
-      return cove_error(err, 0, "hooks.%s: expected array, got %s", h->u.object.keys[i], cove_json_type_name(v));
-    if (YAJL_IS_ARRAY(v) && v->u.array.len)
-      return cove_error(err, 0, "hooks.%s: hooks are not supported yet", h->u.object.keys[i]);
-  }
+  static const char *const kinds[] = {"prestart", "createRuntime", "createContainer", "startContainer",
+                                      "poststart", "poststop", NULL};
+  struct cove_hooks *k = &s->hooks;
+  if (cove_json_known_keys(h, "hooks", kinds, err) < 0 ||
+      parse_hook_list(h, "prestart", &k->prestart, &k->n_prestart, err) < 0 ||
+      parse_hook_list(h, "createRuntime", &k->create_runtime, &k->n_create_runtime, err) < 0 ||
+      parse_hook_list(h, "createContainer", &k->create_container, &k->n_create_container, err) < 0 ||
+      parse_hook_list(h, "startContainer", &k->start_container, &k->n_start_container, err) < 0 ||
+      parse_hook_list(h, "poststart", &k->poststart, &k->n_poststart, err) < 0 ||
+      parse_hook_list(h, "poststop", &k->poststop, &k->n_poststop, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -541,7 +594,7 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
     cove_error(err, 0, "ociVersion: missing");
   if (r <= 0 || parse_root(s, top, bundle, err) < 0 || cove_json_string(top, "hostname", "", &s->hostname, err) < 0 ||
       cove_json_string(top, "domainname", "", &s->domainname, err) < 0 || parse_mounts(s, top, err) < 0 ||
-      parse_process(s, top, err) < 0 || parse_hooks(top, err) < 0 || parse_kv_object(top, "annotations", "", &s->annotations, &s->n_annotations, err) < 0 ||
+      parse_process(s, top, err) < 0 || parse_hooks(s, top, err) < 0 || parse_kv_object(top, "annotations", "", &s->annotations, &s->n_annotations, err) < 0 ||
       parse_linux(s, top, err) < 0 || validate(s, err) < 0)
     return cove_error_prefix(err, "config.json");
   if (strncmp(s->oci_version, "1.", 2) != 0)
@@ -590,6 +643,15 @@ int cove_spec_load(struct cove_spec *s, const char *bundle, cove_err *err)
   return cove_spec_parse(s, buf, len, bundle, err);
 }
 
+void cove_process_free(struct cove_process *p)
+{
+  cove_strv_free(&p->args);
+  cove_strv_free(&p->env);
+  free(p->additional_gids);
+  p->additional_gids = NULL;
+  cove_process_security_free(p);
+}
+
 static void free_hooks(struct cove_hook *h, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
@@ -606,10 +668,7 @@ void cove_spec_free(struct cove_spec *s)
     free(s->mounts[i].data);
   }
   free(s->mounts);
-  cove_strv_free(&s->process.args);
-  cove_strv_free(&s->process.env);
-  free(s->process.additional_gids);
-  cove_process_security_free(&s->process);
+  cove_process_free(&s->process);
   free_hooks(s->hooks.prestart, s->hooks.n_prestart);
   free_hooks(s->hooks.create_runtime, s->hooks.n_create_runtime);
   free_hooks(s->hooks.create_container, s->hooks.n_create_container);

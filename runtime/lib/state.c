@@ -284,7 +284,7 @@ enum cove_status cove_state_status(int dirfd, const struct cove_state *st)
 
 int cove_state_remove(const char *root, const char *id, int dirfd, cove_err *err)
 {
-  static const char *const files[] = {"exec.fifo", "state.json", "state.json.tmp", "cgroup", "cgroup.tmp"};
+  static const char *const files[] = {"exec.fifo", "start.fifo", "state.json", "state.json.tmp", "cgroup", "cgroup.tmp"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     if (unlinkat(dirfd, files[i], 0) < 0 && errno != ENOENT)
       return cove_error(err, errno, "remove state %s", files[i]);

@@ -69,9 +69,15 @@ static int send_fd(int sock, int fd, const char *name, cove_err *err)
 
 int cove_console_setup(int sock, unsigned height, unsigned width, cove_err *err)
 {
-  _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
     return cove_error(err, errno, "open /dev/ptmx");
+  return cove_console_setup_master(master, sock, height, width, err);
+}
+
+int cove_console_setup_master(int master_fd, int sock, unsigned height, unsigned width, cove_err *err)
+{
+  _cleanup_close_ int master = master_fd;
   if (unlockpt(master) < 0)
     return cove_error(err, errno, "unlockpt");
 

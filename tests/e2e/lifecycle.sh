@@ -6,7 +6,8 @@
 B=$T/bundle
 mkbundle "$B"
 cfg "$B" '.annotations = {"org.cove.test": "lifecycle"}'
-set_args "$B" sh -c 'sleep 1; true' "lc-$TAG"
+# long enough that a loaded (ASan, -j) machine still sees it running after start
+set_args "$B" sh -c 'sleep 3; true' "lc-$TAG"
 
 # --- create
 newid; C=$ID

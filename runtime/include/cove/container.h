@@ -4,6 +4,7 @@
 #include "cove/error.h"
 #include "cove/state.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -30,3 +31,22 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
 /* Calls cb for every container under root (state read without locking
  * order guarantees). */
 int cove_container_list(const char *root, int (*cb)(const struct cove_state *st, void *data), void *data, cove_err *err);
+
+/* A container held by its creator for its whole life (the agent
+ * orchestrator): prepare = create in foreground-run mode, the init held
+ * before exec, pidfd open, PDEATHSIG tied to the caller; release = exec the
+ * process; reap = waitpid (raw wait status); destroy = SIGKILL (the pid
+ * namespace dies with its init), reap, remove the state directory, restore
+ * the signal mask prepare() found (prepare returns with all signals
+ * blocked: the caller waits through a signalfd). */
+struct cove_container_handle {
+  int dirfd;
+  pid_t pid;
+  int pidfd;
+  int sync_fd;
+  sigset_t saved_mask;
+};
+int cove_container_prepare(const struct cove_create_opts *o, struct cove_container_handle *h, cove_err *err);
+int cove_container_release(struct cove_container_handle *h, cove_err *err);
+int cove_container_reap(struct cove_container_handle *h, int *wstatus, cove_err *err);
+void cove_container_destroy(const char *root, const char *id, struct cove_container_handle *h);

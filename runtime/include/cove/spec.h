@@ -176,6 +176,10 @@ struct cove_spec {
 /* Parse `json` (len bytes). `bundle` is the absolute bundle path used to
  * resolve a relative root.path. Messages are prefixed "config.json: <field>". */
 int cove_spec_parse(struct cove_spec *spec, const char *json, size_t len, const char *bundle, cove_err *err);
+/* One "process" object (config.json's, or `exec --process FILE`); the
+ * strings point into the caller's tree. Messages name "process.<field>". */
+int cove_process_parse(yajl_val process, struct cove_process *out, cove_err *err);
+void cove_process_free(struct cove_process *p);
 /* Read <bundle>/config.json and parse it. */
 int cove_spec_load(struct cove_spec *spec, const char *bundle, cove_err *err);
 void cove_spec_free(struct cove_spec *spec);

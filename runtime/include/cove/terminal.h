@@ -10,6 +10,9 @@ int cove_console_socket_connect(const char *path, cove_err *err);
  * `sock` with SCM_RIGHTS (as runc's recvtty expects), make the slave the
  * controlling terminal of a new session and dup it onto fds 0, 1, 2. */
 int cove_console_setup(int sock, unsigned height, unsigned width, cove_err *err);
+/* The same with a ptmx fd the caller opened (and checked) itself; takes
+ * ownership of master_fd. */
+int cove_console_setup_master(int master_fd, int sock, unsigned height, unsigned width, cove_err *err);
 /* Foreground `run` with process.terminal and no --console-socket: receive
  * the master from `sock`, put the caller's terminal in raw mode, copy
  * stdin->master and master->stdout until the master hangs up, forward

@@ -1,0 +1,238 @@
+/* The agent orchestrator: `cove agent run|gc|batch`.
+ *
+ * One run = policy checked and every host path resolved to an fd (nothing
+ * created yet) → private run directory with a generated bundle → the
+ * runtime library creates the sandbox (mount sources are /proc/self/fd/N of
+ * fds this process holds, so the init, a clone of us, mounts exactly the
+ * objects that were checked) → one poll loop serves the proxy, the seccomp
+ * notify fd, signals and the deadline → the sandbox is destroyed and a
+ * result record written. docs/agent.md describes the formats. */
+#pragma once
+#include "cove/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define AGENT_MAX_LIST 64
+
+enum agent_net { AGENT_NET_NONE, AGENT_NET_PROXY, AGENT_NET_HOST };
+
+struct agent_kv {
+  char *key, *value;
+};
+
+struct agent_mount_req {
+  char *source, *destination;
+  bool writable;
+};
+
+struct agent_policy {
+  char *rootfs; /* NULL = host OS directories */
+  bool workspace_writable;
+  struct agent_mount_req mounts[AGENT_MAX_LIST];
+  size_t n_mounts;
+  enum agent_net net;
+  char *allow[AGENT_MAX_LIST];
+  size_t n_allow;
+  char *no_proxy[AGENT_MAX_LIST];
+  size_t n_no_proxy;
+  bool has_no_proxy;
+  struct agent_kv env[AGENT_MAX_LIST];
+  size_t n_env;
+  struct agent_kv secrets[AGENT_MAX_LIST];
+  size_t n_secrets;
+  uint64_t memory;   /* bytes */
+  double cpus;
+  uint64_t pids;
+  uint64_t timeout_ms;
+  bool allow_unlimited;
+  bool seccomp_notify; /* route explicit denials to us for the audit log */
+};
+
+struct agent_allowlist {
+  bool present;
+  struct agent_mount_req roots[AGENT_MAX_LIST]; /* source = root, writable */
+  size_t n_roots;
+  char *blocked[AGENT_MAX_LIST];
+  size_t n_blocked;
+  bool untrusted_read_only;
+  char *trusted_groups[AGENT_MAX_LIST];
+  size_t n_trusted;
+};
+
+/* policy.c */
+void agent_policy_defaults(struct agent_policy *p);
+int agent_policy_load(struct agent_policy *p, const char *path, cove_err *err);
+int agent_policy_parse(struct agent_policy *p, const char *text, const char *what, cove_err *err);
+void agent_policy_free(struct agent_policy *p);
+int agent_allowlist_load(struct agent_allowlist *a, const char *path, cove_err *err);
+void agent_allowlist_free(struct agent_allowlist *a);
+int agent_parse_duration_ms(const char *s, uint64_t *out);
+int agent_parse_size(const char *s, uint64_t *out);
+char *agent_read_small_file(const char *path, size_t max, cove_err *err);
+
+/* paths.c: XDG locations, run directory, group names */
+struct agent_paths {
+  char data[4096];    /* $XDG_DATA_HOME/cove */
+  char config[4096];  /* $XDG_CONFIG_HOME/cove */
+  char state[4096];   /* $XDG_STATE_HOME/cove */
+  char runbase[4096]; /* private run dirs: /run/cove-agent or $XDG_RUNTIME_DIR/cove-agent */
+  char home[4096];
+};
+int agent_paths_init(struct agent_paths *p, cove_err *err);
+int agent_validate_group(const char *g, cove_err *err);
+int agent_mkdir_p(const char *path, mode_t mode, cove_err *err);
+
+/* audit.c: JSON lines, one global file and one per group */
+struct agent_audit {
+  int global_fd, group_fd;
+  char run_id[64], group[128];
+  bool echo; /* also print each line on stderr (demo) */
+};
+int agent_audit_open(struct agent_audit *a, const struct agent_paths *p, const char *group, const char *run_id,
+                     cove_err *err);
+void agent_audit_close(struct agent_audit *a);
+/* event + NULL-terminated key/value string pairs; a value starting with
+ * '\x01' is emitted raw (numbers, booleans). */
+void agent_audit(struct agent_audit *a, const char *event, ...) __attribute__((sentinel));
+#define AUDIT_NUM(buf, v) (snprintf((buf), sizeof(buf), "\001%lld", (long long)(v)), (buf))
+#define AUDIT_TRUE "\001" "true"
+#define AUDIT_FALSE "\001" "false"
+
+/* mounts.c: every host path the sandbox will see, as an fd we hold */
+enum agent_mount_kind { AM_BIND, AM_MASK_FILE, AM_MASK_DIR, AM_TMPFS, AM_PROC, AM_DEVPTS, AM_SYMLINK };
+struct agent_mount {
+  enum agent_mount_kind kind;
+  char *destination;
+  int fd; /* AM_BIND: O_PATH fd of the checked source */
+  bool writable, recursive;
+  char *link; /* AM_SYMLINK target (created in the rootfs skeleton) */
+  char *origin; /* host path, for the audit log */
+};
+struct agent_plan {
+  struct agent_mount *m;
+  size_t n, cap;
+  char *masked_paths[32];
+  size_t n_masked_paths;
+  int empty_file_fd, empty_dir_fd; /* sources of masks */
+  size_t n_masks;
+};
+struct agent_ctx; /* run.c */
+int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
+int agent_plan_build(struct agent_ctx *c, cove_err *err);
+void agent_plan_free(struct agent_plan *p);
+/* The fds we hold, as the /proc/self/fd path handed to the runtime. */
+void agent_fd_source(char out[static 32], int fd);
+/* Tests only: pause between resolving sources and mounting them. */
+void agent_test_pause(const char *where);
+
+/* bundle.c: config.json */
+int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err);
+
+/* netns.c: the sandbox's user + mount (+ network) namespaces, made
+ * ahead of it; mount sources re-opened inside and verified (see netns.c) */
+#define AGENT_NETNS_MAX_SOURCES 1024
+struct agent_netns {
+  int userns_fd, mntns_fd, netns_fd, listen_fd;
+  int port;
+};
+struct agent_netns_req {
+  bool new_net, listener;
+  const char *const *paths; /* canonical paths of the checked sources */
+  const int *checked;       /* the orchestrator's fds of them */
+  size_t n_sources;
+};
+/* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
+int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, int *reopened, cove_err *err);
+void agent_netns_close(struct agent_netns *n);
+
+/* proxy.c */
+struct agent_proxy;
+struct pollfd;
+struct agent_proxy *agent_proxy_new(int listen_fd, const struct agent_policy *p, struct agent_audit *audit);
+/* Adds the fds to watch; returns how many were added (at most max). */
+size_t agent_proxy_pollfds(struct agent_proxy *px, struct pollfd *pfd, size_t max);
+void agent_proxy_dispatch(struct agent_proxy *px, const struct pollfd *pfd, size_t n);
+/* Closes what is still open (audited), reports the totals, frees. */
+void agent_proxy_free(struct agent_proxy *px, unsigned *allowed, unsigned *denied);
+/* Host decision, exposed for tests of the matcher. */
+bool agent_host_allowed(const struct agent_policy *p, const char *host, bool *exact);
+
+/* notify.c: seccomp user notifications for the explicit denials */
+struct agent_notify {
+  int listen_fd, conn_fd, notify_fd;
+  unsigned denials;
+  struct agent_audit *audit;
+};
+int agent_notify_listen(struct agent_notify *n, const char *sock_path, cove_err *err);
+size_t agent_notify_pollfds(struct agent_notify *n, struct pollfd *pfd);
+void agent_notify_dispatch(struct agent_notify *n, const struct pollfd *pfd, size_t cnt);
+void agent_notify_close(struct agent_notify *n);
+
+/* result.c */
+struct agent_stats {
+  bool known;
+  bool oom_killed_known, oom_killed;
+  int64_t memory_peak; /* -1 unknown */
+  int64_t cpu_usec;    /* -1 unknown */
+  int64_t pids_peak;   /* -1 unknown */
+};
+void agent_stats_collect(struct agent_ctx *c, struct agent_stats *st);
+int agent_result_write(FILE *f, struct agent_ctx *c);
+
+/* run.c */
+struct agent_run_opts {
+  const char *group;
+  const char *policy_file;
+  const char *policy_text; /* inline policy (batch) instead of a file */
+  const char *workspace;
+  const char *timeout; /* overrides the policy */
+  bool json;
+  const char *stdout_path, *stderr_path;
+  char **argv;
+  bool echo_audit;
+  FILE *result_out; /* where --json goes (default stdout) */
+};
+struct agent_ctx {
+  const struct agent_run_opts *o;
+  struct agent_paths paths;
+  struct agent_policy pol;
+  struct agent_allowlist al;
+  struct agent_audit audit;
+  struct agent_plan plan;
+  char id[64];
+  char group[128];
+  char rundir[4096];
+  char workspace[4096];
+  bool trusted;
+  bool limits_enforced;
+  struct agent_netns netns;
+  struct agent_notify notify;
+  char notify_sock[4096];
+  /* outcome */
+  int wstatus;
+  bool exited;
+  int exit_code;    /* meaningful when exited */
+  int term_signal;  /* when killed by a signal */
+  bool timed_out, interrupted;
+  int interrupt_signal;
+  int64_t start_ns, end_ns;
+  unsigned proxy_allowed, proxy_denied;
+  struct agent_stats stats;
+  char error[2048];
+};
+int agent_run(const struct agent_run_opts *o, int *exit_status);
+int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err);
+int64_t agent_now_ns(void);
+
+/* batch.c */
+struct agent_batch_opts {
+  const char *tasks_file;
+  unsigned parallel;
+  const char *junit;
+  const char *output_dir;
+};
+int agent_batch(const struct agent_batch_opts *o, int *exit_status);

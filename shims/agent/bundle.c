@@ -1,0 +1,349 @@
+/* The sandbox's config.json, generated with yajl: the agent profile
+ * (policy/agent-seccomp.json, agent capabilities, no_new_privs), the mount
+ * plan with fd sources, the policy's environment only, and the limits in
+ * linux.resources. */
+#include "agent.h"
+
+#include "cove/agent_profile.h"
+#include "cove/cleanup.h"
+#include "cove/json.h"
+#include "jsongen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+static void emit(struct cove_gen *g, yajl_val v);
+
+static void emit_rule(struct cove_gen *g, yajl_val r, bool notify)
+{
+  yajl_val a = cove_json_field(r, "action"), e = cove_json_field(r, "errnoRet");
+  /* The explicit EPERM denials go to our notify listener, which answers
+   * EPERM too and writes the audit line; other actions stay as they are. */
+  bool conv = notify && a && YAJL_IS_STRING(a) && !strcmp(a->u.string, "SCMP_ACT_ERRNO") && e &&
+              YAJL_IS_INTEGER(e) && e->u.number.i == 1;
+  cove_gen_map_open(g);
+  for (size_t i = 0; i < r->u.object.len; i++) {
+    const char *k = r->u.object.keys[i];
+    if (conv && !strcmp(k, "errnoRet"))
+      continue;
+    cove_gen_key(g, k);
+    if (conv && !strcmp(k, "action"))
+      cove_gen_str(g, "SCMP_ACT_NOTIFY");
+    else
+      emit(g, r->u.object.values[i]);
+  }
+  cove_gen_map_close(g);
+}
+
+static void emit(struct cove_gen *g, yajl_val v)
+{
+  if (!v || YAJL_IS_NULL(v)) {
+    COVE_GEN_DO(g, yajl_gen_null(g->g));
+  } else if (YAJL_IS_STRING(v)) {
+    cove_gen_str(g, v->u.string);
+  } else if (YAJL_IS_NUMBER(v)) {
+    COVE_GEN_DO(g, yajl_gen_number(g->g, v->u.number.r, strlen(v->u.number.r)));
+  } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+    COVE_GEN_DO(g, yajl_gen_bool(g->g, YAJL_IS_TRUE(v)));
+  } else if (YAJL_IS_ARRAY(v)) {
+    cove_gen_array_open(g);
+    for (size_t i = 0; i < v->u.array.len; i++)
+      emit(g, v->u.array.values[i]);
+    cove_gen_array_close(g);
+  } else if (YAJL_IS_OBJECT(v)) {
+    cove_gen_map_open(g);
+    for (size_t i = 0; i < v->u.object.len; i++) {
+      cove_gen_key(g, v->u.object.keys[i]);
+      emit(g, v->u.object.values[i]);
+    }
+    cove_gen_map_close(g);
+  }
+}
+
+/* Architectures this kernel can actually run: every extra one listed
+ * makes libseccomp compile (and the kernel run) another copy of ~400 rules
+ * for nothing, a large part of the sandbox's start-up cost. */
+static bool arch_possible(const char *a)
+{
+  struct utsname u;
+  if (uname(&u) < 0)
+    return true;
+  if (!strcmp(u.machine, "x86_64"))
+    return !strcmp(a, "SCMP_ARCH_X86_64") || !strcmp(a, "SCMP_ARCH_X86") || !strcmp(a, "SCMP_ARCH_X32");
+  if (!strcmp(u.machine, "aarch64"))
+    return !strcmp(a, "SCMP_ARCH_AARCH64") || !strcmp(a, "SCMP_ARCH_ARM");
+  return true;
+}
+
+static void emit_seccomp(struct cove_gen *g, yajl_val prof, struct agent_ctx *c)
+{
+  bool notify = c->pol.seccomp_notify;
+  cove_gen_map_open(g);
+  for (size_t i = 0; i < prof->u.object.len; i++) {
+    const char *k = prof->u.object.keys[i];
+    yajl_val v = prof->u.object.values[i];
+    if (notify && (!strcmp(k, "listenerPath") || !strcmp(k, "listenerMetadata")))
+      continue;
+    cove_gen_key(g, k);
+    if (!strcmp(k, "architectures") && YAJL_IS_ARRAY(v)) {
+      cove_gen_array_open(g);
+      for (size_t j = 0; j < v->u.array.len; j++)
+        if (YAJL_IS_STRING(v->u.array.values[j]) && arch_possible(v->u.array.values[j]->u.string))
+          cove_gen_str(g, v->u.array.values[j]->u.string);
+      cove_gen_array_close(g);
+    } else if (!strcmp(k, "syscalls") && YAJL_IS_ARRAY(v)) {
+      cove_gen_array_open(g);
+      for (size_t j = 0; j < v->u.array.len; j++)
+        if (YAJL_IS_OBJECT(v->u.array.values[j]))
+          emit_rule(g, v->u.array.values[j], notify);
+      cove_gen_array_close(g);
+    } else {
+      emit(g, v);
+    }
+  }
+  if (notify) {
+    cove_gen_kv_str(g, "listenerPath", c->notify_sock);
+    cove_gen_kv_str(g, "listenerMetadata", c->id);
+  }
+  cove_gen_map_close(g);
+}
+
+static void mount_obj(struct cove_gen *g, const char *dest, const char *type, const char *src,
+                      const char *const *opts)
+{
+  cove_gen_map_open(g);
+  cove_gen_kv_str(g, "destination", dest);
+  cove_gen_kv_str(g, "type", type);
+  cove_gen_kv_str(g, "source", src);
+  cove_gen_key(g, "options");
+  cove_gen_strv(g, opts);
+  cove_gen_map_close(g);
+}
+
+static void emit_mounts(struct cove_gen *g, struct agent_ctx *c)
+{
+  char src[32];
+  cove_gen_array_open(g);
+  for (size_t i = 0; i < c->plan.n; i++) {
+    const struct agent_mount *m = &c->plan.m[i];
+    const char *d = m->destination;
+    switch (m->kind) {
+    case AM_BIND:
+      agent_fd_source(src, m->fd);
+      if (m->recursive)
+        mount_obj(g, d, "bind", src, (const char *const[]){"rbind", "rro", "rnosuid", "rnodev", NULL});
+      else
+        mount_obj(g, d, "bind", src,
+                  (const char *const[]){"bind", m->writable ? "rw" : "ro", "nosuid", "nodev", NULL});
+      break;
+    case AM_MASK_FILE:
+    case AM_MASK_DIR:
+      agent_fd_source(src, m->kind == AM_MASK_DIR ? c->plan.empty_dir_fd : c->plan.empty_file_fd);
+      mount_obj(g, d, "bind", src, (const char *const[]){"bind", "ro", "nosuid", "nodev", "noexec", NULL});
+      break;
+    case AM_TMPFS:
+      if (!strcmp(d, "/dev"))
+        mount_obj(g, d, "tmpfs", "tmpfs",
+                  (const char *const[]){"nosuid", "strictatime", "mode=755", "size=65536k", NULL});
+      else
+        mount_obj(g, d, "tmpfs", "tmpfs",
+                  (const char *const[]){"nosuid", "nodev", !strcmp(d, "/tmp") || !strcmp(d, "/dev/shm")
+                                                             ? "mode=1777" : "mode=755", NULL});
+      break;
+    case AM_PROC:
+      mount_obj(g, d, "proc", "proc", (const char *const[]){"nosuid", "nodev", "noexec", NULL});
+      break;
+    case AM_DEVPTS:
+      mount_obj(g, d, "devpts", "devpts",
+                (const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL});
+      break;
+    case AM_SYMLINK:
+      break;
+    }
+  }
+  cove_gen_array_close(g);
+}
+
+static void ns(struct cove_gen *g, const char *type, int fd)
+{
+  cove_gen_map_open(g);
+  cove_gen_kv_str(g, "type", type);
+  if (fd >= 0) {
+    char p[32];
+    agent_fd_source(p, fd);
+    cove_gen_kv_str(g, "path", p);
+  }
+  cove_gen_map_close(g);
+}
+
+static void emit_env(struct cove_gen *g, struct agent_ctx *c)
+{
+  const struct agent_policy *p = &c->pol;
+  char buf[8192];
+  cove_gen_array_open(g);
+  bool has_path = false, has_home = false;
+  for (size_t i = 0; i < p->n_env; i++) {
+    has_path |= !strcmp(p->env[i].key, "PATH");
+    has_home |= !strcmp(p->env[i].key, "HOME");
+    snprintf(buf, sizeof buf, "%s=%s", p->env[i].key, p->env[i].value);
+    cove_gen_str(g, buf);
+  }
+  if (!has_path)
+    cove_gen_str(g, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!has_home)
+    cove_gen_str(g, "HOME=/home/agent");
+  if (p->net == AGENT_NET_PROXY) {
+    static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
+    for (size_t i = 0; i < 4; i++) {
+      snprintf(buf, sizeof buf, "%s=http://127.0.0.1:%d", vars[i], c->netns.port);
+      cove_gen_str(g, buf);
+    }
+    /* Local services inside the sandbox bypass the proxy, unless the
+     * policy routes a loopback name through it on purpose. */
+    char np[4096] = "";
+    if (p->has_no_proxy) {
+      for (size_t i = 0; i < p->n_no_proxy; i++)
+        snprintf(np + strlen(np), sizeof np - strlen(np), "%s%s", i ? "," : "", p->no_proxy[i]);
+    } else {
+      static const char *const dflt[] = {"localhost", "127.0.0.1", "::1"};
+      for (size_t i = 0; i < 3; i++) {
+        bool routed = false;
+        for (size_t j = 0; j < p->n_allow; j++)
+          routed |= !strcmp(p->allow[j], dflt[i]);
+        if (!routed)
+          snprintf(np + strlen(np), sizeof np - strlen(np), "%s%s", np[0] ? "," : "", dflt[i]);
+      }
+    }
+    snprintf(buf, sizeof buf, "NO_PROXY=%s", np);
+    cove_gen_str(g, buf);
+    snprintf(buf, sizeof buf, "no_proxy=%s", np);
+    cove_gen_str(g, buf);
+  }
+  cove_gen_array_close(g);
+}
+
+int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err)
+{
+  char ppath[4096];
+  if (cove_agent_profile_path(ppath, sizeof ppath) < 0)
+    return cove_error(err, errno, "agent seccomp profile %s not found", COVE_AGENT_PROFILE_NAME);
+  _cleanup_free_ char *ptext = agent_read_small_file(ppath, 1 << 20, err);
+  if (!ptext)
+    return cove_error_prefix(err, "agent seccomp profile");
+  char ebuf[256];
+  yajl_val prof = yajl_tree_parse(ptext, ebuf, sizeof ebuf);
+  if (!prof || !YAJL_IS_OBJECT(prof)) {
+    if (prof)
+      yajl_tree_free(prof);
+    return cove_error(err, 0, "agent seccomp profile %s: not a JSON object", ppath);
+  }
+  char cfg[4200], tmp[4300], rootfs[4200];
+  snprintf(cfg, sizeof cfg, "%s/bundle/config.json", c->rundir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", cfg);
+  if (c->pol.rootfs)
+    snprintf(rootfs, sizeof rootfs, "%s", c->pol.rootfs);
+  else
+    snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+  FILE *f = fopen(tmp, "we");
+  if (!f) {
+    yajl_tree_free(prof);
+    return cove_error(err, errno, "%s", tmp);
+  }
+  struct cove_gen g;
+  if (cove_gen_init(&g, f, err) < 0) {
+    fclose(f);
+    yajl_tree_free(prof);
+    return -1;
+  }
+  cove_gen_map_open(&g);
+  cove_gen_kv_str(&g, "ociVersion", "1.3.0");
+  cove_gen_key(&g, "process");
+  cove_gen_map_open(&g);
+  cove_gen_kv_bool(&g, "terminal", false);
+  cove_gen_key(&g, "user");
+  cove_gen_map_open(&g);
+  cove_gen_kv_int(&g, "uid", 0);
+  cove_gen_kv_int(&g, "gid", 0);
+  cove_gen_map_close(&g);
+  cove_gen_key(&g, "args");
+  cove_gen_strv(&g, (const char *const *)c->o->argv);
+  cove_gen_key(&g, "env");
+  emit_env(&g, c);
+  cove_gen_kv_str(&g, "cwd", "/workspace");
+  cove_gen_key(&g, "capabilities");
+  cove_gen_map_open(&g);
+  static const char *const sets[] = {"bounding", "effective", "permitted"};
+  for (size_t i = 0; i < 3; i++) {
+    cove_gen_key(&g, sets[i]);
+    cove_gen_strv(&g, cove_agent_caps);
+  }
+  cove_gen_map_close(&g);
+  cove_gen_kv_bool(&g, "noNewPrivileges", true);
+  cove_gen_map_close(&g);
+  cove_gen_key(&g, "root");
+  cove_gen_map_open(&g);
+  cove_gen_kv_str(&g, "path", rootfs);
+  cove_gen_kv_bool(&g, "readonly", true);
+  cove_gen_map_close(&g);
+  cove_gen_kv_str(&g, "hostname", "agent");
+  cove_gen_key(&g, "mounts");
+  emit_mounts(&g, c);
+  cove_gen_key(&g, "linux");
+  cove_gen_map_open(&g);
+  cove_gen_key(&g, "namespaces");
+  cove_gen_array_open(&g);
+  /* user, mount and network: made ahead by netns.c and joined */
+  ns(&g, "user", c->netns.userns_fd);
+  ns(&g, "mount", c->netns.mntns_fd);
+  if (c->pol.net != AGENT_NET_HOST)
+    ns(&g, "network", c->netns.netns_fd);
+  ns(&g, "pid", -1);
+  ns(&g, "ipc", -1);
+  ns(&g, "uts", -1);
+  ns(&g, "cgroup", -1);
+  cove_gen_array_close(&g);
+  if (with_limits) {
+    cove_gen_key(&g, "resources");
+    cove_gen_map_open(&g);
+    cove_gen_key(&g, "memory");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "limit", (long long)c->pol.memory);
+    cove_gen_kv_int(&g, "swap", (long long)c->pol.memory);
+    cove_gen_map_close(&g);
+    cove_gen_key(&g, "cpu");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "quota", (long long)(c->pol.cpus * 100000));
+    cove_gen_kv_int(&g, "period", 100000);
+    cove_gen_map_close(&g);
+    cove_gen_key(&g, "pids");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "limit", (long long)c->pol.pids);
+    cove_gen_map_close(&g);
+    cove_gen_map_close(&g);
+  }
+  cove_gen_key(&g, "maskedPaths");
+  cove_gen_array_open(&g);
+  for (size_t i = 0; i < c->plan.n_masked_paths; i++)
+    cove_gen_str(&g, c->plan.masked_paths[i]);
+  cove_gen_array_close(&g);
+  cove_gen_key(&g, "readonlyPaths");
+  cove_gen_strv(&g, (const char *const[]){"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+                                          NULL});
+  cove_gen_key(&g, "seccomp");
+  emit_seccomp(&g, prof, c);
+  cove_gen_map_close(&g); /* linux */
+  cove_gen_map_close(&g);
+  int r = cove_gen_finish(&g, "config.json");
+  yajl_tree_free(prof);
+  if (fclose(f) != 0 && r == 0)
+    r = cove_error(err, errno, "%s", tmp);
+  if (r == 0 && rename(tmp, cfg) < 0)
+    r = cove_error(err, errno, "rename %s", cfg);
+  return r;
+}

@@ -1,0 +1,445 @@
+/* Mount planning: every host path the sandbox will see is resolved ONCE
+ * here, opened O_PATH without following symlinks, checked, and from then
+ * on exists only as an fd this process holds. The config hands the runtime
+ * "/proc/self/fd/N"; the sandbox init is a clone of this process (same fd
+ * table until its close_range), so it mounts exactly the checked object
+ * even if the path is swapped for a symlink in between.
+ *
+ * Blocked names inside a mounted tree (workspace, extra mounts) are found
+ * by walking it with openat(O_NOFOLLOW) and masked by binding an empty
+ * read-only file or directory over them. Unix sockets are masked too: a
+ * socket inode reaches its host server whatever namespace connects. */
+#include "agent.h"
+
+#include "cove/cleanup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const builtin_blocked[] = {
+  ".ssh", ".gnupg", ".gpg", ".aws", ".azure", ".gcloud", ".kube", ".docker", "credentials", ".env",
+  ".netrc", ".npmrc", ".pypirc", "id_rsa", "id_ed25519", "private_key", ".secret", NULL,
+};
+
+/* Credential files of the host's /etc (default root filesystem). */
+static const char *const etc_masked[] = {
+  "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
+  "/etc/ssh", "/etc/ssl/private", "/etc/security/opasswd", "/etc/krb5.keytab", "/etc/subuid", "/etc/subgid",
+  "/etc/.pwd.lock", NULL,
+};
+static const char *const proc_masked[] = {
+  "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/sched_debug",
+  "/proc/scsi", NULL,
+};
+
+void agent_fd_source(char out[static 32], int fd)
+{
+  snprintf(out, 32, "/proc/self/fd/%d", fd);
+}
+
+static bool name_blocked(const char *name, const struct agent_allowlist *al, const char **which)
+{
+  for (const char *const *b = builtin_blocked; *b; b++)
+    if (strstr(name, *b)) {
+      *which = *b;
+      return true;
+    }
+  for (size_t i = 0; al && i < al->n_blocked; i++)
+    if (strstr(name, al->blocked[i])) {
+      *which = al->blocked[i];
+      return true;
+    }
+  return false;
+}
+
+int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which)
+{
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *save = NULL;
+  for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
+    if (name_blocked(c, al, which))
+      return 1;
+  return 0;
+}
+
+void agent_test_pause(const char *where)
+{
+  /* Lets a test swap a source for a symlink between check and mount:
+   * COVE_AGENT_TEST_PAUSE=FILE creates FILE and waits until it is gone. */
+  const char *f = getenv("COVE_AGENT_TEST_PAUSE");
+  if (!f || !*f)
+    return;
+  int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    dprintf(fd, "%s\n", where);
+    close(fd);
+  }
+  for (int i = 0; i < 600 && access(f, F_OK) == 0; i++)
+    nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+}
+
+static int plan_add(struct agent_plan *p, enum agent_mount_kind k, const char *dest, int fd, bool writable,
+                    const char *origin)
+{
+  if (p->n == p->cap) {
+    size_t nc = p->cap ? p->cap * 2 : 32;
+    struct agent_mount *m = realloc(p->m, nc * sizeof *m);
+    if (!m)
+      return -1;
+    p->m = m;
+    p->cap = nc;
+  }
+  struct agent_mount *m = &p->m[p->n];
+  memset(m, 0, sizeof *m);
+  m->kind = k;
+  m->fd = fd;
+  m->writable = writable;
+  m->destination = strdup(dest);
+  m->origin = origin ? strdup(origin) : NULL;
+  if (!m->destination || (origin && !m->origin))
+    return -1;
+  p->n++;
+  return 0;
+}
+
+void agent_plan_free(struct agent_plan *p)
+{
+  for (size_t i = 0; i < p->n; i++) {
+    free(p->m[i].destination);
+    free(p->m[i].link);
+    free(p->m[i].origin);
+    if (p->m[i].fd >= 0)
+      close(p->m[i].fd);
+  }
+  free(p->m);
+  if (p->empty_file_fd >= 0)
+    close(p->empty_file_fd);
+  if (p->empty_dir_fd >= 0)
+    close(p->empty_dir_fd);
+  memset(p, 0, sizeof *p);
+  p->empty_file_fd = p->empty_dir_fd = -1;
+}
+
+/* Canonical path → O_PATH fd, refusing any symlink on the way: the path
+ * was canonicalised a moment ago, so a symlink now means someone swapped
+ * it; fail rather than guess. */
+static int open_canonical(const char *in, const char *what, char canon[PATH_MAX], int extra_flags, cove_err *err)
+{
+  if (!realpath(in, canon))
+    return cove_error(err, errno, "%s %s", what, in);
+  struct open_how how = {.flags = (uint64_t)(O_PATH | O_CLOEXEC | O_NOFOLLOW | extra_flags),
+                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, AT_FDCWD, canon, &how, sizeof how);
+  if (fd < 0)
+    return cove_error(err, errno, "%s %s (resolved to %s)", what, in, canon);
+  return fd;
+}
+
+static bool path_within(const char *inner, const char *outer)
+{
+  size_t n = strlen(outer);
+  if (n == 1)
+    return true;
+  return strncmp(inner, outer, n) == 0 && (inner[n] == '/' || inner[n] == 0);
+}
+
+/* cove's own directories must never be visible to a sandbox: other groups'
+ * state, the audit log, the allowlist, run dirs. */
+static int check_not_cove_dir(struct agent_ctx *c, const char *canon, const char *what, cove_err *err)
+{
+  const char *const own[] = {c->paths.data, c->paths.config, c->paths.state, c->paths.runbase};
+  for (size_t i = 0; i < 4; i++) {
+    char r[PATH_MAX];
+    const char *o = realpath(own[i], r) ? r : own[i];
+    if (path_within(o, canon) || path_within(canon, o))
+      return cove_error(err, 0, "%s %s: contains or is inside cove's own directory %s", what, canon, o);
+  }
+  return 0;
+}
+
+struct walk {
+  struct agent_ctx *c;
+  const char *dest_root;
+  dev_t dev;
+  size_t entries;
+  cove_err *err;
+};
+
+static int add_mask(struct walk *w, const char *rel, bool dir, const char *why)
+{
+  struct agent_plan *p = &w->c->plan;
+  char dest[PATH_MAX];
+  snprintf(dest, sizeof dest, "%s/%s", w->dest_root, rel);
+  if (plan_add(p, dir ? AM_MASK_DIR : AM_MASK_FILE, dest, -1, false, NULL) < 0)
+    return cove_error(w->err, ENOMEM, "mask");
+  p->n_masks++;
+  agent_audit(&w->c->audit, "mask", "path", dest, "reason", why, NULL);
+  return 0;
+}
+
+static int walk_dir(struct walk *w, int dfd, char *rel, size_t rlen, int depth)
+{
+  if (depth > 256)
+    return cove_error(w->err, ELOOP, "%s/%s: nested too deeply to check", w->dest_root, rel);
+  _cleanup_closedir_ DIR *d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return cove_error(w->err, errno, "read %s/%s", w->dest_root, rel);
+  }
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    if (++w->entries > 2000000)
+      return cove_error(w->err, E2BIG, "%s: more than 2 million entries, too large to check for blocked names",
+                        w->dest_root);
+    size_t nl = strlen(e->d_name);
+    if (rlen + nl + 2 >= PATH_MAX)
+      return cove_error(w->err, ENAMETOOLONG, "%s/%s", w->dest_root, rel);
+    size_t save = rlen;
+    if (rlen)
+      rel[rlen++] = '/';
+    memcpy(rel + rlen, e->d_name, nl + 1);
+    rlen += nl;
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno != ENOENT)
+        return cove_error(w->err, errno, "stat %s/%s", w->dest_root, rel);
+    } else {
+      const char *which;
+      if (S_ISLNK(st.st_mode)) {
+        /* Resolved inside the sandbox, where unlisted host paths do not
+         * exist and blocked ones are masked: nothing to do here. */
+      } else if (name_blocked(e->d_name, &w->c->al, &which)) {
+        char why[160];
+        snprintf(why, sizeof why, "blocked pattern \"%s\"", which);
+        if (add_mask(w, rel, S_ISDIR(st.st_mode), why) < 0)
+          return -1;
+      } else if (S_ISSOCK(st.st_mode)) {
+        if (add_mask(w, rel, false, "unix socket (would reach a host service)") < 0)
+          return -1;
+      } else if (S_ISDIR(st.st_mode) && st.st_dev == w->dev) {
+        int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+          if (errno != EACCES && errno != ENOENT)
+            return cove_error(w->err, errno, "open %s/%s", w->dest_root, rel);
+          /* unreadable for us: the sandbox (same uid, fewer rights)
+           * cannot read it either */
+        } else if (walk_dir(w, sub, rel, rlen, depth + 1) < 0) {
+          return -1;
+        }
+      }
+    }
+    rlen = save;
+    rel[rlen] = 0;
+  }
+  if (errno)
+    return cove_error(w->err, errno, "read %s", w->dest_root);
+  return 0;
+}
+
+/* Walk the tree behind fd (an O_PATH dir fd) and mask what must not be
+ * seen, destinations relative to dest_root. */
+static int mask_tree(struct agent_ctx *c, int fd, const char *dest_root, cove_err *err)
+{
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return cove_error(err, errno, "stat %s", dest_root);
+  if (!S_ISDIR(st.st_mode))
+    return 0;
+  char self[32];
+  agent_fd_source(self, fd);
+  int dfd = open(self, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return cove_error(err, errno, "open %s", dest_root);
+  struct walk w = {.c = c, .dest_root = dest_root, .dev = st.st_dev, .err = err};
+  char rel[PATH_MAX] = "";
+  return walk_dir(&w, dfd, rel, 0, 0);
+}
+
+static int host_rootfs(struct agent_ctx *c, cove_err *err)
+{
+  static const char *const dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", NULL};
+  for (const char *const *d = dirs; *d; d++) {
+    struct stat st;
+    if (lstat(*d, &st) < 0)
+      continue;
+    if (S_ISLNK(st.st_mode)) {
+      char t[PATH_MAX];
+      ssize_t n = readlink(*d, t, sizeof t - 1);
+      if (n < 0)
+        return cove_error(err, errno, "readlink %s", *d);
+      t[n] = 0;
+      if (plan_add(&c->plan, AM_SYMLINK, *d, -1, false, *d) < 0 || !(c->plan.m[c->plan.n - 1].link = strdup(t)))
+        return cove_error(err, ENOMEM, "plan");
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode))
+      continue;
+    int fd = open(*d, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      return cove_error(err, errno, "open %s", *d);
+    if (plan_add(&c->plan, AM_BIND, *d, fd, false, *d) < 0)
+      return cove_error(err, ENOMEM, "plan");
+    c->plan.m[c->plan.n - 1].recursive = true;
+  }
+  for (const char *const *m = etc_masked; *m; m++)
+    c->plan.masked_paths[c->plan.n_masked_paths++] = (char *)*m;
+  return 0;
+}
+
+static int plan_workspace(struct agent_ctx *c, cove_err *err)
+{
+  char canon[PATH_MAX];
+  int fd = open_canonical(c->o->workspace ? c->o->workspace : ".", "--workspace", canon, O_DIRECTORY, err);
+  if (fd < 0)
+    return -1;
+  snprintf(c->workspace, sizeof c->workspace, "%s", canon);
+  const char *which;
+  if (!strcmp(canon, "/")) {
+    close(fd);
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", "/workspace", "reason",
+                "the whole host filesystem", NULL);
+    return cove_error(err, 0, "--workspace /: refusing to expose the whole host filesystem");
+  }
+  if (agent_blocked_component(canon, &c->al, &which)) {
+    close(fd);
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", "/workspace", "reason",
+                "blocked pattern", "pattern", which, NULL);
+    return cove_error(err, 0, "--workspace %s: path matches the blocked pattern \"%s\"", canon, which);
+  }
+  if (check_not_cove_dir(c, canon, "--workspace", err) < 0) {
+    close(fd);
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", "/workspace", "reason",
+                err->msg, NULL);
+    return -1;
+  }
+  if (plan_add(&c->plan, AM_BIND, "/workspace", fd, c->pol.workspace_writable, canon) < 0)
+    return cove_error(err, ENOMEM, "plan");
+  agent_audit(&c->audit, "mount", "decision", "allow", "source", canon, "destination", "/workspace", "mode",
+              c->pol.workspace_writable ? "rw" : "ro", NULL);
+  return mask_tree(c, fd, "/workspace", err);
+}
+
+static int plan_group(struct agent_ctx *c, cove_err *err)
+{
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/groups/%s", c->paths.data, c->group);
+  if (agent_mkdir_p(dir, 0700, err) < 0)
+    return cove_error_prefix(err, "group state");
+  char canon[PATH_MAX];
+  int fd = open_canonical(dir, "group state", canon, O_DIRECTORY, err);
+  if (fd < 0)
+    return -1;
+  if (plan_add(&c->plan, AM_BIND, "/group", fd, true, canon) < 0)
+    return cove_error(err, ENOMEM, "plan");
+  agent_audit(&c->audit, "mount", "decision", "allow", "source", canon, "destination", "/group", "mode", "rw", NULL);
+  return 0;
+}
+
+static int plan_extra(struct agent_ctx *c, size_t i, cove_err *err)
+{
+  const struct agent_mount_req *r = &c->pol.mounts[i];
+  char canon[PATH_MAX];
+  const char *which;
+  char field[64];
+  snprintf(field, sizeof field, "mounts[%zu].source", i);
+  if (!c->al.present) {
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", r->source, "destination", r->destination, "reason",
+                "no mount allowlist", NULL);
+    return cove_error(err, 0, "%s: %s: extra mounts need a mount allowlist (%s/mount-allowlist.json)", field,
+                      r->source, c->paths.config);
+  }
+  int fd = open_canonical(r->source, field, canon, 0, err);
+  if (fd < 0)
+    return -1;
+  _cleanup_close_ int hold = fd;
+  if (agent_blocked_component(canon, &c->al, &which)) {
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", r->destination, "reason",
+                "blocked pattern", "pattern", which, NULL);
+    return cove_error(err, 0, "%s: %s matches the blocked pattern \"%s\"", field, canon, which);
+  }
+  if (check_not_cove_dir(c, canon, field, err) < 0) {
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", r->destination, "reason",
+                err->msg, NULL);
+    return -1;
+  }
+  const struct agent_mount_req *root = NULL;
+  for (size_t j = 0; j < c->al.n_roots; j++) {
+    char rc[PATH_MAX];
+    if (realpath(c->al.roots[j].source, rc) && path_within(canon, rc))
+      root = &c->al.roots[j];
+  }
+  if (!root) {
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", r->destination, "reason",
+                "not under an allowed root", NULL);
+    return cove_error(err, 0, "%s: %s is not under any root of the mount allowlist", field, canon);
+  }
+  bool rw = r->writable;
+  const char *why = NULL;
+  if (rw && !root->writable)
+    rw = false, why = "allowlist root is read-only";
+  if (rw && !c->trusted && c->al.untrusted_read_only)
+    rw = false, why = "untrusted group forced read-only";
+  if (plan_add(&c->plan, AM_BIND, r->destination, steal_fd(hold), rw, canon) < 0)
+    return cove_error(err, ENOMEM, "plan");
+  agent_audit(&c->audit, "mount", "decision", "allow", "source", canon, "destination", r->destination, "mode",
+              rw ? "rw" : "ro", "note", why, NULL);
+  return mask_tree(c, c->plan.m[c->plan.n - 1].fd, r->destination, err);
+}
+
+static int plan_secret(struct agent_ctx *c, size_t i, cove_err *err)
+{
+  const struct agent_kv *s = &c->pol.secrets[i];
+  char canon[PATH_MAX], field[200], dest[300];
+  snprintf(field, sizeof field, "secrets.%s", s->key);
+  int fd = open_canonical(s->value, field, canon, 0, err);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return cove_error(err, 0, "%s: %s is not a regular file", field, canon);
+  }
+  snprintf(dest, sizeof dest, "/run/secrets/%s", s->key);
+  if (plan_add(&c->plan, AM_BIND, dest, fd, false, canon) < 0)
+    return cove_error(err, ENOMEM, "plan");
+  agent_audit(&c->audit, "secret", "name", s->key, "source", canon, "destination", dest, NULL);
+  return 0;
+}
+
+int agent_plan_build(struct agent_ctx *c, cove_err *err)
+{
+  struct agent_plan *p = &c->plan;
+  p->empty_file_fd = p->empty_dir_fd = -1;
+  if (!c->pol.rootfs && host_rootfs(c, err) < 0)
+    return -1;
+  if (plan_add(p, AM_PROC, "/proc", -1, false, NULL) < 0 || plan_add(p, AM_TMPFS, "/dev", -1, true, NULL) < 0 ||
+      plan_add(p, AM_DEVPTS, "/dev/pts", -1, true, NULL) < 0 || plan_add(p, AM_TMPFS, "/dev/shm", -1, true, NULL) < 0 ||
+      plan_add(p, AM_TMPFS, "/tmp", -1, true, NULL) < 0 || plan_add(p, AM_TMPFS, "/home/agent", -1, true, NULL) < 0 ||
+      plan_add(p, AM_TMPFS, "/run", -1, true, NULL) < 0)
+    return cove_error(err, ENOMEM, "plan");
+  for (const char *const *m = proc_masked; *m; m++)
+    p->masked_paths[p->n_masked_paths++] = (char *)*m;
+  if (plan_workspace(c, err) < 0)
+    return -1;
+  for (size_t i = 0; i < c->pol.n_mounts; i++)
+    if (plan_extra(c, i, err) < 0)
+      return -1;
+  for (size_t i = 0; i < c->pol.n_secrets; i++)
+    if (plan_secret(c, i, err) < 0)
+      return -1;
+  /* last: the only step that creates something (the group's directory) */
+  return plan_group(c, err);
+}

@@ -1,0 +1,296 @@
+/* The sandbox's user, mount and network namespaces, made ahead of the
+ * sandbox by a short-lived child of the orchestrator; the runtime then
+ * joins them through linux.namespaces[].path = /proc/self/fd/N.
+ *
+ * Why not let the runtime create them:
+ *  - Mount sources. A bind mount can only be cloned from a mount in the
+ *    cloning process's own mount namespace (open_tree/mount return EINVAL
+ *    otherwise), so an fd the orchestrator opened in the host namespace
+ *    cannot be mounted by the sandbox init, which lives in a new one. The
+ *    child unshares the mount namespace that will BE the sandbox's, re-opens
+ *    every checked source there (openat2 RESOLVE_NO_SYMLINKS on the
+ *    canonical path) and verifies it is the very inode the orchestrator
+ *    checked (st_dev + st_ino of the orchestrator's fd, which it inherited).
+ *    Any swap in between (a symlink, a rename) fails the run. Those fds are
+ *    what the runtime mounts.
+ *  - The proxy. A socket belongs to the network namespace it was created
+ *    in, whoever holds it later: the child binds a TCP listener on
+ *    127.0.0.1:<ephemeral> inside the new network namespace, and the
+ *    orchestrator accept()s sandbox connections on it directly, dialling
+ *    out from the host namespace. No helper runs inside the sandbox. (The
+ *    sandbox init cannot be used for this: it is non-dumpable, so an
+ *    unprivileged orchestrator may not setns() into it.)
+ * The child must be single-threaded to unshare a user namespace; it exits
+ * as soon as it has sent its fds. */
+#include "agent.h"
+
+#include "cove/cleanup.h"
+#include "cove/netlink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BATCH 200
+
+static int send_fds(int sock, const int *fds, size_t n, const void *data, size_t len)
+{
+  union {
+    char buf[CMSG_SPACE(BATCH * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                      .msg_controllen = CMSG_SPACE(n * sizeof(int))};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(n * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+  return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* Receives exactly n fds (and up to cap bytes of data) or fails; an "E..."
+ * payload without fds is the child's error message. */
+static int recv_fds(int sock, int *fds, size_t n, char *data, size_t cap, cove_err *err)
+{
+  union {
+    char buf[CMSG_SPACE(BATCH * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  char tmp[COVE_ERR_MSG_MAX + 16];
+  struct iovec iov = {.iov_base = tmp, .iov_len = sizeof tmp - 1};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+  ssize_t r;
+  do
+    r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+  if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(n * sizeof(int))) {
+    if (c && c->cmsg_type == SCM_RIGHTS) { /* wrong count: close what came */
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      int *got = (int *)CMSG_DATA(c);
+      for (size_t i = 0; i < k; i++)
+        close(got[i]);
+    }
+    tmp[r > 0 ? r : 0] = 0;
+    return cove_error(err, 0, "%s", r > 1 && tmp[0] == 'E' ? tmp + 1 : "namespace helper failed");
+  }
+  memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+  if (data)
+    memcpy(data, tmp, (size_t)r < cap ? (size_t)r : cap);
+  return 0;
+}
+
+static int write_file(const char *path, const char *s)
+{
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = write(fd, s, strlen(s));
+  close(fd);
+  return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static int reopen_same(const char *path, int checked_fd, cove_err *err)
+{
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (fd < 0)
+    return cove_error(err, errno, "%s changed between check and mount", path);
+  struct stat a, b;
+  if (fstat(fd, &a) < 0 || fstat(checked_fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+    close(fd);
+    return cove_error(err, 0, "%s changed between check and mount: it is no longer the checked file", path);
+  }
+  return fd;
+}
+
+__attribute__((noreturn)) static void child(int sock, int go, const struct agent_netns_req *q)
+{
+  cove_err e = {0};
+  char msg[COVE_ERR_MSG_MAX + 16];
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS | (q->new_net ? CLONE_NEWNET : 0)) < 0) {
+    cove_error(&e, errno, "unshare user+mount%s namespaces", q->new_net ? "+network" : "");
+    goto fail;
+  }
+  char c = 0;
+  if (write(sock, "u", 1) != 1 || read(go, &c, 1) != 1 || c != 'm') {
+    cove_error(&e, EPROTO, "id maps not written");
+    goto fail;
+  }
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+    cove_error(&e, errno, "become root in the sandbox user namespace");
+    goto fail;
+  }
+  int fds[4] = {-1, -1, -1, -1};
+  size_t nf = 0;
+  int port = 0;
+  fds[nf++] = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+  fds[nf++] = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (q->new_net) {
+    if (cove_net_loopback_up(&e) < 0)
+      goto fail;
+    fds[nf++] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  }
+  if (q->listener) {
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 128) < 0 ||
+        getsockname(l, (struct sockaddr *)&sa, &sl) < 0) {
+      cove_error(&e, errno, "proxy listener inside the sandbox network namespace");
+      goto fail;
+    }
+    fds[nf++] = l;
+    port = ntohs(sa.sin_port);
+  }
+  for (size_t i = 0; i < nf; i++)
+    if (fds[i] < 0) {
+      cove_error(&e, errno, "open own namespaces");
+      goto fail;
+    }
+  /* Every checked source, re-opened in the sandbox's mount namespace. */
+  static int out[AGENT_NETNS_MAX_SOURCES];
+  for (size_t i = 0; i < q->n_sources; i++)
+    if ((out[i] = reopen_same(q->paths[i], q->checked[i], &e)) < 0)
+      goto fail;
+  if (send_fds(sock, fds, nf, &port, sizeof port) < 0)
+    _exit(1);
+  for (size_t i = 0; i < q->n_sources; i += BATCH) {
+    size_t k = q->n_sources - i < BATCH ? q->n_sources - i : BATCH;
+    if (send_fds(sock, out + i, k, "s", 1) < 0)
+      _exit(1);
+  }
+  _exit(0);
+fail:
+  snprintf(msg, sizeof msg, "E%s", e.msg);
+  if (write(sock, msg, strlen(msg)) < 0)
+    _exit(2);
+  _exit(1);
+}
+
+int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, int *reopened, cove_err *err)
+{
+  n->userns_fd = n->mntns_fd = n->netns_fd = n->listen_fd = -1;
+  if (q->n_sources > AGENT_NETNS_MAX_SOURCES)
+    return cove_error(err, E2BIG, "too many mount sources");
+  int sp[2], gp[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    return cove_error(err, errno, "socketpair");
+  if (pipe2(gp, O_CLOEXEC) < 0) {
+    close(sp[0]);
+    close(sp[1]);
+    return cove_error(err, errno, "pipe");
+  }
+  int rc = -1;
+  size_t got = 0;
+  pid_t pid = fork();
+  if (pid < 0) {
+    cove_error(err, errno, "fork");
+    goto out;
+  }
+  if (pid == 0) {
+    close(sp[0]);
+    close(gp[1]);
+    child(sp[1], gp[0], q);
+  }
+  close(sp[1]);
+  sp[1] = -1;
+  close(gp[0]);
+  gp[0] = -1;
+  char buf[COVE_ERR_MSG_MAX + 16];
+  ssize_t r = read(sp[0], buf, sizeof buf - 1);
+  if (r != 1 || buf[0] != 'u') {
+    buf[r > 0 ? r : 0] = 0;
+    cove_error(err, 0, "%s", r > 1 && buf[0] == 'E' ? buf + 1 : "namespace helper failed");
+    goto reap;
+  }
+  {
+    /* the same single-id map the runtime would write: sandbox root = us */
+    char p[64], m[64];
+    snprintf(p, sizeof p, "/proc/%d/setgroups", (int)pid);
+    if (write_file(p, "deny") < 0 && geteuid() != 0) {
+      cove_error(err, errno, "%s", p);
+      goto reap;
+    }
+    snprintf(p, sizeof p, "/proc/%d/gid_map", (int)pid);
+    snprintf(m, sizeof m, "0 %u 1\n", (unsigned)getegid());
+    if (write_file(p, m) < 0) {
+      cove_error(err, errno, "%s", p);
+      goto reap;
+    }
+    snprintf(p, sizeof p, "/proc/%d/uid_map", (int)pid);
+    snprintf(m, sizeof m, "0 %u 1\n", (unsigned)geteuid());
+    if (write_file(p, m) < 0) {
+      cove_error(err, errno, "%s", p);
+      goto reap;
+    }
+  }
+  if (write(gp[1], "m", 1) != 1) {
+    cove_error(err, errno, "namespace helper");
+    goto reap;
+  }
+  {
+    int fds[4];
+    size_t nf = 2 + (q->new_net ? 1 : 0) + (q->listener ? 1 : 0);
+    int port = 0;
+    if (recv_fds(sp[0], fds, nf, (char *)&port, sizeof port, err) < 0)
+      goto reap;
+    size_t k = 0;
+    n->userns_fd = fds[k++];
+    n->mntns_fd = fds[k++];
+    if (q->new_net)
+      n->netns_fd = fds[k++];
+    if (q->listener)
+      n->listen_fd = fds[k++];
+    n->port = port;
+    for (; got < q->n_sources; got += BATCH) {
+      size_t b = q->n_sources - got < BATCH ? q->n_sources - got : BATCH;
+      if (recv_fds(sp[0], reopened + got, b, NULL, 0, err) < 0)
+        goto reap;
+    }
+  }
+  rc = 0;
+reap:
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+out:
+  for (int i = 0; i < 2; i++) {
+    if (sp[i] >= 0)
+      close(sp[i]);
+    if (gp[i] >= 0)
+      close(gp[i]);
+  }
+  if (rc < 0) {
+    for (size_t i = 0; i < got && i < q->n_sources; i++)
+      close(reopened[i]);
+    agent_netns_close(n);
+  }
+  return rc;
+}
+
+void agent_netns_close(struct agent_netns *n)
+{
+  int *f[] = {&n->userns_fd, &n->mntns_fd, &n->netns_fd, &n->listen_fd};
+  for (size_t i = 0; i < 4; i++)
+    if (*f[i] >= 0) {
+      close(*f[i]);
+      *f[i] = -1;
+    }
+}

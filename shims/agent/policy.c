@@ -1,0 +1,543 @@
+/* Policy and mount-allowlist files: strict JSON, defaults built in.
+ * Every error names the field: "policy.json: limits.memory: ...". Nothing
+ * here touches the filesystem beyond reading the two files; sources are
+ * resolved later (mounts.c), still before anything is created. */
+#include "agent.h"
+
+#include "cove/cleanup.h"
+#include "cove/json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+void agent_policy_defaults(struct agent_policy *p)
+{
+  memset(p, 0, sizeof *p);
+  p->memory = 512ull << 20;
+  p->cpus = 1.0;
+  p->pids = 256;
+  p->timeout_ms = 30ull * 60 * 1000;
+  p->net = AGENT_NET_NONE;
+  p->seccomp_notify = true;
+}
+
+static void kv_free(struct agent_kv *kv, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(kv[i].key);
+    free(kv[i].value);
+  }
+}
+
+void agent_policy_free(struct agent_policy *p)
+{
+  free(p->rootfs);
+  for (size_t i = 0; i < p->n_mounts; i++) {
+    free(p->mounts[i].source);
+    free(p->mounts[i].destination);
+  }
+  for (size_t i = 0; i < p->n_allow; i++)
+    free(p->allow[i]);
+  for (size_t i = 0; i < p->n_no_proxy; i++)
+    free(p->no_proxy[i]);
+  kv_free(p->env, p->n_env);
+  kv_free(p->secrets, p->n_secrets);
+  memset(p, 0, sizeof *p);
+}
+
+char *agent_read_small_file(const char *path, size_t max, cove_err *err)
+{
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return cove_error(err, errno, "%s", path), NULL;
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return cove_error(err, errno, "%s", path), NULL;
+  if (!S_ISREG(st.st_mode))
+    return cove_error(err, 0, "%s: not a regular file", path), NULL;
+  if ((size_t)st.st_size > max)
+    return cove_error(err, 0, "%s: larger than %zu bytes", path, max), NULL;
+  _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+  if (!buf)
+    return cove_error(err, ENOMEM, "%s", path), NULL;
+  size_t off = 0;
+  while (off < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return cove_error(err, errno, "read %s", path), NULL;
+    if (n == 0)
+      break;
+    off += (size_t)n;
+  }
+  buf[off] = 0;
+  return steal_ptr(buf);
+}
+
+/* "30m", "90s", "1h", "500ms", or a bare number of seconds. */
+int agent_parse_duration_ms(const char *s, uint64_t *out)
+{
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || v < 0 || !isfinite(v))
+    return -1;
+  double mul = 1000;
+  if (!strcmp(end, "ms"))
+    mul = 1;
+  else if (!strcmp(end, "s") || !*end)
+    mul = 1000;
+  else if (!strcmp(end, "m"))
+    mul = 60e3;
+  else if (!strcmp(end, "h"))
+    mul = 3600e3;
+  else
+    return -1;
+  double ms = v * mul;
+  if (ms > 1e15)
+    return -1;
+  *out = (uint64_t)ms;
+  return 0;
+}
+
+/* "512M", "1G", "64k", or bytes. Binary units. */
+int agent_parse_size(const char *s, uint64_t *out)
+{
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end == s || errno || *s == '-')
+    return -1;
+  unsigned shift = 0;
+  if (*end) {
+    switch (toupper((unsigned char)*end)) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    default: return -1;
+    }
+    end++;
+    if (*end == 'i')
+      end++;
+    if (*end == 'B' || *end == 'b')
+      end++;
+    if (*end)
+      return -1;
+  }
+  if (shift && v > (~0ull >> shift))
+    return -1;
+  *out = v << shift;
+  return 0;
+}
+
+static int str_dup(yajl_val v, const char *path, char **out, cove_err *err)
+{
+  if (!YAJL_IS_STRING(v))
+    return cove_error(err, 0, "%s: expected string, got %s", path, cove_json_type_name(v));
+  if (!(*out = strdup(v->u.string)))
+    return cove_error(err, ENOMEM, "%s", path);
+  return 0;
+}
+
+static int abs_path(const char *s, const char *path, cove_err *err)
+{
+  if (s[0] != '/')
+    return cove_error(err, 0, "%s: \"%s\" must be an absolute path", path, s);
+  for (const char *c = s; *c;) {
+    while (*c == '/')
+      c++;
+    const char *e = strchrnul(c, '/');
+    if (e - c == 2 && c[0] == '.' && c[1] == '.')
+      return cove_error(err, 0, "%s: \"%s\" must not contain \"..\"", path, s);
+    c = e;
+  }
+  return 0;
+}
+
+static bool valid_name(const char *s, bool env)
+{
+  if (!*s || strlen(s) > 128)
+    return false;
+  if (env && isdigit((unsigned char)*s))
+    return false;
+  if (!env && s[0] == '.')
+    return false;
+  for (const char *c = s; *c; c++)
+    if (!(isalnum((unsigned char)*c) || *c == '_' || (!env && (*c == '-' || *c == '.'))))
+      return false;
+  return true;
+}
+
+static bool valid_host_pattern(const char *h)
+{
+  if (!strncmp(h, "*.", 2))
+    h += 2;
+  if (!*h || strlen(h) > 253)
+    return false;
+  if (h[0] == '[') /* IPv6 literal */
+    return h[strlen(h) - 1] == ']';
+  for (const char *c = h; *c; c++)
+    if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '.' || *c == ':'))
+      return false;
+  return true;
+}
+
+static int parse_strlist(yajl_val v, const char *path, char **out, size_t *n, bool hosts, cove_err *err)
+{
+  if (!YAJL_IS_ARRAY(v))
+    return cove_error(err, 0, "%s: expected array, got %s", path, cove_json_type_name(v));
+  if (v->u.array.len > AGENT_MAX_LIST)
+    return cove_error(err, 0, "%s: more than %d entries", path, AGENT_MAX_LIST);
+  for (size_t i = 0; i < v->u.array.len; i++) {
+    char p[COVE_PATH_MAX];
+    cove_json_path_idx(p, path, i);
+    if (str_dup(v->u.array.values[i], p, &out[*n], err) < 0)
+      return -1;
+    (*n)++;
+    if (hosts && !valid_host_pattern(out[*n - 1]))
+      return cove_error(err, 0, "%s: \"%s\" is not a host name, *.suffix or IP literal", p, out[*n - 1]);
+  }
+  return 0;
+}
+
+static int parse_network(struct agent_policy *p, yajl_val v, cove_err *err)
+{
+  if (YAJL_IS_STRING(v)) {
+    if (!strcmp(v->u.string, "none"))
+      p->net = AGENT_NET_NONE;
+    else if (!strcmp(v->u.string, "host"))
+      p->net = AGENT_NET_HOST;
+    else
+      return cove_error(err, 0, "network: \"%s\": expected \"none\", \"host\" or {\"allow\": [...]}", v->u.string);
+    return 0;
+  }
+  if (!YAJL_IS_OBJECT(v))
+    return cove_error(err, 0, "network: expected \"none\", \"host\" or an object, got %s", cove_json_type_name(v));
+  static const char *const keys[] = {"allow", "no_proxy", NULL};
+  if (cove_json_known_keys(v, "network", keys, err) < 0)
+    return -1;
+  yajl_val a = cove_json_field(v, "allow");
+  if (!a)
+    return cove_error(err, 0, "network.allow: missing (list the domains the proxy may reach)");
+  if (parse_strlist(a, "network.allow", p->allow, &p->n_allow, true, err) < 0)
+    return -1;
+  yajl_val np = cove_json_field(v, "no_proxy");
+  if (np) {
+    p->has_no_proxy = true;
+    if (parse_strlist(np, "network.no_proxy", p->no_proxy, &p->n_no_proxy, true, err) < 0)
+      return -1;
+  }
+  p->net = AGENT_NET_PROXY;
+  return 0;
+}
+
+static int parse_kv(yajl_val v, const char *path, struct agent_kv *out, size_t *n, bool secrets, cove_err *err)
+{
+  if (!YAJL_IS_OBJECT(v))
+    return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(v));
+  if (v->u.object.len > AGENT_MAX_LIST)
+    return cove_error(err, 0, "%s: more than %d entries", path, AGENT_MAX_LIST);
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    const char *k = v->u.object.keys[i];
+    char p[COVE_PATH_MAX];
+    cove_json_path(p, path, k);
+    if (!valid_name(k, !secrets))
+      return cove_error(err, 0, "%s: invalid name", p);
+    if (!secrets && (!strcmp(k, "HTTP_PROXY") || !strcmp(k, "HTTPS_PROXY") || !strcmp(k, "http_proxy") ||
+                     !strcmp(k, "https_proxy")))
+      return cove_error(err, 0, "%s: set by the orchestrator from network", p);
+    for (size_t j = 0; j < *n; j++)
+      if (!strcmp(out[j].key, k))
+        return cove_error(err, 0, "%s: duplicate", p);
+    out[*n].key = strdup(k);
+    if (!out[*n].key || str_dup(v->u.object.values[i], p, &out[*n].value, err) < 0) {
+      free(out[*n].key);
+      out[*n].key = NULL;
+      return err->msg[0] ? -1 : cove_error(err, ENOMEM, "%s", p);
+    }
+    (*n)++;
+    if (secrets && abs_path(out[*n - 1].value, p, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int parse_limits(struct agent_policy *p, yajl_val v, cove_err *err)
+{
+  if (!YAJL_IS_OBJECT(v))
+    return cove_error(err, 0, "limits: expected object, got %s", cove_json_type_name(v));
+  static const char *const keys[] = {"memory", "cpus", "pids", "timeout", NULL};
+  if (cove_json_known_keys(v, "limits", keys, err) < 0)
+    return -1;
+  yajl_val m = cove_json_field(v, "memory");
+  if (m) {
+    if (YAJL_IS_STRING(m)) {
+      if (agent_parse_size(m->u.string, &p->memory) < 0)
+        return cove_error(err, 0, "limits.memory: \"%s\": expected bytes or a size like \"512M\"", m->u.string);
+    } else if (YAJL_IS_INTEGER(m) && m->u.number.i > 0) {
+      p->memory = (uint64_t)m->u.number.i;
+    } else {
+      return cove_error(err, 0, "limits.memory: expected a positive integer or a size string, got %s",
+                        cove_json_type_name(m));
+    }
+    if (p->memory < (4u << 20))
+      return cove_error(err, 0, "limits.memory: below 4 MiB cannot run anything");
+  }
+  yajl_val c = cove_json_field(v, "cpus");
+  if (c) {
+    if (!YAJL_IS_NUMBER(c) || !(YAJL_IS_DOUBLE(c) ? c->u.number.d : (double)c->u.number.i) ||
+        (YAJL_IS_DOUBLE(c) ? c->u.number.d : (double)c->u.number.i) < 0.01 ||
+        (YAJL_IS_DOUBLE(c) ? c->u.number.d : (double)c->u.number.i) > 1024)
+      return cove_error(err, 0, "limits.cpus: expected a number between 0.01 and 1024");
+    p->cpus = YAJL_IS_DOUBLE(c) ? c->u.number.d : (double)c->u.number.i;
+  }
+  yajl_val pi = cove_json_field(v, "pids");
+  if (pi) {
+    if (!YAJL_IS_INTEGER(pi) || pi->u.number.i < 1)
+      return cove_error(err, 0, "limits.pids: expected a positive integer, got %s", cove_json_type_name(pi));
+    p->pids = (uint64_t)pi->u.number.i;
+  }
+  yajl_val t = cove_json_field(v, "timeout");
+  if (t) {
+    if (YAJL_IS_STRING(t)) {
+      if (agent_parse_duration_ms(t->u.string, &p->timeout_ms) < 0 || !p->timeout_ms)
+        return cove_error(err, 0, "limits.timeout: \"%s\": expected a duration like \"30m\", \"90s\"", t->u.string);
+    } else if (YAJL_IS_INTEGER(t) && t->u.number.i > 0) {
+      p->timeout_ms = (uint64_t)t->u.number.i * 1000;
+    } else {
+      return cove_error(err, 0, "limits.timeout: expected seconds or a duration string, got %s",
+                        cove_json_type_name(t));
+    }
+  }
+  return 0;
+}
+
+/* Paths the orchestrator itself places; policy mounts may not land on or
+ * under them, nor above them. */
+static const char *const reserved_dest[] = {"/workspace", "/group", "/run", "/proc", "/dev", "/tmp", "/home/agent",
+                                            "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+                                            NULL};
+
+static bool overlaps(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  size_t l = la < lb ? la : lb;
+  if (strncmp(a, b, l))
+    return false;
+  /* one is a prefix of the other at a component boundary */
+  return la == lb || (la > lb ? a[lb] == '/' : b[la] == '/') || l == 1;
+}
+
+static int parse_mounts(struct agent_policy *p, yajl_val v, cove_err *err)
+{
+  if (!YAJL_IS_ARRAY(v))
+    return cove_error(err, 0, "mounts: expected array, got %s", cove_json_type_name(v));
+  if (v->u.array.len > AGENT_MAX_LIST)
+    return cove_error(err, 0, "mounts: more than %d entries", AGENT_MAX_LIST);
+  static const char *const keys[] = {"source", "destination", "writable", NULL};
+  for (size_t i = 0; i < v->u.array.len; i++) {
+    char path[COVE_PATH_MAX], fp[COVE_PATH_MAX];
+    cove_json_path_idx(path, "mounts", i);
+    yajl_val m = v->u.array.values[i];
+    if (!YAJL_IS_OBJECT(m))
+      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(m));
+    if (cove_json_known_keys(m, path, keys, err) < 0)
+      return -1;
+    struct agent_mount_req *r = &p->mounts[p->n_mounts];
+    yajl_val s = cove_json_field(m, "source"), d = cove_json_field(m, "destination");
+    cove_json_path(fp, path, "source");
+    if (!s)
+      return cove_error(err, 0, "%s: missing", fp);
+    if (str_dup(s, fp, &r->source, err) < 0)
+      return -1;
+    p->n_mounts++;
+    if (abs_path(r->source, fp, err) < 0)
+      return -1;
+    cove_json_path(fp, path, "destination");
+    if (!d)
+      return cove_error(err, 0, "%s: missing", fp);
+    if (str_dup(d, fp, &r->destination, err) < 0 || abs_path(r->destination, fp, err) < 0)
+      return -1;
+    size_t dl = strlen(r->destination);
+    while (dl > 1 && r->destination[dl - 1] == '/')
+      r->destination[--dl] = 0;
+    for (const char *const *rd = reserved_dest; *rd; rd++)
+      if (overlaps(r->destination, *rd))
+        return cove_error(err, 0, "%s: \"%s\" overlaps %s, which the sandbox reserves", fp, r->destination, *rd);
+    if (!strcmp(r->destination, "/"))
+      return cove_error(err, 0, "%s: cannot mount over /", fp);
+    for (size_t j = 0; j + 1 < p->n_mounts; j++)
+      if (overlaps(r->destination, p->mounts[j].destination))
+        return cove_error(err, 0, "%s: \"%s\" overlaps mounts[%zu].destination \"%s\"", fp, r->destination, j,
+                          p->mounts[j].destination);
+    cove_json_path(fp, path, "writable");
+    if (cove_json_bool(m, "writable", path, &r->writable, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int agent_policy_parse(struct agent_policy *p, const char *text, const char *what, cove_err *err)
+{
+  char ebuf[512] = "";
+  yajl_val root = yajl_tree_parse(text, ebuf, sizeof ebuf);
+  if (!root) {
+    char *nl = strchr(ebuf, '\n');
+    if (nl)
+      *nl = 0;
+    return cove_error(err, 0, "%s: not valid JSON: %s", what, ebuf[0] ? ebuf : "parse error");
+  }
+  int rc = -1;
+  static const char *const keys[] = {"rootfs", "workspace", "mounts", "network", "env", "secrets",
+                                     "limits", "allow_unlimited", "audit_seccomp", NULL};
+  if (!YAJL_IS_OBJECT(root)) {
+    cove_error(err, 0, "expected a JSON object, got %s", cove_json_type_name(root));
+    goto out;
+  }
+  if (cove_json_known_keys(root, "", keys, err) < 0)
+    goto out;
+  yajl_val v;
+  if ((v = cove_json_field(root, "rootfs"))) {
+    if (str_dup(v, "rootfs", &p->rootfs, err) < 0)
+      goto out;
+    if (!strcmp(p->rootfs, "host")) {
+      free(p->rootfs);
+      p->rootfs = NULL;
+    } else if (abs_path(p->rootfs, "rootfs", err) < 0) {
+      goto out;
+    }
+  }
+  if ((v = cove_json_field(root, "workspace"))) {
+    static const char *const wk[] = {"writable", NULL};
+    if (!YAJL_IS_OBJECT(v)) {
+      cove_error(err, 0, "workspace: expected object, got %s", cove_json_type_name(v));
+      goto out;
+    }
+    if (cove_json_known_keys(v, "workspace", wk, err) < 0 ||
+        cove_json_bool(v, "writable", "workspace", &p->workspace_writable, err) < 0)
+      goto out;
+  }
+  if ((v = cove_json_field(root, "mounts")) && parse_mounts(p, v, err) < 0)
+    goto out;
+  if ((v = cove_json_field(root, "network")) && parse_network(p, v, err) < 0)
+    goto out;
+  if ((v = cove_json_field(root, "env")) && parse_kv(v, "env", p->env, &p->n_env, false, err) < 0)
+    goto out;
+  if ((v = cove_json_field(root, "secrets")) && parse_kv(v, "secrets", p->secrets, &p->n_secrets, true, err) < 0)
+    goto out;
+  if ((v = cove_json_field(root, "limits")) && parse_limits(p, v, err) < 0)
+    goto out;
+  if (cove_json_bool(root, "allow_unlimited", "", &p->allow_unlimited, err) < 0 ||
+      cove_json_bool(root, "audit_seccomp", "", &p->seccomp_notify, err) < 0)
+    goto out;
+  rc = 0;
+out:
+  yajl_tree_free(root);
+  if (rc < 0)
+    cove_error_prefix(err, "%s", what);
+  return rc;
+}
+
+int agent_policy_load(struct agent_policy *p, const char *path, cove_err *err)
+{
+  _cleanup_free_ char *text = agent_read_small_file(path, 1 << 20, err);
+  if (!text)
+    return cove_error_prefix(err, "--policy");
+  return agent_policy_parse(p, text, path, err);
+}
+
+void agent_allowlist_free(struct agent_allowlist *a)
+{
+  for (size_t i = 0; i < a->n_roots; i++)
+    free(a->roots[i].source);
+  for (size_t i = 0; i < a->n_blocked; i++)
+    free(a->blocked[i]);
+  for (size_t i = 0; i < a->n_trusted; i++)
+    free(a->trusted_groups[i]);
+  memset(a, 0, sizeof *a);
+}
+
+/* {"roots": [{"path": "/abs", "writable": false}], "blocked_patterns": [...],
+ *  "untrusted_read_only": true, "trusted_groups": ["main"]}
+ * A missing file means no extra mounts at all. */
+int agent_allowlist_load(struct agent_allowlist *a, const char *path, cove_err *err)
+{
+  memset(a, 0, sizeof *a);
+  a->untrusted_read_only = true;
+  if (access(path, F_OK) < 0 && errno == ENOENT)
+    return 0;
+  _cleanup_free_ char *text = agent_read_small_file(path, 1 << 20, err);
+  if (!text)
+    return cove_error_prefix(err, "mount allowlist");
+  char ebuf[512] = "";
+  yajl_val root = yajl_tree_parse(text, ebuf, sizeof ebuf);
+  if (!root)
+    return cove_error(err, 0, "mount allowlist %s: not valid JSON", path);
+  int rc = -1;
+  static const char *const keys[] = {"roots", "blocked_patterns", "untrusted_read_only", "trusted_groups", NULL};
+  static const char *const rkeys[] = {"path", "writable", NULL};
+  if (!YAJL_IS_OBJECT(root)) {
+    cove_error(err, 0, "expected a JSON object");
+    goto out;
+  }
+  if (cove_json_known_keys(root, "", keys, err) < 0)
+    goto out;
+  yajl_val v = cove_json_field(root, "roots");
+  if (v) {
+    if (!YAJL_IS_ARRAY(v) || v->u.array.len > AGENT_MAX_LIST) {
+      cove_error(err, 0, "roots: expected an array of at most %d objects", AGENT_MAX_LIST);
+      goto out;
+    }
+    for (size_t i = 0; i < v->u.array.len; i++) {
+      char p[COVE_PATH_MAX], fp[COVE_PATH_MAX];
+      cove_json_path_idx(p, "roots", i);
+      yajl_val r = v->u.array.values[i];
+      if (!YAJL_IS_OBJECT(r)) {
+        cove_error(err, 0, "%s: expected object", p);
+        goto out;
+      }
+      if (cove_json_known_keys(r, p, rkeys, err) < 0)
+        goto out;
+      cove_json_path(fp, p, "path");
+      yajl_val rp = cove_json_field(r, "path");
+      if (!rp) {
+        cove_error(err, 0, "%s: missing", fp);
+        goto out;
+      }
+      if (str_dup(rp, fp, &a->roots[a->n_roots].source, err) < 0)
+        goto out;
+      a->n_roots++;
+      if (abs_path(a->roots[a->n_roots - 1].source, fp, err) < 0 ||
+          cove_json_bool(r, "writable", p, &a->roots[a->n_roots - 1].writable, err) < 0)
+        goto out;
+    }
+  }
+  if ((v = cove_json_field(root, "blocked_patterns")) &&
+      parse_strlist(v, "blocked_patterns", a->blocked, &a->n_blocked, false, err) < 0)
+    goto out;
+  for (size_t i = 0; i < a->n_blocked; i++)
+    if (!a->blocked[i][0] || strchr(a->blocked[i], '/')) {
+      cove_error(err, 0, "blocked_patterns[%zu]: must be a non-empty name without '/'", i);
+      goto out;
+    }
+  if ((v = cove_json_field(root, "trusted_groups")) &&
+      parse_strlist(v, "trusted_groups", a->trusted_groups, &a->n_trusted, false, err) < 0)
+    goto out;
+  if (cove_json_bool(root, "untrusted_read_only", "", &a->untrusted_read_only, err) < 0)
+    goto out;
+  a->present = true;
+  rc = 0;
+out:
+  yajl_tree_free(root);
+  if (rc < 0)
+    cove_error_prefix(err, "mount allowlist %s", path);
+  return rc;
+}

@@ -1,0 +1,90 @@
+/* The result record (`--json`, batch lines) and the resource statistics
+ * that fill it. */
+#include "agent.h"
+
+#include "cove/json.h"
+
+#include <signal.h>
+#include <string.h>
+
+/* WIRE-ME (cgroups): fill `st` from cove_container_stats() once the cgroup
+ * layer provides it — memory peak, OOM kill count, CPU usage, pids peak.
+ * Must be called before cove_container_destroy() (the cgroup goes away
+ * with it). Until then every field is reported as unknown (null), never
+ * as a made-up zero. */
+void agent_stats_collect(struct agent_ctx *c, struct agent_stats *st)
+{
+  (void)c;
+  memset(st, 0, sizeof *st);
+  st->known = false;
+  st->oom_killed_known = false;
+  st->memory_peak = -1;
+  st->cpu_usec = -1;
+  st->pids_peak = -1;
+}
+
+static void kv_i(FILE *f, const char *k, long long v, bool known)
+{
+  fprintf(f, ",\"%s\":", k);
+  if (known)
+    fprintf(f, "%lld", v);
+  else
+    fputs("null", f);
+}
+
+int agent_result_write(FILE *f, struct agent_ctx *c)
+{
+  const struct agent_stats *s = &c->stats;
+  fputs("{\"id\":", f);
+  cove_json_write_string(f, c->id);
+  fputs(",\"group\":", f);
+  cove_json_write_string(f, c->group);
+  fputs(",\"command\":[", f);
+  for (char **a = c->o->argv; a && *a; a++) {
+    if (a != c->o->argv)
+      fputc(',', f);
+    cove_json_write_string(f, *a);
+  }
+  fputs("],\"status\":", f);
+  const char *status = c->error[0] ? "error"
+                       : c->timed_out ? "timeout"
+                       : c->interrupted ? "interrupted"
+                       : (c->exited && c->exit_code == 0) ? "ok" : "failed";
+  cove_json_write_string(f, status);
+  kv_i(f, "exit_code", c->exit_code, c->exited);
+  fputs(",\"signal\":", f);
+  if (!c->exited && c->term_signal > 0) {
+    char sn[32];
+    snprintf(sn, sizeof sn, "SIG%s", sigabbrev_np(c->term_signal) ? sigabbrev_np(c->term_signal) : "?");
+    cove_json_write_string(f, sn);
+  }
+  else
+    fputs("null", f);
+  kv_i(f, "duration_ms", (c->end_ns - c->start_ns) / 1000000, c->start_ns > 0);
+  fprintf(f, ",\"timed_out\":%s", c->timed_out ? "true" : "false");
+  fputs(",\"oom_killed\":", f);
+  fputs(s->oom_killed_known ? (s->oom_killed ? "true" : "false") : "null", f);
+  kv_i(f, "memory_peak_bytes", s->memory_peak, s->memory_peak >= 0);
+  kv_i(f, "cpu_usec", s->cpu_usec, s->cpu_usec >= 0);
+  kv_i(f, "pids_peak", s->pids_peak, s->pids_peak >= 0);
+  fprintf(f, ",\"limits_enforced\":%s", c->limits_enforced ? "true" : "false");
+  fprintf(f, ",\"denials\":{\"seccomp\":%u,\"network\":%u,\"masked_paths\":%zu}", c->notify.denials, c->proxy_denied,
+          c->plan.n_masks);
+  fprintf(f, ",\"proxied_connections\":%u", c->proxy_allowed);
+  fputs(",\"stdout\":", f);
+  cove_json_write_string(f, c->o->stdout_path ? c->o->stdout_path : "inherited");
+  fputs(",\"stderr\":", f);
+  cove_json_write_string(f, c->o->stderr_path ? c->o->stderr_path : "inherited");
+  fputs(",\"workspace\":", f);
+  cove_json_write_string(f, c->workspace);
+  char audit[4300];
+  snprintf(audit, sizeof audit, "%s/audit/groups/%s.jsonl", c->paths.state, c->group);
+  fputs(",\"audit_log\":", f);
+  cove_json_write_string(f, audit);
+  if (c->error[0]) {
+    fputs(",\"error\":", f);
+    cove_json_write_string(f, c->error);
+  }
+  fputs("}\n", f);
+  return fflush(f);
+}

@@ -1,0 +1,645 @@
+/* One agent run, start to finish, and `cove agent gc`.
+ *
+ * Order matters for "nothing left behind": the policy, the allowlist and
+ * every host path are checked before the first thing is created; the run
+ * directory is created under an flock that lives as long as this process,
+ * so gc can tell a crashed run (lock free) from a live one. The sandbox's
+ * init carries PDEATHSIG=SIGKILL against us, and it is PID 1 of its pid
+ * namespace, so our death (even SIGKILL) takes the whole sandbox down; gc
+ * then only has files to remove (and, once cgroups land, the runtime's
+ * delete removes the cgroup). */
+#include "agent.h"
+
+#include "cove/cleanup.h"
+#include "cove/container.h"
+#include "cove/spec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t agent_now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* rm -rf without following symlinks or crossing into other mounts */
+static void rm_tree_at(int dfd, const char *name, dev_t dev)
+{
+  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_dev == dev) {
+      DIR *d = fdopendir(fd);
+      if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+          if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rm_tree_at(dirfd(d), e->d_name, dev);
+        closedir(d);
+      } else {
+        close(fd);
+      }
+    } else {
+      close(fd);
+    }
+    unlinkat(dfd, name, AT_REMOVEDIR);
+  } else {
+    unlinkat(dfd, name, 0);
+  }
+}
+
+static void rm_tree(const char *path)
+{
+  struct stat st;
+  if (lstat(path, &st) < 0)
+    return;
+  rm_tree_at(AT_FDCWD, path, st.st_dev);
+}
+
+/* The run base must be ours and private: in /tmp anybody could have
+ * planted it. */
+static int prepare_runbase(const char *base, cove_err *err)
+{
+  if (mkdir(base, 0700) < 0 && errno != EEXIST)
+    return cove_error(err, errno, "mkdir %s", base);
+  struct stat st;
+  if (lstat(base, &st) < 0)
+    return cove_error(err, errno, "%s", base);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+    return cove_error(err, 0, "%s: not a private directory owned by uid %u (refusing to use it)", base,
+                      (unsigned)geteuid());
+  return 0;
+}
+
+static int delete_containers_cb(const struct cove_state *st, void *data)
+{
+  const char *root = data;
+  cove_err e;
+  cove_container_delete(root, st->id, true, &e);
+  return 0;
+}
+
+int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err)
+{
+  *removed = 0;
+  _cleanup_closedir_ DIR *d = opendir(p->runbase);
+  if (!d) {
+    if (errno == ENOENT)
+      return 0;
+    return cove_error(err, errno, "%s", p->runbase);
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char dir[4400], lock[4500], state[4500];
+    snprintf(dir, sizeof dir, "%s/%s", p->runbase, e->d_name);
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    _cleanup_close_ int lfd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
+      continue; /* a live run holds it */
+    if (lfd < 0) {
+      /* no lock file: a run that died while creating its dir, or junk;
+       * only touch it when it is old enough not to be a run starting now */
+      struct stat st;
+      if (lstat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60)
+        continue;
+    }
+    snprintf(state, sizeof state, "%s/state", dir);
+    cove_err e2;
+    cove_container_list(state, delete_containers_cb, state, &e2);
+    rm_tree(dir);
+    (*removed)++;
+    if (verbose)
+      printf("removed %s\n", dir);
+  }
+  return 0;
+}
+
+static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
+{
+  if (agent_mkdir_p(c->paths.runbase, 0700, err) < 0 || prepare_runbase(c->paths.runbase, err) < 0)
+    return -1;
+  snprintf(c->rundir, sizeof c->rundir, "%s/%s", c->paths.runbase, c->id);
+  if (mkdir(c->rundir, 0700) < 0)
+    return cove_error(err, errno, "mkdir %s", c->rundir);
+  char p[4300], lk[4300];
+  /* Locked before it gets the name gc looks for: a concurrent run's gc
+   * must never find an unlocked "lock" of a live run. */
+  snprintf(p, sizeof p, "%s/lock.new", c->rundir);
+  snprintf(lk, sizeof lk, "%s/lock", c->rundir);
+  *lock_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) < 0 || rename(p, lk) < 0)
+    return cove_error(err, errno, "%s", p);
+  static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", NULL};
+  for (const char *const *d = dirs; *d; d++) {
+    snprintf(p, sizeof p, "%s/%s", c->rundir, *d);
+    if (mkdir(p, !strcmp(*d, "rootfs") ? 0755 : 0700) < 0)
+      return cove_error(err, errno, "mkdir %s", p);
+  }
+  /* the run dir is 0700, but the rootfs skeleton must be traversable by
+   * the sandbox's root (the caller) only — it is */
+  snprintf(p, sizeof p, "%s/empty.d/file", c->rundir);
+  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  if (fd < 0)
+    return cove_error(err, errno, "%s", p);
+  close(fd);
+  c->plan.empty_file_fd = open(p, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  snprintf(p, sizeof p, "%s/empty.d/dir", c->rundir);
+  if (mkdir(p, 0500) < 0)
+    return cove_error(err, errno, "%s", p);
+  c->plan.empty_dir_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (c->plan.empty_file_fd < 0 || c->plan.empty_dir_fd < 0)
+    return cove_error(err, errno, "mask sources");
+  if (!c->pol.rootfs) {
+    char rootfs[4300];
+    snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+    for (size_t i = 0; i < c->plan.n; i++) {
+      const struct agent_mount *m = &c->plan.m[i];
+      if (m->kind != AM_SYMLINK)
+        continue;
+      snprintf(p, sizeof p, "%s%s", rootfs, m->destination);
+      if (symlink(m->link, p) < 0)
+        return cove_error(err, errno, "symlink %s", p);
+    }
+  }
+  return 0;
+}
+
+static bool is_limits_error(const char *msg)
+{
+  return strstr(msg, "linux.resources") || strstr(msg, "cgroup");
+}
+
+/* Fail closed: the limits go into linux.resources; if this host's
+ * runtime cannot enforce them, the run is refused unless the policy says
+ * allow_unlimited, in which case it runs without them and the audit log
+ * says so. */
+static int write_bundle_checked(struct agent_ctx *c, bool with_limits, cove_err *err)
+{
+  if (agent_bundle_write(c, with_limits, err) < 0)
+    return -1;
+  char bundle[4300];
+  snprintf(bundle, sizeof bundle, "%s/bundle", c->rundir);
+  struct cove_spec spec;
+  int r = cove_spec_load(&spec, bundle, err);
+  cove_spec_free(&spec);
+  return r;
+}
+
+static int refuse_limits(struct agent_ctx *c, const char *why, cove_err *err)
+{
+  c->limits_enforced = false;
+  char m[32], p[32];
+  agent_audit(&c->audit, "limits", "decision", "refuse", "reason", why, "memory", AUDIT_NUM(m, c->pol.memory), "pids",
+              AUDIT_NUM(p, c->pol.pids), NULL);
+  return cove_error(err, 0,
+                    "limits cannot be enforced on this host (%s): refusing to run the agent unlimited; set "
+                    "\"allow_unlimited\": true in the policy to run without memory/cpu/pids limits",
+                    why);
+}
+
+static int drop_limits(struct agent_ctx *c, const char *why, cove_err *err)
+{
+  agent_audit(&c->audit, "limits", "decision", "not_enforced", "reason", why, "note",
+              "allow_unlimited: running WITHOUT memory/cpu/pids limits", NULL);
+  c->limits_enforced = false;
+  return write_bundle_checked(c, false, err);
+}
+
+static int setup_bundle(struct agent_ctx *c, cove_err *err)
+{
+  c->limits_enforced = true;
+  if (write_bundle_checked(c, true, err) == 0)
+    return 0;
+  if (!is_limits_error(err->msg))
+    return -1;
+  char why[COVE_ERR_MSG_MAX];
+  snprintf(why, sizeof why, "%s", err->msg);
+  if (!c->pol.allow_unlimited)
+    return refuse_limits(c, why, err);
+  if (drop_limits(c, why, err) < 0)
+    return -1;
+  cove_err_clear(err);
+  return 0;
+}
+
+static void gen_id(char *out, size_t cap)
+{
+  unsigned char b[8];
+  if (getrandom(b, sizeof b, 0) != sizeof b) {
+    uint64_t t = (uint64_t)agent_now_ns() ^ (uint64_t)getpid();
+    memcpy(b, &t, 8);
+  }
+  snprintf(out, cap, "a%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+}
+
+static int redirect(const char *path, int target, cove_err *err)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return cove_error(err, errno, "%s", path);
+  int r = dup2(fd, target);
+  close(fd);
+  return r < 0 ? cove_error(err, errno, "dup2 %s", path) : 0;
+}
+
+static int pidfd_kill(int pidfd, int sig)
+{
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Signals that arrive before the sandbox exists are remembered here (the
+ * handler is reset to SIG_DFL in the sandbox init, and the signal mask is
+ * left alone so the agent does not inherit blocked signals); once the
+ * runtime has blocked everything they queue for the signalfd instead. */
+static volatile sig_atomic_t early_signal;
+static void on_early_signal(int sig)
+{
+  early_signal = sig;
+}
+static void catch_early_signals(void)
+{
+  struct sigaction sa = {.sa_handler = on_early_signal, .sa_flags = SA_RESTART};
+  sigemptyset(&sa.sa_mask);
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  for (size_t i = 0; i < 4; i++)
+    sigaction(sigs[i], &sa, NULL);
+}
+
+static void interrupt(struct agent_ctx *c, int pidfd, int s)
+{
+  if (!c->interrupted)
+    agent_audit(&c->audit, "interrupt", "signal", sigabbrev_np(s), "action", "kill sandbox", NULL);
+  c->interrupted = true;
+  c->interrupt_signal = s;
+  if (pidfd >= 0)
+    pidfd_kill(pidfd, SIGKILL);
+}
+
+/* Serve the sandbox until its init exits. */
+static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, struct agent_proxy *px, int sfd)
+{
+  enum { MAXP = 600 };
+  struct pollfd pfd[MAXP];
+  int64_t deadline = c->start_ns + (int64_t)c->pol.timeout_ms * 1000000;
+  bool killed = false;
+  if (early_signal) {
+    interrupt(c, h->pidfd, early_signal);
+    killed = true;
+  }
+  for (;;) {
+    size_t n = 0;
+    pfd[n++] = (struct pollfd){.fd = h->pidfd, .events = POLLIN};
+    pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    size_t nb = n;
+    size_t nn = c->notify.listen_fd >= 0 ? agent_notify_pollfds(&c->notify, pfd + n) : 0;
+    n += nn;
+    size_t pb = n;
+    size_t np = px ? agent_proxy_pollfds(px, pfd + n, MAXP - n) : 0;
+    n += np;
+    int64_t left = deadline - agent_now_ns();
+    int tmo = killed ? 1000 : left <= 0 ? 0 : left / 1000000 > 60000 ? 60000 : (int)(left / 1000000) + 1;
+    int r = poll(pfd, n, tmo);
+    if (r < 0 && errno != EINTR)
+      break;
+    if (r > 0 && (pfd[0].revents & (POLLIN | POLLHUP)))
+      break;
+    if (r > 0 && (pfd[1].revents & POLLIN)) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        int s = (int)si.ssi_signo;
+        if (s == SIGINT || s == SIGTERM || s == SIGHUP || s == SIGQUIT) {
+          interrupt(c, h->pidfd, s);
+          killed = true;
+        }
+      }
+    }
+    if (r > 0 && nn)
+      agent_notify_dispatch(&c->notify, pfd + nb, nn);
+    if (r > 0 && np)
+      agent_proxy_dispatch(px, pfd + pb, np);
+    if (!killed && agent_now_ns() >= deadline) {
+      char ms[32];
+      c->timed_out = true;
+      agent_audit(&c->audit, "limit", "kind", "timeout", "timeout_ms", AUDIT_NUM(ms, c->pol.timeout_ms), "action",
+                  "kill sandbox", NULL);
+      /* SIGKILL to PID 1 of the sandbox's pid namespace: the kernel kills
+       * every process in it */
+      pidfd_kill(h->pidfd, SIGKILL);
+      killed = true;
+    }
+  }
+  /* denials that raced with the exit still count */
+  if (c->notify.notify_fd >= 0) {
+    struct pollfd q[3];
+    size_t k = agent_notify_pollfds(&c->notify, q);
+    while (poll(q, k, 0) > 0 && (q[2].revents & POLLIN)) {
+      agent_notify_dispatch(&c->notify, q, k);
+      k = agent_notify_pollfds(&c->notify, q);
+      if (c->notify.notify_fd < 0)
+        break;
+    }
+  }
+}
+
+static int run_sandbox(struct agent_ctx *c, cove_err *err)
+{
+  char bundle[4300], state[4300];
+  snprintf(bundle, sizeof bundle, "%s/bundle", c->rundir);
+  snprintf(state, sizeof state, "%s/state", c->rundir);
+  struct cove_create_opts co = {.root = state, .id = c->id, .bundle = bundle};
+  struct cove_container_handle h = {.dirfd = -1, .pid = -1, .pidfd = -1, .sync_fd = -1};
+
+  /* The sandbox inherits our stdio: point it where it was asked to go,
+   * keeping our own stdout for the result record. */
+  int saved[3] = {-1, -1, -1};
+  const char *paths[3] = {NULL, c->o->stdout_path, c->o->stderr_path};
+  for (int i = 1; i < 3; i++)
+    if (paths[i]) {
+      saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+      if (redirect(paths[i], i, err) < 0)
+        goto restore_fail;
+    }
+
+  c->start_ns = agent_now_ns();
+  char ms[32], mem[32], pids[32];
+  agent_audit(&c->audit, "start", "workspace", c->workspace, "network",
+              c->pol.net == AGENT_NET_NONE ? "none" : c->pol.net == AGENT_NET_HOST ? "host" : "proxy",
+              "limits_enforced", c->limits_enforced ? AUDIT_TRUE : AUDIT_FALSE, "memory",
+              AUDIT_NUM(mem, c->pol.memory), "pids", AUDIT_NUM(pids, c->pol.pids), "timeout_ms",
+              AUDIT_NUM(ms, c->pol.timeout_ms), NULL);
+  int r = cove_container_prepare(&co, &h, err);
+  if (r < 0 && is_limits_error(err->msg) && c->limits_enforced) {
+    /* the parser accepted the limits but this host cannot apply them */
+    char why[COVE_ERR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err->msg);
+    if (!c->pol.allow_unlimited) {
+      refuse_limits(c, why, err);
+      goto restore_fail;
+    }
+    if (drop_limits(c, why, err) < 0)
+      goto restore_fail;
+    cove_err_clear(err);
+    r = cove_container_prepare(&co, &h, err);
+  }
+  for (int i = 1; i < 3; i++)
+    if (saved[i] >= 0) {
+      dup2(saved[i], i);
+      close(saved[i]);
+      saved[i] = -1;
+    }
+  if (r < 0)
+    return -1;
+
+  sigset_t ss;
+  sigemptyset(&ss);
+  sigaddset(&ss, SIGINT);
+  sigaddset(&ss, SIGTERM);
+  sigaddset(&ss, SIGHUP);
+  sigaddset(&ss, SIGQUIT);
+  int sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+  struct agent_proxy *px = NULL;
+  if (c->pol.net == AGENT_NET_PROXY)
+    px = agent_proxy_new(c->netns.listen_fd, &c->pol, &c->audit);
+  if (sfd < 0 || (c->pol.net == AGENT_NET_PROXY && !px)) {
+    cove_error(err, errno, "signalfd/proxy");
+    r = -1;
+  } else if ((r = cove_container_release(&h, err)) == 0) {
+    event_loop(c, &h, px, sfd);
+    if (cove_container_reap(&h, &c->wstatus, err) == 0) {
+      c->end_ns = agent_now_ns();
+      if (WIFEXITED(c->wstatus)) {
+        c->exited = true;
+        c->exit_code = WEXITSTATUS(c->wstatus);
+      } else if (WIFSIGNALED(c->wstatus)) {
+        c->term_signal = WTERMSIG(c->wstatus);
+      }
+    }
+  }
+  agent_stats_collect(c, &c->stats);
+  cove_container_destroy(state, c->id, &h);
+  if (sfd >= 0)
+    close(sfd);
+  agent_proxy_free(px, &c->proxy_allowed, &c->proxy_denied);
+  return r;
+
+restore_fail:
+  for (int i = 1; i < 3; i++)
+    if (saved[i] >= 0) {
+      dup2(saved[i], i);
+      close(saved[i]);
+    }
+  return -1;
+}
+
+/* The sandbox's namespaces, with every bind source re-opened inside its
+ * mount namespace and verified to be the checked object (netns.c). */
+static int make_namespaces(struct agent_ctx *c, cove_err *err)
+{
+  static const char *paths[AGENT_NETNS_MAX_SOURCES];
+  static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES];
+  static size_t idx[AGENT_NETNS_MAX_SOURCES];
+  char ef[4300], ed[4300];
+  size_t n = 0;
+  for (size_t i = 0; i < c->plan.n; i++) {
+    if (c->plan.m[i].kind != AM_BIND)
+      continue;
+    if (n + 2 >= AGENT_NETNS_MAX_SOURCES)
+      return cove_error(err, E2BIG, "too many mounts");
+    paths[n] = c->plan.m[i].origin;
+    checked[n] = c->plan.m[i].fd;
+    idx[n++] = i;
+  }
+  snprintf(ef, sizeof ef, "%s/empty.d/file", c->rundir);
+  snprintf(ed, sizeof ed, "%s/empty.d/dir", c->rundir);
+  paths[n] = ef;
+  checked[n++] = c->plan.empty_file_fd;
+  paths[n] = ed;
+  checked[n++] = c->plan.empty_dir_fd;
+  struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
+                              .paths = paths, .checked = checked, .n_sources = n};
+  if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
+    agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
+    return -1;
+  }
+  for (size_t k = 0; k + 2 < n; k++) {
+    close(c->plan.m[idx[k]].fd);
+    c->plan.m[idx[k]].fd = reopened[k];
+  }
+  close(c->plan.empty_file_fd);
+  close(c->plan.empty_dir_fd);
+  c->plan.empty_file_fd = reopened[n - 2];
+  c->plan.empty_dir_fd = reopened[n - 1];
+  return 0;
+}
+
+static bool group_trusted(const struct agent_allowlist *al, const char *g)
+{
+  for (size_t i = 0; i < al->n_trusted; i++)
+    if (!strcmp(al->trusted_groups[i], g))
+      return true;
+  return false;
+}
+
+int agent_run(const struct agent_run_opts *o, int *exit_status)
+{
+  static struct agent_ctx ctx; /* large; one run per process */
+  struct agent_ctx *c = &ctx;
+  memset(c, 0, sizeof *c);
+  c->o = o;
+  c->audit.global_fd = c->audit.group_fd = -1;
+  c->plan.empty_file_fd = c->plan.empty_dir_fd = -1;
+  c->netns.userns_fd = c->netns.mntns_fd = c->netns.netns_fd = c->netns.listen_fd = -1;
+  c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = -1;
+  c->notify.audit = &c->audit;
+  c->stats.memory_peak = c->stats.cpu_usec = c->stats.pids_peak = -1;
+  cove_err err = {0};
+  int lock_fd = -1;
+  bool ran = false;
+  *exit_status = 1;
+  early_signal = 0;
+  catch_early_signals();
+  gen_id(c->id, sizeof c->id);
+  snprintf(c->group, sizeof c->group, "%s", o->group ? o->group : "default");
+
+  agent_policy_defaults(&c->pol);
+  if (agent_paths_init(&c->paths, &err) < 0 || agent_validate_group(c->group, &err) < 0)
+    goto fail;
+  if (o->policy_file && agent_policy_load(&c->pol, o->policy_file, &err) < 0)
+    goto fail;
+  if (o->policy_text && agent_policy_parse(&c->pol, o->policy_text, "policy", &err) < 0)
+    goto fail;
+  if (o->timeout && (agent_parse_duration_ms(o->timeout, &c->pol.timeout_ms) < 0 || !c->pol.timeout_ms)) {
+    cove_error(&err, 0, "--timeout \"%s\": expected a duration like 30m, 90s, 500ms", o->timeout);
+    goto fail;
+  }
+  if (!o->argv || !o->argv[0]) {
+    cove_error(&err, 0, "no command given (cove agent run [options] -- COMMAND [ARG...])");
+    goto fail;
+  }
+  if (agent_audit_open(&c->audit, &c->paths, c->group, c->id, &err) < 0)
+    goto fail;
+  c->audit.echo = o->echo_audit;
+  {
+    char al[4300];
+    snprintf(al, sizeof al, "%s/mount-allowlist.json", c->paths.config);
+    if (agent_allowlist_load(&c->al, al, &err) < 0)
+      goto refused;
+  }
+  c->trusted = group_trusted(&c->al, c->group);
+  {
+    unsigned removed;
+    cove_err e2;
+    agent_gc(&c->paths, false, &removed, &e2);
+  }
+  if (agent_plan_build(c, &err) < 0)
+    goto refused;
+  agent_test_pause("after-check");
+
+  /* From here on things exist and must be removed on every path. */
+  if (make_run_dir(c, &lock_fd, &err) < 0)
+    goto cleanup;
+  if (make_namespaces(c, &err) < 0)
+    goto cleanup;
+  if (c->pol.net == AGENT_NET_PROXY) {
+    char port[32];
+    agent_audit(&c->audit, "network", "mode", "proxy", "listen", "127.0.0.1 inside the sandbox", "port",
+                AUDIT_NUM(port, c->netns.port), NULL);
+  } else if (c->pol.net == AGENT_NET_HOST) {
+    agent_audit(&c->audit, "network", "mode", "host", "note", "sandbox shares the host network (policy asked)", NULL);
+  } else {
+    agent_audit(&c->audit, "network", "mode", "none", NULL);
+  }
+  if (c->pol.seccomp_notify) {
+    snprintf(c->notify_sock, sizeof c->notify_sock, "%s/seccomp.sock", c->rundir);
+    if (agent_notify_listen(&c->notify, c->notify_sock, &err) < 0)
+      goto cleanup;
+  }
+  if (setup_bundle(c, &err) < 0)
+    goto cleanup;
+  if (early_signal) {
+    interrupt(c, -1, early_signal);
+    cove_error(&err, 0, "interrupted by SIG%s before the sandbox started", sigabbrev_np(early_signal));
+    goto cleanup;
+  }
+  ran = true;
+  run_sandbox(c, &err);
+  goto cleanup;
+
+refused:
+  agent_audit(&c->audit, "refused", "reason", err.msg, NULL);
+  goto fail;
+
+cleanup:
+  if (err.msg[0])
+    snprintf(c->error, sizeof c->error, "%s", err.msg);
+  agent_notify_close(&c->notify);
+  agent_netns_close(&c->netns);
+  if (c->rundir[0]) {
+    char state[4300];
+    snprintf(state, sizeof state, "%s/state", c->rundir);
+    cove_err e2;
+    cove_container_list(state, delete_containers_cb, state, &e2);
+    rm_tree(c->rundir);
+  }
+  if (lock_fd >= 0)
+    close(lock_fd);
+  if (ran) {
+    char code[32], dur[32], den[32];
+    const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
+    agent_audit(&c->audit, "end", "status",
+                c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
+                : c->exited && !c->exit_code ? "ok" : "failed",
+                "exit_code", c->exited ? AUDIT_NUM(code, c->exit_code) : NULL, "signal", sig, "duration_ms",
+                c->start_ns ? AUDIT_NUM(dur, (c->end_ns - c->start_ns) / 1000000) : NULL, "seccomp_denials",
+                AUDIT_NUM(den, c->notify.denials), "error", c->error[0] ? c->error : NULL, NULL);
+  }
+  if (c->error[0])
+    *exit_status = 1;
+  else if (c->timed_out)
+    *exit_status = 124;
+  else if (c->interrupted)
+    *exit_status = 128 + c->interrupt_signal;
+  else if (c->exited)
+    *exit_status = c->exit_code;
+  else
+    *exit_status = 128 + c->term_signal;
+  if (o->json)
+    agent_result_write(o->result_out ? o->result_out : stdout, c);
+  if (c->error[0])
+    fprintf(stderr, "cove: agent: %s\n", c->error);
+  agent_audit_close(&c->audit);
+  agent_plan_free(&c->plan);
+  agent_allowlist_free(&c->al);
+  agent_policy_free(&c->pol);
+  return c->error[0] ? -1 : 0;
+
+fail:
+  snprintf(c->error, sizeof c->error, "%s", err.msg);
+  if (o->json)
+    agent_result_write(o->result_out ? o->result_out : stdout, c);
+  fprintf(stderr, "cove: agent: %s\n", c->error);
+  agent_audit_close(&c->audit);
+  agent_plan_free(&c->plan);
+  agent_allowlist_free(&c->al);
+  agent_policy_free(&c->pol);
+  *exit_status = 1;
+  return -1;
+}
