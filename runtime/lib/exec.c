@@ -20,6 +20,7 @@
  * can reach cove's binary: the joiner and the process are non-dumpable
  * until execve replaces the image (CVE-2019-5736). */
 #include "cove/exec.h"
+#include "cove/cgroup.h"
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
@@ -71,6 +72,7 @@ static const struct {
 
 struct exec_ctx {
   const struct cove_exec_opts *o;
+  struct cove_cgroup cg; /* the container's recorded cgroups (cgroup.h) */
   const struct cove_spec *spec;
   const struct cove_process *p;
   const struct cove_state *st;
@@ -475,7 +477,14 @@ __attribute__((noreturn)) static void joiner(struct exec_ctx *x)
     cove_error(&err, errno, "prctl(PR_SET_DUMPABLE)");
     goto fail;
   }
-  cove_cgroup_join_of(x->st->pid);
+  /* A cgroup cove made holds the limits: joining it must not fail
+   * quietly, or the exec'd process would run unlimited. */
+  if (x->cg.active) {
+    if (cove_cgroup_enter(&x->cg, getpid(), false, &err) < 0)
+      goto fail;
+  } else {
+    cove_cgroup_join_of(x->st->pid);
+  }
   if (join_ns(x, &err) < 0)
     goto fail;
   close_ns(x);
@@ -562,6 +571,8 @@ int cove_container_exec(const struct cove_exec_opts *o, int *status, cove_err *e
   if (cove_state_read(dirfd, &st, err) < 0)
     return -1;
   x.st = &st;
+  if (cove_cgroup_load(dirfd, &x.cg, err) < 0)
+    goto out;
   if (st.status != COVE_RUNNING && st.status != COVE_CREATED) {
     cove_error(err, 0, "cannot exec in container \"%s\": container not running (it is %s)", o->id,
                cove_status_name(st.status));
@@ -695,6 +706,7 @@ out:
   cove_closep(&x.pidfd);
   built_free(&b);
   cove_spec_free(&spec);
+  cove_cgroup_release(&x.cg);
   cove_state_release(&st);
   return ret;
 }

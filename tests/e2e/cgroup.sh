@@ -184,6 +184,11 @@ assert_fail cv update --cpuset-cpus 9999 "$L"
 assert_cove_error "linux.resources.cpu.cpus"
 assert_eq 40 "$(cat "$(cgdir pids "$L")/pids.max")" "pids.max unchanged by a failed update"
 
+# exec joins the container's cgroups (and its cgroup namespace)
+capture cv exec "$L" cat /proc/self/cgroup
+assert_eq 0 "$RC" "exec (stderr: $ERR)"
+assert_contains "$OUT" ":memory:/"$'\n' "exec'd process's memory cgroup (inside)"
+assert_not_contains "$OUT" "cove-" "exec'd process's cgroups (inside)"
 procs=$(cat "$(cgdir pids "$L")/cgroup.procs")
 assert_ok cv kill --all "$L" KILL
 for p in $procs; do gone "$p" || fail "process $p survived kill --all"; done

@@ -173,6 +173,8 @@ assert_ok cv update --resources "$T/res.json" "$C"
 assert_eq 21 "$(<"$CC/pids.max")" "pids.max after update --resources (unified)"
 assert_eq 49999872 "$(<"$CC/memory.high")" "memory.high (page-rounded)"
 assert_fail cv update --resources "$T/nonexistent.json" "$C"
+capture cv exec "$C" cat /proc/self/cgroup
+assert_eq "0::/" "$OUT" "exec'd process's cgroup (inside; stderr: $ERR)"
 assert_ok cv kill --all "$C" KILL
 wait_status "$C" stopped
 assert_ok cv delete "$C"
