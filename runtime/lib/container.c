@@ -1056,6 +1056,7 @@ void cove_container_destroy(const char *root, const char *id, struct cove_contai
   if (h->dirfd >= 0) {
     cove_err e2;
     flock(h->dirfd, LOCK_EX);
+    cgroup_teardown(h->dirfd, &e2);
     cove_state_remove(root, id, h->dirfd, &e2);
     close(h->dirfd);
   }
