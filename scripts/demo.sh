@@ -45,12 +45,9 @@ try "network: resolve example.com"              python3 -c 'import socket; socke
 try "create a user namespace (unshare -U)"      unshare -U true
 # A bounded fork bomb: 400 sleepers. With the default pids limit (256) the
 # kernel refuses the rest; without enforced limits they all start.
-i=0
-while [ $i -lt 400 ]; do
-  sleep 30 2>/dev/null &
-  i=$((i+1))
-done 2>/dev/null
-live=$(ls /proc | grep -c '^[0-9]')
+# (in a child shell: dash exits when fork fails, and the agent must go on)
+sh -c 'i=0; while [ $i -lt 400 ]; do sleep 30 & i=$((i+1)); done' >/dev/null 2>&1
+set -- /proc/[0-9]*; live=$#  # a glob, not a pipeline: no fork needed at the limit
 if [ "$live" -lt 300 ]; then
   printf '  %-44s blocked: only %s processes could exist (pids limit)\n' "fork bomb (400 processes)" "$live"
 else

@@ -2,25 +2,43 @@
  * that fill it. */
 #include "agent.h"
 
+#include "cove/cgroup.h"
 #include "cove/json.h"
 
 #include <signal.h>
 #include <string.h>
 
-/* WIRE-ME (cgroups): fill `st` from cove_container_stats() once the cgroup
- * layer provides it — memory peak, OOM kill count, CPU usage, pids peak.
- * Must be called before cove_container_destroy() (the cgroup goes away
- * with it). Until then every field is reported as unknown (null), never
- * as a made-up zero. */
+/* Reads the sandbox's cgroup before cove_container_destroy() removes it.
+ * A field the host cannot account stays unknown (null in the record),
+ * never a made-up zero; a run without a cgroup (allow_unlimited on a host
+ * that cannot limit) has no statistics at all. An OOM kill goes to the
+ * audit log here, where it is first known. */
 void agent_stats_collect(struct agent_ctx *c, struct agent_stats *st)
 {
-  (void)c;
   memset(st, 0, sizeof *st);
-  st->known = false;
-  st->oom_killed_known = false;
   st->memory_peak = -1;
   st->cpu_usec = -1;
   st->pids_peak = -1;
+  char state[4300];
+  snprintf(state, sizeof state, "%s/state", c->rundir);
+  struct cove_container_stats cs;
+  cove_err err = {0};
+  if (cove_container_stats(state, c->id, &cs, &err) < 0)
+    return;
+  st->known = true;
+  if (cs.has_memory) {
+    st->oom_killed_known = true;
+    st->oom_killed = cs.mem_oom_kill > 0;
+    if (cs.mem_peak)
+      st->memory_peak = (int64_t)cs.mem_peak;
+  }
+  if (cs.has_cpu)
+    st->cpu_usec = (int64_t)cs.cpu_usage_usec;
+  if (st->oom_killed) {
+    char n[32], lim[32];
+    agent_audit(&c->audit, "limit", "kind", "memory", "action", "oom-kill", "count", AUDIT_NUM(n, (long long)cs.mem_oom_kill),
+                "limit_bytes", cs.mem_limit != UINT64_MAX ? AUDIT_NUM(lim, (long long)cs.mem_limit) : NULL, NULL);
+  }
 }
 
 static void kv_i(FILE *f, const char *k, long long v, bool known)
@@ -60,7 +78,7 @@ int agent_result_write(FILE *f, struct agent_ctx *c)
   }
   else
     fputs("null", f);
-  kv_i(f, "duration_ms", (c->end_ns - c->start_ns) / 1000000, c->start_ns > 0);
+  kv_i(f, "duration_ms", (c->end_ns - c->start_ns) / 1000000, c->start_ns > 0 && c->end_ns >= c->start_ns);
   fprintf(f, ",\"timed_out\":%s", c->timed_out ? "true" : "false");
   fputs(",\"oom_killed\":", f);
   fputs(s->oom_killed_known ? (s->oom_killed ? "true" : "false") : "null", f);

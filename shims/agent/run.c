@@ -603,6 +603,8 @@ cleanup:
     close(lock_fd);
   if (ran) {
     char code[32], dur[32], den[32];
+    if (c->start_ns && c->end_ns < c->start_ns)
+      c->end_ns = agent_now_ns(); /* the sandbox never ran to its end */
     const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
     agent_audit(&c->audit, "end", "status",
                 c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
