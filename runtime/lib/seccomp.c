@@ -105,6 +105,31 @@ static int apply_flags(scmp_filter_ctx ctx, const struct cove_seccomp *s, cove_e
   return 0;
 }
 
+/* Whether this kernel can run code of architecture `token` at all: its
+ * native ABI and the compat ABIs it carries. Profiles list every arch they
+ * might meet (Docker's lists ARM on x86 hosts); compiling rules for an ABI
+ * whose syscalls can never arrive costs most of a container's start (the
+ * agent profile: 129 ms with five arches, 85 ms with the three x86 ones)
+ * and changes nothing: a syscall of an arch left out would hit the bad-arch
+ * action, and none can come. Unknown hosts keep everything. */
+static bool arch_runnable(uint32_t token)
+{
+  static const struct {
+    uint32_t native, compat[2];
+  } abis[] = {
+    {SCMP_ARCH_X86_64, {SCMP_ARCH_X86, SCMP_ARCH_X32}},
+    {SCMP_ARCH_AARCH64, {SCMP_ARCH_ARM, 0}},
+    {SCMP_ARCH_S390X, {SCMP_ARCH_S390, 0}},
+  };
+  uint32_t native = seccomp_arch_native();
+  if (token == native)
+    return true;
+  for (size_t i = 0; i < sizeof abis / sizeof *abis; i++)
+    if (abis[i].native == native)
+      return token == abis[i].compat[0] || token == abis[i].compat[1];
+  return true;
+}
+
 static int add_arches(scmp_filter_ctx ctx, const struct cove_seccomp *s, cove_err *err)
 {
   for (size_t i = 0; i < s->architectures.n; i++) {
@@ -120,6 +145,10 @@ static int add_arches(scmp_filter_ctx ctx, const struct cove_seccomp *s, cove_er
       /* Leaving it out only makes the filter stricter: syscalls from an
        * architecture not in the filter hit the bad-arch action (kill). */
       cove_warn("linux.seccomp.architectures[%zu]: %s is not supported by this libseccomp, skipping", i, oci);
+      continue;
+    }
+    if (!arch_runnable(token)) {
+      cove_debug("linux.seccomp.architectures[%zu]: %s cannot run on this kernel, left out", i, oci);
       continue;
     }
     int rc = seccomp_arch_add(ctx, token);
