@@ -111,21 +111,24 @@ user_home=$(getent passwd "$user" | cut -d: -f6)
 
 echo "cove $("$cove" --version | head -1 | cut -d' ' -f3): the agent sandbox demo"
 echo
-show_run root "$root_home" "as root, default policy"
-if [ "$LAST_RC" -ne 0 ] && grep -q "limits cannot be enforced" "$work/root/err"; then
-  echo
-  echo "Limits not enforced on this host: refused (fail closed). Running again with"
-  echo "a policy that explicitly allows running unlimited, to show the rest:"
-  echo '{"allow_unlimited": true}' >"$work/unlimited.json"
-  chmod 644 "$work/unlimited.json"
-  policy="$work/unlimited.json"
-  echo
-  show_run root "$root_home" "as root, {\"allow_unlimited\": true}" "$policy"
-else
-  policy=
-fi
+echo '{"allow_unlimited": true}' >"$work/unlimited.json"
+chmod 644 "$work/unlimited.json"
+# WHO HOME NAME: the default policy; when the host cannot enforce its
+# limits for WHO, the refusal (fail closed) is shown, then a run with a
+# policy that explicitly allows running unlimited shows the rest.
+demo_as() {
+  show_run "$1" "$2" "as $3, default policy"
+  if [ "$LAST_RC" -ne 0 ] && grep -q "limits cannot be enforced" "$work/$1/err"; then
+    echo
+    echo "Limits cannot be enforced for $3 on this host: refused (fail closed)."
+    echo "Running again with a policy that explicitly allows running unlimited:"
+    echo
+    show_run "$1" "$2" "as $3, policy {\"allow_unlimited\": true}" "$work/unlimited.json"
+  fi
+}
+demo_as root "$root_home" root
 echo
-show_run "$user" "$user_home" "as unprivileged user '$user'${policy:+, {\"allow_unlimited\": true}}" "$policy"
+demo_as "$user" "$user_home" "unprivileged user '$user'"
 echo
 echo "Both sandboxes were destroyed; 'cove agent gc' finds nothing left:"
 "$cove" agent gc
