@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -66,21 +65,6 @@ static void emit(struct cove_gen *g, yajl_val v)
   }
 }
 
-/* Architectures this kernel can actually run: every extra one listed
- * makes libseccomp compile (and the kernel run) another copy of ~400 rules
- * for nothing, a large part of the sandbox's start-up cost. */
-static bool arch_possible(const char *a)
-{
-  struct utsname u;
-  if (uname(&u) < 0)
-    return true;
-  if (!strcmp(u.machine, "x86_64"))
-    return !strcmp(a, "SCMP_ARCH_X86_64") || !strcmp(a, "SCMP_ARCH_X86") || !strcmp(a, "SCMP_ARCH_X32");
-  if (!strcmp(u.machine, "aarch64"))
-    return !strcmp(a, "SCMP_ARCH_AARCH64") || !strcmp(a, "SCMP_ARCH_ARM");
-  return true;
-}
-
 static void emit_seccomp(struct cove_gen *g, yajl_val prof, struct agent_ctx *c)
 {
   bool notify = c->pol.seccomp_notify;
@@ -91,13 +75,9 @@ static void emit_seccomp(struct cove_gen *g, yajl_val prof, struct agent_ctx *c)
     if (notify && (!strcmp(k, "listenerPath") || !strcmp(k, "listenerMetadata")))
       continue;
     cove_gen_key(g, k);
-    if (!strcmp(k, "architectures") && YAJL_IS_ARRAY(v)) {
-      cove_gen_array_open(g);
-      for (size_t j = 0; j < v->u.array.len; j++)
-        if (YAJL_IS_STRING(v->u.array.values[j]) && arch_possible(v->u.array.values[j]->u.string))
-          cove_gen_str(g, v->u.array.values[j]->u.string);
-      cove_gen_array_close(g);
-    } else if (!strcmp(k, "syscalls") && YAJL_IS_ARRAY(v)) {
+    /* architectures pass through: the runtime leaves out what this
+     * kernel cannot run */
+    if (!strcmp(k, "syscalls") && YAJL_IS_ARRAY(v)) {
       cove_gen_array_open(g);
       for (size_t j = 0; j < v->u.array.len; j++)
         if (YAJL_IS_OBJECT(v->u.array.values[j]))
