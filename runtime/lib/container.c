@@ -342,6 +342,7 @@ struct created {
   int pidfd;
   int sync_fd;     /* parent end, run mode */
   int console_fd;  /* run mode with a terminal and no console socket */
+  bool late_hooks; /* poststart or poststop: `run` must re-read the spec */
 };
 
 static void kill_and_reap(pid_t pid, int pidfd)
@@ -555,6 +556,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   out->pidfd = pidfd;
   out->sync_fd = socks[0];
   out->console_fd = console_pair[0];
+  out->late_hooks = spec.hooks.n_poststart || spec.hooks.n_poststop;
   cove_cgroup_release(&cg);
   cove_spec_free(&spec);
   return 0;
@@ -759,7 +761,9 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
   int ret = -1;
   struct cove_state hst = {0};
   struct cove_spec *hspec = NULL;
-  if (cove_state_read(c.dirfd, &hst, err) < 0)
+  /* Only the hooks need the state and the spec again: keep them off the
+   * hot path of a plain `run`. */
+  if (c.late_hooks && cove_state_read(c.dirfd, &hst, err) < 0)
     goto out;
   if (cove_sync_send(c.sync_fd, SYNC_START, 0, NULL) < 0) {
     cove_error(err, errno, "start container");
@@ -781,8 +785,10 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
   }
   close(c.sync_fd);
   c.sync_fd = -1;
-  wait_exec_done(c.pid);
-  hspec = load_bundle_spec(&hst, "poststart hooks");
+  /* A foreground caller cannot look at the process before it exits. */
+  if (detach || c.late_hooks)
+    wait_exec_done(c.pid);
+  hspec = c.late_hooks ? load_bundle_spec(&hst, "poststart hooks") : NULL;
   if (hspec && hspec->hooks.n_poststart) {
     _cleanup_free_ char *hs = cove_hook_state_json(hst.oci_version, o->id, "running", c.pid, hst.bundle, hst.annotations_json);
     cove_hooks_run_warn(hspec->hooks.poststart, hspec->hooks.n_poststart, "poststart", hs);
