@@ -312,28 +312,6 @@ static void now_rfc3339(char *out, size_t cap)
   snprintf(out, cap, "%s.%09ldZ", b, ts.tv_nsec);
 }
 
-static char *annotations_json(const struct cove_spec *s)
-{
-  if (!s->n_annotations)
-    return NULL;
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f)
-    return NULL;
-  fputc('{', f);
-  for (size_t i = 0; i < s->n_annotations; i++) {
-    if (i)
-      fputc(',', f);
-    cove_json_write_string(f, s->annotations[i].key);
-    fputc(':', f);
-    cove_json_write_string(f, s->annotations[i].value);
-  }
-  fputc('}', f);
-  fclose(f);
-  return buf;
-}
-
 /* Everything create and run share. On success *pid_out is the init, held
  * before exec; dirfd stays locked. */
 struct created {
@@ -469,7 +447,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   now_rfc3339(st.created, sizeof st.created);
   st.creating = true;
   st.rootless = geteuid() != 0;
-  annotations = annotations_json(&spec);
+  annotations = cove_spec_annotations_json(&spec);
   st.annotations_json = annotations;
 
   /* The runtime blocks all signals while it has a half-made container;

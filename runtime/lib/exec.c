@@ -272,14 +272,6 @@ static int build_process(struct built *b, const struct cove_exec_opts *o, const 
 
 /* ---- the process, inside the container ------------------------------ */
 
-static int write_attr(const char *name, const char *data, cove_err *err)
-{
-  _cleanup_close_ int dir = open("/proc/self/attr", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0)
-    return cove_error(err, errno, "open /proc/self/attr");
-  return cove_write_file_at(dir, name, data, strlen(data), err);
-}
-
 /* The pty comes from the container's own devpts, opened without following
  * anything out of its root, and must really be a ptmx: the container is
  * live and could have replaced /dev/ptmx. */
@@ -383,22 +375,8 @@ __attribute__((noreturn)) static void exec_child(struct exec_ctx *x)
   if (cove_caps_apply_bounding(&p->caps, &err) < 0 || switch_user(p, userns, &err) < 0 ||
       cove_caps_apply(&p->caps, &err) < 0)
     goto fail;
-  if (p->apparmor_profile && *p->apparmor_profile) {
-    char b[4200];
-    snprintf(b, sizeof b, "exec %s", p->apparmor_profile);
-    if (write_attr("apparmor/exec", b, &err) < 0 && write_attr("exec", b, &err) < 0) {
-      cove_error_prefix(&err, "process.apparmorProfile");
-      goto fail;
-    }
-  }
-  if (p->selinux_label && *p->selinux_label && write_attr("exec", p->selinux_label, &err) < 0) {
-    cove_error_prefix(&err, "process.selinuxLabel");
+  if (cove_process_apply_lsm_nnp(p, &err) < 0)
     goto fail;
-  }
-  if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    cove_error(&err, errno, "process.noNewPrivileges");
-    goto fail;
-  }
   if (!x->o->detach)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the uid change cleared it */
   if (filter && !seccomp_early && load_filter(x, filter, &err) < 0)

@@ -353,24 +353,8 @@ void cove_init_main(struct cove_init_ctx *ctx)
     goto fail_late;
   if (cove_caps_apply_bounding(&p->caps, &err) < 0 || switch_user(ctx, &err) < 0 || cove_caps_apply(&p->caps, &err) < 0)
     goto fail_late;
-  /* LSM labels take effect at execve; the parser already refused them on
-   * hosts where the module is off. */
-  if (p->apparmor_profile && *p->apparmor_profile) {
-    char b[4200];
-    snprintf(b, sizeof b, "exec %s", p->apparmor_profile);
-    if (write_proc_self("attr/apparmor/exec", b, &err) < 0 && write_proc_self("attr/exec", b, &err) < 0) {
-      cove_error_prefix(&err, "process.apparmorProfile");
-      goto fail_late;
-    }
-  }
-  if (p->selinux_label && *p->selinux_label && write_proc_self("attr/exec", p->selinux_label, &err) < 0) {
-    cove_error_prefix(&err, "process.selinuxLabel");
+  if (cove_process_apply_lsm_nnp(p, &err) < 0)
     goto fail_late;
-  }
-  if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    cove_error(&err, errno, "process.noNewPrivileges");
-    goto fail_late;
-  }
   if (ctx->start_mode == COVE_START_SYNC)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change */
   if (filter && !seccomp_early && load_filter(ctx, filter, &err) < 0)

@@ -29,6 +29,8 @@ void cove_seccomp_free(struct cove_seccomp *s);
 int cove_rlimits_apply(const struct cove_process *p, cove_err *err);
 int cove_caps_apply_bounding(const struct cove_caps *caps, cove_err *err);
 int cove_caps_apply(const struct cove_caps *caps, cove_err *err);
+/* AppArmor profile / SELinux label for the next execve, then no_new_privs. */
+int cove_process_apply_lsm_nnp(const struct cove_process *p, cove_err *err);
 
 typedef void *cove_seccomp_filter; /* scmp_filter_ctx */
 int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out, cove_err *err);
