@@ -100,33 +100,6 @@ static char *read_file(const char *path, cove_err *err)
   return steal_ptr(buf);
 }
 
-/* Generic copy of a yajl tree node. */
-static void emit(struct cove_gen *g, yajl_val v)
-{
-  if (!v || YAJL_IS_NULL(v)) {
-    COVE_GEN_DO(g, yajl_gen_null(g->g));
-  } else if (YAJL_IS_STRING(v)) {
-    cove_gen_str(g, v->u.string);
-  } else if (YAJL_IS_NUMBER(v)) {
-    const char *r = v->u.number.r;
-    COVE_GEN_DO(g, yajl_gen_number(g->g, r, strlen(r)));
-  } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-    COVE_GEN_DO(g, yajl_gen_bool(g->g, YAJL_IS_TRUE(v)));
-  } else if (YAJL_IS_ARRAY(v)) {
-    cove_gen_array_open(g);
-    for (size_t i = 0; i < v->u.array.len; i++)
-      emit(g, v->u.array.values[i]);
-    cove_gen_array_close(g);
-  } else if (YAJL_IS_OBJECT(v)) {
-    cove_gen_map_open(g);
-    for (size_t i = 0; i < v->u.object.len; i++) {
-      cove_gen_key(g, v->u.object.keys[i]);
-      emit(g, v->u.object.values[i]);
-    }
-    cove_gen_map_close(g);
-  }
-}
-
 static void emit_process(struct cove_gen *g, yajl_val p)
 {
   cove_gen_map_open(g);
@@ -148,7 +121,7 @@ static void emit_process(struct cove_gen *g, yajl_val p)
       nnp_done = true;
     } else {
       cove_gen_key(g, k);
-      emit(g, p->u.object.values[i]);
+      cove_gen_value(g, p->u.object.values[i]);
     }
   }
   if (!caps_done) {
@@ -175,10 +148,10 @@ static void emit_linux(struct cove_gen *g, yajl_val lx, yajl_val seccomp)
     if (strcmp(k, "seccomp") == 0)
       continue;
     cove_gen_key(g, k);
-    emit(g, lx->u.object.values[i]);
+    cove_gen_value(g, lx->u.object.values[i]);
   }
   cove_gen_key(g, "seccomp");
-  emit(g, seccomp);
+  cove_gen_value(g, seccomp);
   cove_gen_map_close(g);
 }
 
@@ -258,14 +231,14 @@ int cove_spec_default_write_agent(FILE *out, bool rootless, cove_err *err)
       emit_linux(&g, v, profile);
       linux_done = true;
     } else {
-      emit(&g, v);
+      cove_gen_value(&g, v);
     }
   }
   if (!linux_done) {
     cove_gen_key(&g, "linux");
     cove_gen_map_open(&g);
     cove_gen_key(&g, "seccomp");
-    emit(&g, profile);
+    cove_gen_value(&g, profile);
     cove_gen_map_close(&g);
   }
   cove_gen_map_close(&g);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 struct cove_gen {
   yajl_gen g;
@@ -82,6 +83,33 @@ static inline void cove_gen_strv(struct cove_gen *g, const char *const *v)
 }
 
 /* Frees the generator and reports the first failure, naming `what`. */
+/* Copies a parsed yajl tree node (and everything under it) verbatim;
+ * numbers keep their original text. */
+static inline void cove_gen_value(struct cove_gen *g, yajl_val v)
+{
+  if (!v || YAJL_IS_NULL(v)) {
+    COVE_GEN_DO(g, yajl_gen_null(g->g));
+  } else if (YAJL_IS_STRING(v)) {
+    cove_gen_str(g, v->u.string);
+  } else if (YAJL_IS_NUMBER(v)) {
+    COVE_GEN_DO(g, yajl_gen_number(g->g, v->u.number.r, strlen(v->u.number.r)));
+  } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+    COVE_GEN_DO(g, yajl_gen_bool(g->g, YAJL_IS_TRUE(v)));
+  } else if (YAJL_IS_ARRAY(v)) {
+    cove_gen_array_open(g);
+    for (size_t i = 0; i < v->u.array.len; i++)
+      cove_gen_value(g, v->u.array.values[i]);
+    cove_gen_array_close(g);
+  } else if (YAJL_IS_OBJECT(v)) {
+    cove_gen_map_open(g);
+    for (size_t i = 0; i < v->u.object.len; i++) {
+      cove_gen_key(g, v->u.object.keys[i]);
+      cove_gen_value(g, v->u.object.values[i]);
+    }
+    cove_gen_map_close(g);
+  }
+}
+
 static inline int cove_gen_finish(struct cove_gen *g, const char *what)
 {
   yajl_gen_status st = g->st;

@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-static void emit(struct cove_gen *g, yajl_val v);
 
 static void emit_rule(struct cove_gen *g, yajl_val r, bool notify)
 {
@@ -35,34 +34,9 @@ static void emit_rule(struct cove_gen *g, yajl_val r, bool notify)
     if (conv && !strcmp(k, "action"))
       cove_gen_str(g, "SCMP_ACT_NOTIFY");
     else
-      emit(g, r->u.object.values[i]);
+      cove_gen_value(g, r->u.object.values[i]);
   }
   cove_gen_map_close(g);
-}
-
-static void emit(struct cove_gen *g, yajl_val v)
-{
-  if (!v || YAJL_IS_NULL(v)) {
-    COVE_GEN_DO(g, yajl_gen_null(g->g));
-  } else if (YAJL_IS_STRING(v)) {
-    cove_gen_str(g, v->u.string);
-  } else if (YAJL_IS_NUMBER(v)) {
-    COVE_GEN_DO(g, yajl_gen_number(g->g, v->u.number.r, strlen(v->u.number.r)));
-  } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-    COVE_GEN_DO(g, yajl_gen_bool(g->g, YAJL_IS_TRUE(v)));
-  } else if (YAJL_IS_ARRAY(v)) {
-    cove_gen_array_open(g);
-    for (size_t i = 0; i < v->u.array.len; i++)
-      emit(g, v->u.array.values[i]);
-    cove_gen_array_close(g);
-  } else if (YAJL_IS_OBJECT(v)) {
-    cove_gen_map_open(g);
-    for (size_t i = 0; i < v->u.object.len; i++) {
-      cove_gen_key(g, v->u.object.keys[i]);
-      emit(g, v->u.object.values[i]);
-    }
-    cove_gen_map_close(g);
-  }
 }
 
 static void emit_seccomp(struct cove_gen *g, yajl_val prof, struct agent_ctx *c)
@@ -84,7 +58,7 @@ static void emit_seccomp(struct cove_gen *g, yajl_val prof, struct agent_ctx *c)
           emit_rule(g, v->u.array.values[j], notify);
       cove_gen_array_close(g);
     } else {
-      emit(g, v);
+      cove_gen_value(g, v);
     }
   }
   if (notify) {
