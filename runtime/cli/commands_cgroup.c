@@ -7,6 +7,7 @@
 #include "cove/json.h"
 #include "cove/log.h"
 #include "cove/state.h"
+#include "cove/units.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -395,27 +396,6 @@ static void print_stats(const char *id, const struct cove_container_stats *s)
 }
 
 /* Go-style duration: 5s, 100ms, 1m, 1.5s, or plain seconds. */
-static int parse_duration(const char *s, long *ms)
-{
-  char *end;
-  double v = strtod(s, &end);
-  if (end == s || v < 0)
-    return -1;
-  double mul = 1000;
-  if (!strcmp(end, "ms"))
-    mul = 1;
-  else if (!strcmp(end, "s") || !*end)
-    mul = 1000;
-  else if (!strcmp(end, "m"))
-    mul = 60000;
-  else if (!strcmp(end, "h"))
-    mul = 3600000;
-  else
-    return -1;
-  *ms = (long)(v * mul);
-  return *ms > 0 ? 0 : -1;
-}
-
 struct ev {
   bool stats;
   const char *interval;
@@ -446,8 +426,8 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
   int r = parse(argc, argv, help, extra, NULL, ev_opt, &e, &id);
   if (r)
     return r == 1 ? 0 : r;
-  long ms = 5000;
-  if (e.interval && parse_duration(e.interval, &ms) < 0)
+  uint64_t ms = 5000;
+  if (e.interval && (cove_parse_duration_ms(e.interval, &ms) < 0 || ms == 0 || ms > INT32_MAX))
     return uerr(argv[0], "--interval: expected a duration like 5s or 500ms", help);
   char root[4096];
   if (root_of(g, root, sizeof root))

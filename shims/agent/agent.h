@@ -70,7 +70,6 @@ int agent_policy_parse(struct agent_policy *p, const char *text, const char *wha
 void agent_policy_free(struct agent_policy *p);
 int agent_allowlist_load(struct agent_allowlist *a, const char *path, cove_err *err);
 void agent_allowlist_free(struct agent_allowlist *a);
-int agent_parse_duration_ms(const char *s, uint64_t *out);
 int agent_parse_size(const char *s, uint64_t *out);
 char *agent_read_small_file(const char *path, size_t max, cove_err *err);
 

@@ -4,6 +4,8 @@
  * resolved later (mounts.c), still before anything is created. */
 #include "agent.h"
 
+#include "cove/units.h"
+
 #include "cove/cleanup.h"
 #include "cove/json.h"
 
@@ -80,32 +82,6 @@ char *agent_read_small_file(const char *path, size_t max, cove_err *err)
   }
   buf[off] = 0;
   return steal_ptr(buf);
-}
-
-/* "30m", "90s", "1h", "500ms", or a bare number of seconds. */
-int agent_parse_duration_ms(const char *s, uint64_t *out)
-{
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || errno || v < 0 || !isfinite(v))
-    return -1;
-  double mul = 1000;
-  if (!strcmp(end, "ms"))
-    mul = 1;
-  else if (!strcmp(end, "s") || !*end)
-    mul = 1000;
-  else if (!strcmp(end, "m"))
-    mul = 60e3;
-  else if (!strcmp(end, "h"))
-    mul = 3600e3;
-  else
-    return -1;
-  double ms = v * mul;
-  if (ms > 1e15)
-    return -1;
-  *out = (uint64_t)ms;
-  return 0;
 }
 
 /* "512M", "1G", "64k", or bytes. Binary units. */
@@ -308,7 +284,7 @@ static int parse_limits(struct agent_policy *p, yajl_val v, cove_err *err)
   yajl_val t = cove_json_field(v, "timeout");
   if (t) {
     if (YAJL_IS_STRING(t)) {
-      if (agent_parse_duration_ms(t->u.string, &p->timeout_ms) < 0 || !p->timeout_ms)
+      if (cove_parse_duration_ms(t->u.string, &p->timeout_ms) < 0 || !p->timeout_ms)
         return cove_error(err, 0, "limits.timeout: \"%s\": expected a duration like \"30m\", \"90s\"", t->u.string);
     } else if (YAJL_IS_INTEGER(t) && t->u.number.i > 0) {
       p->timeout_ms = (uint64_t)t->u.number.i * 1000;

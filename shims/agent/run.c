@@ -10,6 +10,8 @@
  * delete removes the cgroup). */
 #include "agent.h"
 
+#include "cove/units.h"
+
 #include "cove/cleanup.h"
 #include "cove/container.h"
 #include "cove/spec.h"
@@ -526,7 +528,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     goto fail;
   if (o->policy_text && agent_policy_parse(&c->pol, o->policy_text, "policy", &err) < 0)
     goto fail;
-  if (o->timeout && (agent_parse_duration_ms(o->timeout, &c->pol.timeout_ms) < 0 || !c->pol.timeout_ms)) {
+  if (o->timeout && (cove_parse_duration_ms(o->timeout, &c->pol.timeout_ms) < 0 || !c->pol.timeout_ms)) {
     cove_error(&err, 0, "--timeout \"%s\": expected a duration like 30m, 90s, 500ms", o->timeout);
     goto fail;
   }
