@@ -505,6 +505,7 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   if (cove_container_pids(root, id, &pids, &n, &err) < 0)
     return cli_fail(&err);
   _cleanup_free_ pid_t *owned = pids;
+  (void)owned; /* freed on return; pids aliases it */
   if (json) {
     printf("[");
     for (size_t i = 0; i < n; i++)

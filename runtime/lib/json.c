@@ -162,7 +162,7 @@ int cove_json_array(yajl_val obj, const char *key, const char *path, yajl_val *o
 
 int cove_json_strv(yajl_val obj, const char *key, const char *path, struct cove_strv *out, cove_err *err)
 {
-  yajl_val a;
+  yajl_val a = NULL;
   int r = cove_json_array(obj, key, path, &a, err);
   if (r <= 0)
     return r;
