@@ -77,6 +77,9 @@ static int open_ns_paths(const struct cove_spec *s, int fds[COVE_NS_COUNT], cove
       return cove_error(err, 0, "config.json: linux.namespaces (%s).path: %s is a %s namespace, not %s", cove_ns_name(k),
                         s->ns[k].path, actual, cove_ns_name(k));
     }
+    /* checked on the fd setns will use: the path cannot change after */
+    if (cove_spec_check_sysctl_ns(s, k, fds[k], err) < 0)
+      return -1;
   }
   return 0;
 }

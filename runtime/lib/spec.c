@@ -528,6 +528,51 @@ static int parse_hooks(struct cove_spec *s, yajl_val top, cove_err *err)
   return 0;
 }
 
+/* The namespace a sysctl belongs to (runc's list): COVE_NS_NET, _IPC or
+ * _UTS; -1 for a host-wide one. */
+static int sysctl_ns(const char *k)
+{
+  static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  if (!strncmp(k, "net.", 4))
+    return COVE_NS_NET;
+  if (!strncmp(k, "fs.mqueue.", 10))
+    return COVE_NS_IPC;
+  for (size_t j = 0; j < sizeof ipc_keys / sizeof *ipc_keys; j++)
+    if (!strcmp(k, ipc_keys[j]))
+      return COVE_NS_IPC;
+  if (!strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname"))
+    return COVE_NS_UTS;
+  return -1;
+}
+
+int cove_spec_check_sysctl_ns(const struct cove_spec *s, enum cove_ns_kind k, int fd, cove_err *err)
+{
+  static const char *const proc_name[COVE_NS_COUNT] = {[COVE_NS_NET] = "net", [COVE_NS_IPC] = "ipc",
+                                                       [COVE_NS_UTS] = "uts"};
+  const char *key = NULL;
+  for (size_t i = 0; i < s->n_sysctl && !key; i++)
+    if (sysctl_ns(s->sysctl[i].key) == (int)k)
+      key = s->sysctl[i].key;
+  if (!key)
+    return 0;
+  char own[32];
+  snprintf(own, sizeof own, "/proc/self/ns/%s", proc_name[k]);
+  struct stat joined, mine;
+  if (fstat(fd, &joined) < 0)
+    return cove_error(err, errno, "config.json: linux.namespaces (%s).path: %s", cove_ns_name(k), s->ns[k].path);
+  if (stat(own, &mine) < 0)
+    return cove_error(err, errno, "%s", own);
+  /* "host" means the runtime's own namespace, as for runc: a sysctl
+   * written there would change it for every process sharing it */
+  if (joined.st_dev == mine.st_dev && joined.st_ino == mine.st_ino)
+    return cove_error(err, 0,
+                      "config.json: linux.sysctl.%s: linux.namespaces (%s).path %s is the host's %s namespace "
+                      "(the runtime's own); setting the sysctl would change the host",
+                      key, cove_ns_name(k), s->ns[k].path, cove_ns_name(k));
+  return 0;
+}
+
 /* Cross-field rules that no single field can check. */
 static int validate(struct cove_spec *s, cove_err *err)
 {
@@ -545,29 +590,20 @@ static int validate(struct cove_spec *s, cove_err *err)
     return cove_error(err, 0, "hostname: setting a hostname needs a \"uts\" namespace");
   if (s->domainname && *s->domainname && (!s->ns[COVE_NS_UTS].wanted))
     return cove_error(err, 0, "domainname: setting a domainname needs a \"uts\" namespace");
-  /* Only sysctls scoped to a namespace the container owns may be set: any
-   * other key would change the host for everyone. */
-  static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  /* Only sysctls scoped to a namespace of the container may be set: any
+   * other key would change the host for everyone. A namespace joined by
+   * path may still be the runtime's own: cove_spec_check_sysctl_ns() checks
+   * that on the opened fd, at create. */
   for (size_t i = 0; i < s->n_sysctl; i++) {
     const char *k = s->sysctl[i].key;
-    bool ipc = !strncmp(k, "fs.mqueue.", 10);
-    for (size_t j = 0; j < sizeof ipc_keys / sizeof *ipc_keys; j++)
-      ipc |= !strcmp(k, ipc_keys[j]);
     if (strstr(k, "..") || strchr(k, '/'))
       return cove_error(err, 0, "linux.sysctl.%s: not a sysctl name", k);
-    if (!strncmp(k, "net.", 4)) {
-      if (!s->ns[COVE_NS_NET].wanted || s->ns[COVE_NS_NET].path)
-        return cove_error(err, 0, "linux.sysctl.%s: needs a new network namespace", k);
-    } else if (ipc) {
-      if (!s->ns[COVE_NS_IPC].wanted || s->ns[COVE_NS_IPC].path)
-        return cove_error(err, 0, "linux.sysctl.%s: needs a new ipc namespace", k);
-    } else if (!strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname")) {
-      if (!s->ns[COVE_NS_UTS].wanted || s->ns[COVE_NS_UTS].path)
-        return cove_error(err, 0, "linux.sysctl.%s: needs a new uts namespace", k);
-    } else {
+    int ns = sysctl_ns(k);
+    if (ns < 0)
       return cove_error(err, 0, "linux.sysctl.%s: not namespaced; setting it would change the host", k);
-    }
+    if (!s->ns[ns].wanted)
+      return cove_error(err, 0, "linux.sysctl.%s: needs a \"%s\" namespace in linux.namespaces (not the host's)", k,
+                        cove_ns_name(ns));
   }
   if (s->process.apparmor_profile && *s->process.apparmor_profile && !cove_lsm_enabled("apparmor"))
     return cove_error(err, 0, "process.apparmorProfile: AppArmor is not enabled on this host");

@@ -190,3 +190,7 @@ bool cove_lsm_enabled(const char *lsm);
 /* Name <-> CLONE_NEW* helpers shared by parser, features and setns checks. */
 const char *cove_ns_name(enum cove_ns_kind k);
 int cove_ns_clone_flag(enum cove_ns_kind k);
+/* Refuse, naming the key, a linux.sysctl entry of namespace kind k (net,
+ * ipc, uts) when fd, the namespace joined by linux.namespaces[].path, is
+ * the runtime's own. */
+int cove_spec_check_sysctl_ns(const struct cove_spec *s, enum cove_ns_kind k, int fd, cove_err *err);
