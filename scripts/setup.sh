@@ -25,9 +25,11 @@ TEST_PKGS=(
 # ---- EXTRA_PKGS: extend here (podman, containerd, qemu, ... ) ----
 EXTRA_PKGS=(
   # tests/integration: podman 4.3 (pulls conmon and containers-common) and
-  # containerd 1.6 (ships ctr and containerd-shim-runc-v2). No network
-  # helpers: the tests run with --network none.
-  podman containerd
+  # containerd 1.6 (ships ctr and containerd-shim-runc-v2). podman's
+  # default network on Debian 12 is CNI (netavark is not installed, so
+  # podman 4.3 picks CNI): the bridge/host-local/portmap/firewall/tuning
+  # plugins and iptables for its NAT rules; rootless, slirp4netns.
+  podman containerd containernetworking-plugins iptables slirp4netns
   # tests/vm (ctest -L vm): pure cgroup v2 guest under qemu
   qemu-system-x86 linux-image-amd64 cpio xz-utils
 )

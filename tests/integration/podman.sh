@@ -15,12 +15,18 @@
 #     XDG_RUNTIME_DIR=$T/xdg, so cove's state is $T/xdg/cove; the rootless
 #     pause process is killed and the storage removed at the end.
 #
+# Root runs with podman's default network (CNI bridge cni-podman0,
+# 10.88.0.0/16, local to the machine): podman creates the netns itself and
+# hands it over by path with the default sysctl net.ipv4.ping_group_range.
+# The same cases then run under runc (`podman --runtime runc`) side by side
+# and the results are compared.
+#
 # Sub-checks that need a cove command other branches provide (exec, pause,
 # resume, cgroup limits) run when `cove` has them and print a SKIP line
 # otherwise.
 if [ "${MODE:-}" = root ] && [ -z "${COVE_PODMAN_PRIVATE_NS:-}" ] && [ "$(id -u)" = 0 ] &&
   command -v podman >/dev/null 2>&1; then
-  mkdir -p /run/cove
+  mkdir -p /run/cove /run/runc
   exec env COVE_PODMAN_PRIVATE_NS=1 unshare --mount --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/common.sh"
@@ -35,6 +41,10 @@ if [ "$MODE" = root ]; then
   mkdir -p "$T/cstate"
   chmod 0700 "$T/cstate"
   mount --bind "$T/cstate" /run/cove || die "bind $T/cstate over /run/cove"
+  # runc's default state root, private for the side-by-side cases
+  mkdir -p "$T/rstate"
+  chmod 0700 "$T/rstate"
+  mount --bind "$T/rstate" /run/runc || die "bind $T/rstate over /run/runc"
   _watch_mounts >"$T/.mounts0"
   STATE=$T/cstate
 else
@@ -44,22 +54,23 @@ else
   STATE=$T/xdg/cove
 fi
 
-# pids_limit = 0: podman 4.3 otherwise puts linux.resources.pids.limit =
-# 2048 in every config; with 0 it writes no pids entry, so the basic
-# scenarios need no cgroup support. Limits are asked for explicitly below.
-cat >"$T/containers.conf" <<EOF
-[containers]
-pids_limit = 0
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "cove"
-runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "cove"]
-
-[engine.runtimes]
-cove = ["$COVE"]
-EOF
+# containers.conf: the distribution's defaults (what a user of podman gets:
+# default_sysctls = net.ipv4.ping_group_range, the default capabilities,
+# pids_limit 2048), plus only what registers cove and keeps podman off
+# systemd/journald, which this machine does not run. (CONTAINERS_CONF
+# replaces every other containers.conf; podman 4.3 has no
+# CONTAINERS_CONF_OVERRIDE.)
+DISTCONF=/usr/share/containers/containers.conf
+[ -r "$DISTCONF" ] || DISTCONF=/dev/null
+awk -v cove="$COVE" '
+  function engine() { print "cgroup_manager = \"cgroupfs\""; print "events_logger = \"file\""
+    print "runtime_supports_json = [\"crun\", \"runc\", \"kata\", \"runsc\", \"krun\", \"cove\"]" }
+  function runtimes() { print "cove = [\"" cove "\"]" }
+  /^\[engine\]$/ { print; engine(); e = 1; next }
+  /^\[engine\.runtimes\]$/ { print; runtimes(); r = 1; next }
+  { print }
+  END { if (!e) { print "[engine]"; engine() } if (!r) { print "[engine.runtimes]"; runtimes() } }
+' "$DISTCONF" >"$T/containers.conf"
 cat >"$T/storage.conf" <<EOF
 [storage]
 driver = "vfs"
@@ -68,16 +79,58 @@ graphroot = "$T/storage/graph"
 EOF
 export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf
 
-PM=(podman --runtime "$COVE" --root "$T/storage/graph" --runroot "$T/storage/run" --tmpdir "$T/ptmp"
+PMBASE=(podman --root "$T/storage/graph" --runroot "$T/storage/run" --tmpdir "$T/ptmp"
   --storage-driver vfs --cgroup-manager cgroupfs --events-backend file)
-# No network: rootless has no /dev/net/tun here and slirp4netns is not
-# needed to test the runtime; as root, no CNI/netavark setup either.
-RUNOPTS=(--network none)
-if [ "$MODE" = root ]; then
+PM=("${PMBASE[@]}" --runtime "$COVE")
+RUNOPTS=()
+if [ "$MODE" = rootless ]; then
+  # Rootless podman's default network is slirp4netns, which needs
+  # /dev/net/tun: on this machine that device is root-only (and
+  # slirp4netns is not installed), so the user cannot be given a network.
+  # Root runs with podman's default network.
+  RUNOPTS+=(--network none)
+else
   # root lacks CAP_SYS_RESOURCE here and podman asks for RLIMIT_NOFILE and
-  # RLIMIT_NPROC above the hard limits (see shims/README.md)
+  # RLIMIT_NPROC above the hard limits (see shims/README.md); runc fails
+  # the same way without them
   RUNOPTS+=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 fi
+# Root: podman (cgroupfs manager) puts conmon in <parent>/conmon and the
+# container in <parent>/libpod-<id>, with the parent /libpod_parent taken
+# from the root of every v1 hierarchy: outside this test's own cgroup,
+# which this shared host forbids (runc creates it there; cove would re-root
+# the container's, see docs/cgroups.md, but not podman's conmon). So root
+# runs get a parent below this test's memory cgroup, which must be below
+# (or equal to) its cgroup in every other hierarchy too; whatever podman
+# and runc leave of it (they remove only the leaves) is removed at exit.
+CGP=
+CGDIRS=() # directories of $CGP missing before the test, in creation order
+if [ "$MODE" = root ]; then
+  own_mem=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+  [ -n "$own_mem" ] || own_mem=$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup) # pure v2
+  CGP=${own_mem%/}/cove-podman-$$
+  while IFS=: read -r _ _ own; do
+    [ "$own" = / ] || [[ "$CGP/" == "${own%/}/"* ]] || CGP=
+  done </proc/self/cgroup
+  [ -n "$CGP" ] || die "no cgroup parent below this test's own cgroup in every hierarchy: $(tr '\n' ' ' </proc/self/cgroup)"
+  for m in $(findmnt -n -t cgroup,cgroup2 -o TARGET); do
+    d=$m
+    IFS=/ read -ra comps <<<"${CGP#/}"
+    for c in "${comps[@]}"; do
+      d=$d/$c
+      [ -e "$d" ] || CGDIRS+=("$d")
+    done
+  done
+  RUNOPTS+=(--cgroup-parent "$CGP")
+fi
+_cgp_cleanup() {
+  local i
+  for ((i = ${#CGDIRS[@]} - 1; i >= 0; i--)); do
+    [ -d "${CGDIRS[i]}/conmon" ] && rmdir "${CGDIRS[i]}/conmon" 2>/dev/null
+    [ -d "${CGDIRS[i]}" ] || continue
+    rmdir "${CGDIRS[i]}" 2>/dev/null || { echo "LEFTOVER: cgroup ${CGDIRS[i]}"; FAILS=$((FAILS + 1)); }
+  done
+}
 # $T/bin/pm ARGS: podman with the private configuration above.
 # $T/bin/prun [RUN OPTIONS] -- CMD...: podman run --rootfs $ROOTFS CMD.
 # (scripts, not functions: capture runs them under timeout)
@@ -134,10 +187,25 @@ _podman_cleanup() {
   [ "$MODE" = root ] && umount /run/cove 2>/dev/null
   return 0
 }
-trap '_rc=$?; _podman_cleanup; (exit $_rc); _finish' EXIT
+trap '_rc=$?; _podman_cleanup; _cgp_cleanup; (exit $_rc); _finish' EXIT
 
 log "podman $(podman --version | awk '{print $3}'), exec=$(has_cmd exec && echo yes || echo no)," \
   "pause=$(has_cmd pause && echo yes || echo no), cgroups=$HAS_CGROUPS"
+
+# cgfile PID CONTROLLER V1FILE V2FILE: the container's limit file
+cgfile() {
+  local line n ctrls path
+  while IFS=: read -r n ctrls path; do
+    if [[ ",$ctrls," == *",$2,"* ]] && [ -e "/sys/fs/cgroup/$2$path/$3" ]; then
+      echo "/sys/fs/cgroup/$2$path/$3"; return
+    fi
+    if [ -z "$ctrls" ]; then
+      for line in "/sys/fs/cgroup$path/$4" "/sys/fs/cgroup/unified$path/$4"; do
+        [ -e "$line" ] && { echo "$line"; return; }
+      done
+    fi
+  done <"/proc/$1/cgroup"
+}
 
 # ---------------------------------------------------------- foreground run
 
@@ -170,7 +238,7 @@ assert_eq "got:line1" "$OUT" "stdin reaches the container with -i (stderr: $ERR)
 # than the hard limit and cove must refuse clearly, naming the rlimit.
 if [ "$MODE" = root ] && [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 1048576 ] &&
   [ $(( 0x$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24 & 1 )) = 0 ]; then
-  capture pm run --rm --network none --rootfs "$ROOTFS" true
+  capture pm run --rm --cgroup-parent "$CGP" --rootfs "$ROOTFS" true
   assert_ne 0 "$RC" "podman run without --ulimit on a host without CAP_SYS_RESOURCE"
   assert_contains "$ERR" "RLIMIT_NOFILE" "the error names the rlimit"
 fi
@@ -294,20 +362,6 @@ elif [ "$HAS_CGROUPS" != 1 ]; then
   assert_ne 0 "$RC" "--pids-limit without cgroup support is refused"
   assert_contains "$ERR" "linux.resources.pids" "the refusal names the field"
 else
-  # cgfile PID CONTROLLER V1FILE V2FILE: the container's limit file
-  cgfile() {
-    local line n ctrls path
-    while IFS=: read -r n ctrls path; do
-      if [[ ",$ctrls," == *",$2,"* ]] && [ -e "/sys/fs/cgroup/$2$path/$3" ]; then
-        echo "/sys/fs/cgroup/$2$path/$3"; return
-      fi
-      if [ -z "$ctrls" ]; then
-        for line in "/sys/fs/cgroup$path/$4" "/sys/fs/cgroup/unified$path/$4"; do
-          [ -e "$line" ] && { echo "$line"; return; }
-        done
-      fi
-    done <"/proc/$1/cgroup"
-  }
   capture prun -d --name c4 --memory 64m --pids-limit 50 -- sleep 1000
   assert_eq 0 "$RC" "run -d --memory --pids-limit (stderr: $ERR)"
   capture pm inspect -f '{{.State.Pid}}' c4
@@ -330,6 +384,100 @@ else
   fi
   capture pm rm -f -t 0 c4
   assert_eq 0 "$RC" "podman rm -f c4 (stderr: $ERR)"
+fi
+
+# ------------------------------------------------ side by side with runc
+# The same podman commands, default network, under cove and under runc
+# (Debian's, `podman --runtime runc`); each result is checked against what
+# it must be and cove's must equal runc's.
+
+if [ "$MODE" = rootless ]; then
+  subskip "podman --runtime runc side by side: root only (rootless podman on this cgroup v1 host drops limits and refuses pause)"
+elif ! command -v runc >/dev/null 2>&1; then
+  subskip "podman --runtime runc side by side: runc is not installed"
+else
+  printf '#!/bin/bash\nexec' >"$T/bin/pmr"
+  printf ' %q' "${PMBASE[@]}" --runtime runc >>"$T/bin/pmr"
+  echo ' "$@"' >>"$T/bin/pmr"
+  chmod 0755 "$T/bin/pmr"
+  declare -A R
+  for rt in cove runc; do
+    p=pm
+    [ $rt = runc ] && p=pmr
+    RO=("${RUNOPTS[@]}")
+
+    # run, exit code, the default network from inside: eth0 on podman's
+    # bridge subnet and the default sysctl set in the netns podman made
+    capture $p run --rm "${RO[@]}" --rootfs "$ROOTFS" sh -c \
+      'ip -o -4 addr show eth0 | awk "{print \$4}"; cat /proc/sys/net/ipv4/ping_group_range; exit 3'
+    R[$rt.run]="rc=$RC $(sed 's/\.[0-9]*\.[0-9]*\//.X.X\//' <<<"$OUT" | tr '\t\n' '  ')"
+    assert_eq 3 "$RC" "$rt: podman run sh -c 'exit 3' (stderr: $ERR)"
+    assert_match "$OUT" $'^10\\.88\\.[0-9]+\\.[0-9]+/16\n0\t0$' "$rt: eth0 on podman's bridge, ping_group_range from the default config"
+
+    # -d, exec, pause/unpause, stop
+    capture $p run -d "${RO[@]}" --name "$rt-d" --rootfs "$ROOTFS" sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+    R[$rt.rund]="rc=$RC"
+    assert_eq 0 "$RC" "$rt: podman run -d (stderr: $ERR)"
+    DCID=$OUT
+    capture $p inspect -f '{{.State.Pid}} {{.NetworkSettings.SandboxKey}} {{.NetworkSettings.IPAddress}}' "$rt-d"
+    read -r dpid sandbox ip <<<"$OUT"
+    [ -n "$dpid" ] && note_pid "$dpid"
+    assert_match "$sandbox" '^/run/netns/' "$rt: podman's netns (SandboxKey)"
+    [ -n "$dpid" ] && [ -e "/proc/$dpid" ] && assert_eq "$(stat -L -c %i "$sandbox" 2>/dev/null)" \
+      "$(stat -L -c %i "/proc/$dpid/ns/net")" "$rt: the container is in podman's netns"
+    # the host reaches the container over podman's bridge (local only)
+    capture "$ROOTFS/bin/busybox" ping -c 1 -W 5 "$ip"
+    R[$rt.ping]="rc=$RC"
+    assert_eq 0 "$RC" "$rt: ping $ip from the host over cni-podman0 ($OUT $ERR)"
+    capture $p exec "$rt-d" sh -c 'echo "exec:$(cat /proc/1/cmdline | tr "\0" " ")"; exit 4'
+    R[$rt.exec]="rc=$RC $OUT"
+    assert_eq 4 "$RC" "$rt: podman exec exit status (stderr: $ERR)"
+    assert_contains "$OUT" "exec:sh -c trap" "$rt: exec sees pid 1"
+    capture $p pause "$rt-d"
+    R[$rt.pause]="rc=$RC"
+    capture $p inspect -f '{{.State.Status}}' "$rt-d"
+    R[$rt.pause]+=" $OUT"
+    assert_eq paused "$OUT" "$rt: status after podman pause (stderr: $ERR)"
+    capture $p unpause "$rt-d"
+    capture $p inspect -f '{{.State.Status}}' "$rt-d"
+    R[$rt.unpause]="rc=$RC $OUT"
+    assert_eq running "$OUT" "$rt: status after podman unpause"
+    capture $p stop -t 10 "$rt-d"
+    capture $p inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$rt-d"
+    R[$rt.stop]="$OUT"
+    assert_eq "exited 0" "$OUT" "$rt: podman stop (SIGTERM trapped, exit 0)"
+    capture $p rm "$rt-d"
+    assert_eq 0 "$RC" "$rt: podman rm (stderr: $ERR)"
+    # podman tore the network down: netns, IP lease and NAT rules gone
+    assert_eq "" "$(ls "$sandbox" 2>/dev/null)" "$rt: podman's netns removed"
+    assert_eq "" "$(ls "/var/lib/cni/networks/podman/$ip" 2>/dev/null)" "$rt: IP lease released"
+    assert_eq "" "$(iptables-save 2>/dev/null | grep -F "$DCID")" "$rt: no iptables rule of the container left"
+
+    # --memory, read from the host side: the limit file of the container's
+    # memory cgroup, found through /proc/PID/cgroup. (Not from inside: on
+    # this hybrid host cove mounts only the cgroup2 hierarchy, which lacks
+    # memory, at /sys/fs/cgroup, where runc mounts the v1 hierarchies.)
+    if [ -n "$CGP" ]; then
+      capture $p run -d "${RO[@]}" --name "$rt-m" --memory 64m --rootfs "$ROOTFS" sleep 1000
+      R[$rt.memory]="rc=$RC"
+      assert_eq 0 "$RC" "$rt: podman run -d --memory 64m (stderr: $ERR)"
+      capture $p inspect -f '{{.State.Pid}}' "$rt-m"
+      mpid=$OUT
+      if [ -n "$mpid" ] && [ -e "/proc/$mpid/cgroup" ]; then
+        note_pid "$mpid"
+        f=$(cgfile "$mpid" memory memory.limit_in_bytes memory.max)
+        R[$rt.memory]+=" $(cat "$f" 2>/dev/null)"
+        assert_eq 67108864 "$(cat "$f" 2>/dev/null)" "$rt: --memory 64m in the container's cgroup ($f)"
+      fi
+      capture $p rm -f -t 0 "$rt-m"
+      assert_eq 0 "$RC" "$rt: podman rm -f (stderr: $ERR)"
+    fi
+  done
+  for k in run rund ping exec pause unpause stop memory; do
+    [ -n "${R[runc.$k]+x}" ] || continue
+    assert_eq "${R[runc.$k]}" "${R[cove.$k]}" "podman $k: cove's result = runc's"
+    log "side by side $k: cove '${R[cove.$k]}' runc '${R[runc.$k]}'"
+  done
 fi
 
 # ---------------------------------------------------------------- the end
