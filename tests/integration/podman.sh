@@ -15,8 +15,9 @@
 #     XDG_RUNTIME_DIR=$T/xdg, so cove's state is $T/xdg/cove; the rootless
 #     pause process is killed and the storage removed at the end.
 #
-# Root runs with podman's default network (CNI bridge cni-podman0,
-# 10.88.0.0/16, local to the machine): podman creates the netns itself and
+# podman runs with its default network: as root the CNI bridge (cni-podman0,
+# 10.88.0.0/16, local to the machine), rootless slirp4netns; podman creates
+# the netns itself and
 # hands it over by path with the default sysctl net.ipv4.ping_group_range.
 # The same cases then run under runc (`podman --runtime runc`) side by side
 # and the results are compared.
@@ -84,11 +85,10 @@ PMBASE=(podman --root "$T/storage/graph" --runroot "$T/storage/run" --tmpdir "$T
 PM=("${PMBASE[@]}" --runtime "$COVE")
 RUNOPTS=()
 if [ "$MODE" = rootless ]; then
-  # Rootless podman's default network is slirp4netns, which needs
-  # /dev/net/tun: on this machine that device is root-only (and
-  # slirp4netns is not installed), so the user cannot be given a network.
-  # Root runs with podman's default network.
-  RUNOPTS+=(--network none)
+  # Rootless podman's default network is slirp4netns (setup.sh installs
+  # it); it opens /dev/net/tun inside the user's namespaces, which this
+  # machine allows: rootless runs with the default network too.
+  :
 else
   # root lacks CAP_SYS_RESOURCE here and podman asks for RLIMIT_NOFILE and
   # RLIMIT_NPROC above the hard limits (see shims/README.md); runc fails
@@ -142,7 +142,8 @@ mkdir -p "$T/bin"
 {
   echo '#!/bin/bash'
   echo 'opts=(); while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done; shift'
-  printf 'exec %q run' "$T/bin/pm"; printf ' %q' "${RUNOPTS[@]}"
+  printf 'exec %q run' "$T/bin/pm"
+  [ ${#RUNOPTS[@]} -eq 0 ] || printf ' %q' "${RUNOPTS[@]}"
   printf ' "${opts[@]}" --rootfs %q "$@"\n' "$ROOTFS"
 } >"$T/bin/prun"
 chmod 0755 "$T/bin/pm" "$T/bin/prun"
@@ -221,6 +222,17 @@ assert_eq "1 covebox" "$OUT" "pid 1 in its own pid namespace, hostname set"
 # Exit status propagation.
 capture prun --rm -- sh -c 'exit 3'
 assert_eq 3 "$RC" "exit status of sh -c 'exit 3' (stderr: $ERR)"
+
+# podman's default network: root, the CNI bridge (eth0 with an address in
+# 10.88.0.0/16); rootless, slirp4netns (tap0). Both in a netns podman made.
+capture prun --rm -- sh -c 'ip -o -4 addr; readlink /proc/self/ns/net'
+assert_eq 0 "$RC" "run with podman's default network (stderr: $ERR)"
+assert_not_contains "$OUT" "$(readlink /proc/self/ns/net)" "the container is not in the host's netns"
+if [ "$MODE" = root ]; then
+  assert_match "$OUT" 'eth0 +inet 10\.88\.[0-9]+\.[0-9]+/16' "eth0 on podman's bridge"
+else
+  assert_match "$OUT" 'tap0 +inet ' "tap0 of slirp4netns"
+fi
 
 # podman maps the runtime's error text to 127 (not found) and 126 (cannot
 # execute): cove's messages must say so in the words podman looks for.
