@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build and test cove: a normal tree (build/) and an ASan/UBSan tree
-# (build-asan/), running ctest in both. Exit status is non-zero if any
-# build or test failed.
+# (build-asan/), running ctest in both; build (no tests) a gcc Release tree
+# (build-release/) and a clang Release tree (build-clang/). Every tree is
+# built with -Werror (COVE_WERROR=ON). Exit status is non-zero if any build
+# or test failed.
 #
 #   COVE_TEST_LABELS=regex   only run tests whose labels match (ctest -L)
 #   COVE_TEST_JOBS=N         parallel ctest jobs (default 2)
@@ -19,16 +21,22 @@ fi
 
 status=0
 
-run_tree() {
+# build_tree DIR CMAKE_ARGS...: configure and build with warnings as errors
+build_tree() {
   local dir=$1; shift
   echo "=== $dir: configure ($*)"
-  if ! cmake -S . -B "$dir" "$@"; then
-    echo "=== $dir: configure FAILED"; status=1; return
+  if ! cmake -S . -B "$dir" -DCOVE_WERROR=ON "$@"; then
+    echo "=== $dir: configure FAILED"; status=1; return 1
   fi
   echo "=== $dir: build"
   if ! cmake --build "$dir" -j"$jobs"; then
-    echo "=== $dir: build FAILED"; status=1; return
+    echo "=== $dir: build FAILED"; status=1; return 1
   fi
+}
+
+run_tree() {
+  local dir=$1
+  build_tree "$@" || return
   chmod o+rx "$dir"
   echo "=== $dir: test"
   if ! (cd "$dir" && ctest --output-on-failure -j"$jobs" "${label_args[@]}"); then
@@ -37,6 +45,15 @@ run_tree() {
 }
 
 run_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# What packagers build: no tests, but any warning fails the run. The
+# compiler is fixed when a tree is first configured (CMAKE_C_COMPILER).
+build_tree build-release -DCMAKE_BUILD_TYPE=Release
+if command -v clang >/dev/null; then
+  CC=clang build_tree build-clang -DCMAKE_BUILD_TYPE=Release
+else
+  echo "=== build-clang: clang not found (scripts/setup.sh installs it)"; status=1
+fi
 
 if [ -z "${COVE_SKIP_ASAN:-}" ]; then
   # LeakSanitizer on; abort so a report can't be mistaken for success.
@@ -50,7 +67,7 @@ fi
 # seconds, default 60): any crash or sanitizer report fails the run.
 if [ -z "${COVE_SKIP_FUZZ:-}" ]; then
   echo "=== build-fuzz: configure"
-  if CC=clang cmake -S . -B build-fuzz -DCOVE_FUZZ=ON -DCOVE_FUZZ_TIME="${COVE_FUZZ_TIME:-60}" >/dev/null &&
+  if CC=clang cmake -S . -B build-fuzz -DCOVE_WERROR=ON -DCOVE_FUZZ=ON -DCOVE_FUZZ_TIME="${COVE_FUZZ_TIME:-60}" >/dev/null &&
      cmake --build build-fuzz -j"$jobs" --target fuzz_spec; then
     echo "=== build-fuzz: fuzz_spec for ${COVE_FUZZ_TIME:-60} s"
     if ! (cd build-fuzz && ctest --output-on-failure -L fuzz); then

@@ -20,8 +20,21 @@ capture cv run --no-new-keyring --bundle "$B" "$ID"
 assert_eq 0 "$RC" "keyring --no-new-keyring: exit status (stderr: $ERR)"
 if [ "$MODE" = root ]; then
   assert_eq "$host" "$OUT" "session keyring with --no-new-keyring (the caller's)"
-else
-  # the caller has no session keyring of its own here; its user-session
-  # keyring is per user namespace, so the ids cannot be compared
-  log "rootless --no-new-keyring: caller $host, container $OUT"
 fi
+# The caller joins a session keyring of its own (rootless callers usually
+# have none: their user-session keyring is per user namespace, so the ids
+# above cannot be compared); the container inherits exactly that one with
+# --no-new-keyring, and gets a new one without.
+newid
+capture "$SECROOTFS/bin/keyring" join "cove-test-$ID" "$COVE" --root "$STATE" run --no-new-keyring --bundle "$B" "$ID"
+assert_eq 0 "$RC" "keyring join + --no-new-keyring: exit status (stderr: $ERR)"
+joined=$(sed -n 1p <<<"$OUT")
+assert_match "$joined" '^[0-9]+$' "the caller's joined session keyring id"
+assert_eq "$joined" "$(sed -n 2p <<<"$OUT")" "session keyring with --no-new-keyring (the caller's joined one)"
+newid
+capture "$SECROOTFS/bin/keyring" join "cove-test-$ID" "$COVE" --root "$STATE" run --bundle "$B" "$ID"
+assert_eq 0 "$RC" "keyring join, default: exit status (stderr: $ERR)"
+joined=$(sed -n 1p <<<"$OUT")
+inside=$(sed -n 2p <<<"$OUT")
+assert_match "$inside" '^[0-9]+$' "container's session keyring id (caller joined one)"
+assert_ne "$joined" "$inside" "container's session keyring (must be new, not the caller's joined one)"

@@ -9,6 +9,12 @@
 #   --kernel PATH     kernel image (default: newest /boot/vmlinuz-*, whose
 #                     modules must be in /lib/modules/<version>)
 #   --timeout SECS    kill the VM after SECS seconds (default 300)
+#   --boot-timeout SECS  fail when the guest's init has not started after
+#                     SECS seconds (default $COVE_VM_BOOT_TIMEOUT or 60)
+#   --accel tcg|kvm   accelerator (default $COVE_VM_ACCEL or tcg). kvm is
+#                     probed: a KVM boot that fails or does not reach the
+#                     guest's init within $COVE_VM_KVM_PROBE (default 10)
+#                     seconds falls back to tcg, with a message
 #   --share DIR       share DIR read-write at the same path in the guest
 #                     (repeatable; default: the repository holding this script)
 #   --env NAME=VALUE  set a variable for COMMAND (repeatable; the caller's
@@ -23,7 +29,8 @@
 #   --append ARGS     more kernel command line (e.g. loglevel=7 for debugging)
 #   --verbose         print timings and the console log to stderr
 #
-# Exit status: COMMAND's; 124 on timeout; 125 when the VM could not run it.
+# Exit status: COMMAND's; 124 on timeout; 125 when the VM could not run it
+# (including a guest that never reached its init).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +40,9 @@ log() { if [ "$verbose" = 1 ]; then echo "$prog: $*" >&2; fi; }
 
 kernel=""
 timeout_s=300
+boot_limit=${COVE_VM_BOOT_TIMEOUT:-60}
+accel_req=${COVE_VM_ACCEL:-tcg}
+kvm_probe=${COVE_VM_KVM_PROBE:-10}
 shares=()
 envs=()
 cwd=""
@@ -48,6 +58,8 @@ while [ $# -gt 0 ]; do
   case $1 in
     --kernel) kernel=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
+    --boot-timeout) boot_limit=$2; shift 2 ;;
+    --accel) accel_req=$2; shift 2 ;;
     --share) shares+=("$2"); shift 2 ;;
     --env) envs+=("$2"); shift 2 ;;
     --cwd) cwd=$2; shift 2 ;;
@@ -62,6 +74,9 @@ while [ $# -gt 0 ]; do
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (use -- before the command)" ;;
   esac
+done
+for n in "$timeout_s" "$boot_limit" "$kvm_probe"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || die "timeouts are whole seconds > 0, not '$n'"
 done
 [ $# -gt 0 ] || die "no command given (usage: $prog [options] -- COMMAND...)"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -260,11 +275,31 @@ addfs xfer "$run" rw
 } >"$run/cmd.sh"
 
 # ---- boot -----------------------------------------------------------------
-accel=(-accel tcg -cpu max)
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); fi
+# TCG unless KVM is asked for: a /dev/kvm that opens proves nothing (nested
+# KVM can kill the guest at once with "KVM internal error ... emulation
+# failure"), so a KVM boot must reach the guest's init within $kvm_probe s or
+# the run falls back to TCG.
+case $accel_req in
+  tcg|kvm) ;;
+  *) die "unknown accelerator '$accel_req' (COVE_VM_ACCEL / --accel: tcg or kvm)" ;;
+esac
+if [ "$accel_req" = kvm ] && ! { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
+  echo "$prog: KVM asked for but /dev/kvm is not usable; using TCG" >&2
+  accel_req=tcg
+fi
 append="console=ttyS0 cgroup_no_v1=all nokaslr panic=-1 oops=panic loglevel=4 mitigations=off i8042.noaux i8042.nomux i8042.nopnp"
 [ -n "$extra_append" ] && append="$append $extra_append"
 serial=$run/console.log
+# The guest's init writes this as its first console line (tests/vm/init).
+init_marker='cove-vm: init reached'
+reached_init() { grep -q "$init_marker" "$serial" 2>/dev/null; }
+deadline=$(( $(date +%s) + timeout_s ))
+
+# Guest kernel symbols for the timeout report: the guest boots with nokaslr,
+# so the first run with an empty cache has its init copy /proc/kallsyms to
+# the xfer share (no extra boot).
+kallsyms=$cache/kallsyms-$kver-$kid
+[ -s "$kallsyms" ] || : >"$run/want-kallsyms"
 
 # dump_cpus: each vCPU's instruction pointer, from the qemu monitor.
 dump_cpus() {
@@ -290,20 +325,10 @@ PY
 }
 
 # symbolize: "vCPU N: RIP ADDR symbol+off" for the RIPs in cpus.txt, with the
-# guest's /proc/kallsyms (Debian's System.map is a stub); the guest runs with
-# nokaslr, so one extra boot fetches the symbols for good (cached).
+# cached guest /proc/kallsyms when there is one (Debian's System.map is a
+# stub), else bare addresses.
 symbolize() {
-  local ks=$cache/kallsyms-$kver-$kid
-  if [ ! -s "$ks" ] && [ -z "${COVE_VM_NESTED:-}" ]; then
-    echo "$prog: fetching the guest kernel's symbols (one more boot)..." >&2
-    if COVE_VM_NESTED=1 "$0" --cache "$cache" --kernel "$kernel" --timeout 90 --share "$run" -- \
-      sh -c 'grep " [tTwW] " /proc/kallsyms' >"$ks.tmp" 2>/dev/null; then
-      mv "$ks.tmp" "$ks"
-    else
-      rm -f "$ks.tmp"
-    fi
-  fi
-  python3 - "$run/cpus.txt" "$ks" <<'PY'
+  python3 - "$run/cpus.txt" "$kallsyms" <<'PY'
 import bisect, sys
 syms = []
 try:
@@ -323,25 +348,41 @@ for cpu, line in enumerate(open(sys.argv[1])):
 PY
 }
 
-boot() { # boot IMAGE
-  qemu_args=(-machine q35 "${accel[@]}" -m "$mem" -smp "$smp"
+# boot IMAGE ACCEL BOOT_LIMIT: run the VM; the guest must print the init
+# marker within BOOT_LIMIT seconds and the command's status must be back by
+# the run's deadline. Sets qrc (qemu's exit status, 124 at the deadline) and
+# leaves $run/noinit when the boot watchdog stopped the VM.
+boot() {
+  local cpu=max
+  [ "$2" = kvm ] && cpu=host
+  qemu_args=(-machine q35 -accel "$2" -cpu "$cpu" -m "$mem" -smp "$smp"
     -nodefaults -no-user-config -display none -no-reboot
     -serial "file:$serial" -kernel "$1" -initrd "$initrd" -append "$append"
     "${fsargs[@]}")
   log "qemu-system-x86_64 ${qemu_args[*]}"
-  local t0; t0=$(now_ms)
+  local t0 now; t0=$(now_ms); now=$(date +%s)
+  [ "$now" -lt "$deadline" ] || { qrc=124; : >"$run/timedout"; return; }
   set +e
-  rm -f "$run/timedout" "$run/nopoweroff"
-  timeout -k 5 "$((timeout_s + 30))" qemu-system-x86_64 "${qemu_args[@]}" \
+  rm -f "$run/timedout" "$run/nopoweroff" "$run/noinit" "$run/init-error" "$serial"
+  timeout -k 5 "$((deadline - now + 30))" qemu-system-x86_64 "${qemu_args[@]}" \
     -monitor "unix:$run/monitor.sock,server=on,wait=off" </dev/null >"$run/qemu.out" 2>&1 &
   qpid=$!
-  # watchdog: once the command's status is back, qemu gets 3 s to power
-  # off (a guest stuck in poweroff must not cost the whole timeout); at the
-  # deadline, record where the vCPUs are and stop qemu.
-  ( end=$(( $(date +%s) + timeout_s ))
-    while [ "$(date +%s)" -lt "$end" ]; do
+  # watchdog: no init marker within the boot limit stops the VM at once
+  # (a guest that cannot boot must not cost the whole timeout); once the
+  # command's status is back, qemu gets 3 s to power off (a guest stuck in
+  # poweroff must not either); at the deadline, record where the vCPUs are
+  # and stop qemu.
+  ( boot_end=$(( $(date +%s) + $3 )) booted=0
+    while [ "$(date +%s)" -lt "$deadline" ]; do
       if [ -f "$run/status" ]; then
         sleep 3; : >"$run/nopoweroff"; pkill -TERM -P "$qpid" 2>/dev/null; exit 0
+      fi
+      if [ $booted = 0 ]; then
+        if reached_init; then
+          booted=1
+        elif [ "$(date +%s)" -ge "$boot_end" ]; then
+          : >"$run/noinit"; pkill -TERM -P "$qpid" 2>/dev/null; exit 0
+        fi
       fi
       sleep 0.2
     done
@@ -356,19 +397,35 @@ boot() { # boot IMAGE
   [ -f "$run/timedout" ] && qrc=124
   if [ -f "$run/nopoweroff" ]; then echo "$prog: warning: the VM did not power off after the command; killed it" >&2; fi
   set -e
-  log "$(basename "$1") boot: qemu exit $qrc after $(secs "$t0") s"
+  log "$(basename "$1") boot ($2): qemu exit $qrc after $(secs "$t0") s"
 }
 
 image=$kernel
 [ "$pvh" = 1 ] && image=$vmlinux
-boot "$image"
-if [ "$pvh" = 1 ] && [ ! -f "$run/status" ] && [ "$qrc" != 124 ] && ! grep -q 'cove-vm:' "$serial" 2>/dev/null; then
+accel=$accel_req
+limit=$boot_limit
+[ "$accel" = kvm ] && limit=$kvm_probe
+boot "$image" "$accel" "$limit"
+if [ "$accel" = kvm ] && ! reached_init && [ "$qrc" != 124 ]; then
+  why="did not reach the guest's init within $kvm_probe s"
+  if grep -q 'KVM internal error' "$run/qemu.out" 2>/dev/null; then
+    why="failed: $(grep -m1 'KVM internal error' "$run/qemu.out")"
+  elif [ ! -f "$run/noinit" ]; then
+    why="stopped before the guest's init (qemu exit $qrc: $(head -n 3 "$run/qemu.out" | tr '\n' ' '))"
+  fi
+  echo "$prog: the KVM boot $why; falling back to TCG" >&2
+  accel=tcg
+  boot "$image" tcg "$boot_limit"
+fi
+if [ "$pvh" = 1 ] && [ ! -f "$run/status" ] && [ "$qrc" != 124 ] && [ ! -f "$run/noinit" ] && ! reached_init; then
   # PVH boot did not reach init (qemu without PVH support, kernel without
   # the PVH note...): remember and use the bzImage.
   log "PVH boot failed (qemu: $(tr '\n' ' ' <"$run/qemu.out")), falling back to bzImage"
   : >"$vmlinux.bad"
-  rm -f "$run/init-error"
-  boot "$kernel"
+  boot "$kernel" "$accel" "$boot_limit"
+fi
+if [ -s "$run/kallsyms" ] && [ ! -s "$kallsyms" ]; then
+  mv "$run/kallsyms" "$kallsyms.tmp" && mv "$kallsyms.tmp" "$kallsyms"
 fi
 
 if [ -n "$console" ]; then cp "$serial" "$console"; fi
@@ -383,7 +440,10 @@ if [ -f "$run/status" ]; then
   exit "$rc"
 fi
 
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+if [ -f "$run/noinit" ]; then
+  echo "$prog: the guest did not reach its init within $boot_limit s ($accel); stopped it" >&2
+  rc=125
+elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
   echo "$prog: timed out after $timeout_s s" >&2
   rc=124
   if [ -s "$run/cpus.txt" ]; then symbolize | sed "s/^/$prog: /" >&2 || true; fi
