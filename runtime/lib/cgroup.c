@@ -30,7 +30,7 @@
 static const char *const v1_names[COVE_CG_V1_COUNT] = {
   [COVE_CG_MEMORY] = "memory", [COVE_CG_CPU] = "cpu",         [COVE_CG_CPUACCT] = "cpuacct",
   [COVE_CG_CPUSET] = "cpuset", [COVE_CG_PIDS] = "pids",       [COVE_CG_BLKIO] = "blkio",
-  [COVE_CG_FREEZER] = "freezer", [COVE_CG_HUGETLB] = "hugetlb",
+  [COVE_CG_FREEZER] = "freezer", [COVE_CG_HUGETLB] = "hugetlb",   [COVE_CG_DEVICES] = "devices",
 };
 
 const char *cove_cg_ctrl_name(enum cove_cg_ctrl c)
@@ -351,7 +351,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
   const struct cove_resources *r = &spec->res;
   bool limits = cove_resources_has_limits(r);
   if (mgr == COVE_CG_MANAGER_DISABLED) {
-    if (limits)
+    if (limits || r->n_devices)
       cove_log(COVE_LOG_WARN, "linux.resources: limits NOT enforced: --cgroup-manager=disabled");
     return 0;
   }
@@ -562,7 +562,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
           cove_debug("cgroup v2: %s not enabled: %s", *c, e.msg);
       }
   }
-  if (cove_cgroup_apply(cg, r, false, err) < 0) {
+  if (cove_cgroup_apply(cg, r, false, err) < 0 || cove_cg_devices_apply(cg, r, rootless, err) < 0) {
     cove_error_prefix(err, "config.json");
     goto fail;
   }
