@@ -473,19 +473,10 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
         field = routes[k].field;
       }
     char base[PATH_MAX], leaf[PATH_MAX];
-    join_path(base, sizeof base, h.v1[c].mnt, h.v1[c].own);
-    if (absolute) {
-      /* v1 cgroups are made only below our own: an absolute path outside
-       * it (podman's /libpod_parent/libpod-ID) is re-rooted there */
-      char want_path[PATH_MAX];
-      join_path(want_path, sizeof want_path, "/", rel);
-      if (under(want_path, h.v1[c].own) && strcmp(want_path, h.v1[c].own))
-        join_path(leaf, sizeof leaf, h.v1[c].mnt, want_path);
-      else
-        join_path(leaf, sizeof leaf, base, rel);
-    } else {
-      join_path(leaf, sizeof leaf, base, rel);
-    }
+    /* absolute: from the hierarchy's root, as config-linux.md says (and
+     * runc does); relative: under our own cgroup */
+    join_path(base, sizeof base, h.v1[c].mnt, absolute ? "/" : h.v1[c].own);
+    join_path(leaf, sizeof leaf, base, rel);
     cove_err e = {0};
     if (make_dirs(cg, base, leaf, &e) < 0) {
       if (needed || (e.code == EEXIST && strstr(e.msg, "cgroupsPath"))) {

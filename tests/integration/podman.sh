@@ -77,6 +77,10 @@ if [ "$MODE" = root ]; then
   # root lacks CAP_SYS_RESOURCE here and podman asks for RLIMIT_NOFILE and
   # RLIMIT_NPROC above the hard limits (see shims/README.md)
   RUNOPTS+=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+  # [cgroupsPath] cove honours absolute paths and podman's default parent
+  # is /libpod_parent: keep the cgroups inside this test's own cgroup
+  new_cgparent "cove-podman-$$"
+  RUNOPTS+=(--cgroup-parent "$CGPARENT")
 fi
 # $T/bin/pm ARGS: podman with the private configuration above.
 # $T/bin/prun [RUN OPTIONS] -- CMD...: podman run --rootfs $ROOTFS CMD.
@@ -132,6 +136,7 @@ _podman_cleanup() {
   done
   # root: the bind over /run/cove dies with this mount namespace
   [ "$MODE" = root ] && umount /run/cove 2>/dev/null
+  cleanup_cgparent # [cgroupsPath]
   return 0
 }
 trap '_rc=$?; _podman_cleanup; (exit $_rc); _finish' EXIT
