@@ -287,8 +287,7 @@ static const struct route routes[R_COUNT] = {
 
 static void wanted_routes(const struct cove_resources *r, bool w[R_COUNT])
 {
-  w[R_MEMORY] = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel.set ||
-                r->mem_kernel_tcp.set || r->mem_swappiness.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer);
+  w[R_MEMORY] = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel_tcp.set || r->mem_swappiness.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer);
   w[R_CPU] = r->cpu_shares.set || r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set ||
              r->cpu_rt_runtime.set || r->cpu_idle.set;
   w[R_CPUSET] = (r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems);
@@ -358,10 +357,9 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
   if (r->has_network)
     return cove_error(err, 0, "config.json: linux.resources.network: net_cls/net_prio (classID, priorities) are not "
                               "supported (no such controller in cgroup v2)");
-  if (r->mem_kernel.set || r->mem_kernel_tcp.set)
-    return cove_error(err, 0, "config.json: linux.resources.memory.%s: kernel memory limits are deprecated by the kernel "
-                              "and not supported (kernel memory is charged to memory.limit)",
-                      r->mem_kernel.set ? "kernel" : "kernelTCP");
+  if (r->mem_kernel.set)
+    cove_log(COVE_LOG_WARN, "linux.resources.memory.kernel: ignored (kernel memory limits are deprecated; the kernel "
+                            "charges kernel memory to memory.limit)");
 
   struct host h;
   if (discover(&h, err) < 0)

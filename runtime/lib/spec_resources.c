@@ -433,7 +433,7 @@ int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *
 
 bool cove_resources_has_limits(const struct cove_resources *r)
 {
-  return r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel.set || r->mem_kernel_tcp.set ||
+  return r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel_tcp.set ||
          r->mem_swappiness.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer) || r->cpu_shares.set ||
          r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set || r->cpu_rt_runtime.set ||
          r->cpu_idle.set || (r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems) || r->pids_limit.set ||

@@ -244,3 +244,23 @@ assert_ok cv delete --force "$ID"
 left=$(find /sys/fs/cgroup -maxdepth 6 -name "cove-abs-$TAG" 2>/dev/null)
 assert_eq "" "$left" "absolute cgroupsPath directories left"
 rmdir "$sub"
+cfg "$B" 'del(.linux.cgroupsPath)'
+
+# --- memory.kernel (deprecated) is accepted with a warning, even -1 (the
+# spec's own example); kernelTCP is applied where v1 has the file
+for k in -1 100000000; do
+  cfg "$B" --argjson k "$k" '.linux.resources = {memory: {kernel: $k}}'
+  set_args "$B" true
+  newid
+  capture cv run --bundle "$B" "$ID"
+  assert_eq 0 "$RC" "memory.kernel $k accepted (stderr: $ERR)"
+  assert_contains "$ERR" "linux.resources.memory.kernel: ignored" "memory.kernel $k: warning"
+done
+if [ -e "/sys/fs/cgroup/memory$(own memory)/memory.kmem.tcp.limit_in_bytes" ]; then
+  cfg "$B" '.linux.resources = {memory: {kernelTCP: 16777216}}'
+  set_args "$B" "${LONG[@]}"
+  newid
+  assert_ok cv create --bundle "$B" "$ID"
+  assert_eq 16777216 "$(cat "$(cgdir memory "$ID")/memory.kmem.tcp.limit_in_bytes" 2>&1)" "memory.kernelTCP applied"
+  assert_ok cv delete --force "$ID"
+fi
