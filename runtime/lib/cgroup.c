@@ -30,7 +30,7 @@
 static const char *const v1_names[COVE_CG_V1_COUNT] = {
   [COVE_CG_MEMORY] = "memory", [COVE_CG_CPU] = "cpu",         [COVE_CG_CPUACCT] = "cpuacct",
   [COVE_CG_CPUSET] = "cpuset", [COVE_CG_PIDS] = "pids",       [COVE_CG_BLKIO] = "blkio",
-  [COVE_CG_FREEZER] = "freezer", [COVE_CG_HUGETLB] = "hugetlb",
+  [COVE_CG_FREEZER] = "freezer", [COVE_CG_HUGETLB] = "hugetlb",   [COVE_CG_DEVICES] = "devices",
 };
 
 const char *cove_cg_ctrl_name(enum cove_cg_ctrl c)
@@ -287,8 +287,7 @@ static const struct route routes[R_COUNT] = {
 
 static void wanted_routes(const struct cove_resources *r, bool w[R_COUNT])
 {
-  w[R_MEMORY] = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel.set ||
-                r->mem_kernel_tcp.set || r->mem_swappiness.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer);
+  w[R_MEMORY] = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel_tcp.set || r->mem_swappiness.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer);
   w[R_CPU] = r->cpu_shares.set || r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set ||
              r->cpu_rt_runtime.set || r->cpu_idle.set;
   w[R_CPUSET] = (r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems);
@@ -351,17 +350,16 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
   const struct cove_resources *r = &spec->res;
   bool limits = cove_resources_has_limits(r);
   if (mgr == COVE_CG_MANAGER_DISABLED) {
-    if (limits)
+    if (limits || r->n_devices)
       cove_log(COVE_LOG_WARN, "linux.resources: limits NOT enforced: --cgroup-manager=disabled");
     return 0;
   }
   if (r->has_network)
     return cove_error(err, 0, "config.json: linux.resources.network: net_cls/net_prio (classID, priorities) are not "
                               "supported (no such controller in cgroup v2)");
-  if (r->mem_kernel.set || r->mem_kernel_tcp.set)
-    return cove_error(err, 0, "config.json: linux.resources.memory.%s: kernel memory limits are deprecated by the kernel "
-                              "and not supported (kernel memory is charged to memory.limit)",
-                      r->mem_kernel.set ? "kernel" : "kernelTCP");
+  if (r->mem_kernel.set)
+    cove_log(COVE_LOG_WARN, "linux.resources.memory.kernel: ignored (kernel memory limits are deprecated; the kernel "
+                            "charges kernel memory to memory.limit)");
 
   struct host h;
   if (discover(&h, err) < 0)
@@ -473,19 +471,10 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
         field = routes[k].field;
       }
     char base[PATH_MAX], leaf[PATH_MAX];
-    join_path(base, sizeof base, h.v1[c].mnt, h.v1[c].own);
-    if (absolute) {
-      /* v1 cgroups are made only below our own: an absolute path outside
-       * it (podman's /libpod_parent/libpod-ID) is re-rooted there */
-      char want_path[PATH_MAX];
-      join_path(want_path, sizeof want_path, "/", rel);
-      if (under(want_path, h.v1[c].own) && strcmp(want_path, h.v1[c].own))
-        join_path(leaf, sizeof leaf, h.v1[c].mnt, want_path);
-      else
-        join_path(leaf, sizeof leaf, base, rel);
-    } else {
-      join_path(leaf, sizeof leaf, base, rel);
-    }
+    /* absolute: from the hierarchy's root, as config-linux.md says (and
+     * runc does); relative: under our own cgroup */
+    join_path(base, sizeof base, h.v1[c].mnt, absolute ? "/" : h.v1[c].own);
+    join_path(leaf, sizeof leaf, base, rel);
     cove_err e = {0};
     if (make_dirs(cg, base, leaf, &e) < 0) {
       if (needed || (e.code == EEXIST && strstr(e.msg, "cgroupsPath"))) {
@@ -562,7 +551,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
           cove_debug("cgroup v2: %s not enabled: %s", *c, e.msg);
       }
   }
-  if (cove_cgroup_apply(cg, r, false, err) < 0) {
+  if (cove_cgroup_apply(cg, r, false, err) < 0 || cove_cg_devices_apply(cg, r, rootless, err) < 0) {
     cove_error_prefix(err, "config.json");
     goto fail;
   }

@@ -77,6 +77,13 @@ static int v1_memory(const char *d, const struct cove_resources *r, cove_err *er
     if (!ok && sb[0] && wr(d, "memory.memsw.limit_in_bytes", sb, F("memory.swap"), err) < 0)
       return -1;
   }
+  if (r->mem_kernel_tcp.set) {
+    if (!cove_cg_exists(d, "memory.kmem.tcp.limit_in_bytes"))
+      return cove_error(err, 0, F("memory.kernelTCP") ": this kernel has no memory.kmem.tcp.limit_in_bytes");
+    snprintf(b, sizeof b, "%" PRId64, r->mem_kernel_tcp.v);
+    if (wr(d, "memory.kmem.tcp.limit_in_bytes", b, F("memory.kernelTCP"), err) < 0)
+      return -1;
+  }
   if (r->mem_disable_oom_killer_set && wr(d, "memory.oom_control", r->mem_disable_oom_killer ? "1" : "0",
                                           F("memory.disableOOMKiller"), err) < 0)
     return -1;
@@ -190,14 +197,14 @@ int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *
   (void)update;
   const char *d;
   bool mem = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_swappiness.set ||
-             r->mem_disable_oom_killer_set;
+             r->mem_kernel_tcp.set || r->mem_disable_oom_killer_set;
   bool cpu = r->cpu_shares.set || r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set ||
              r->cpu_rt_runtime.set || r->cpu_idle.set;
   bool io = r->blkio_weight.set || r->blkio_leaf_weight.set || r->blkio_weight_dev.n || r->blkio_read_bps.n ||
             r->blkio_write_bps.n || r->blkio_read_iops.n || r->blkio_write_iops.n;
   /* disableOOMKiller=false alone asks for nothing */
   if (mem && !(r->mem_disable_oom_killer_set && !r->mem_disable_oom_killer && !r->mem_limit.set &&
-               !r->mem_reservation.set && !r->mem_swap.set && !r->mem_swappiness.set)) {
+               !r->mem_reservation.set && !r->mem_swap.set && !r->mem_swappiness.set && !r->mem_kernel_tcp.set)) {
     if (dir_for(cg, "memory", COVE_CG_MEMORY, "memory", &d, err) < 0)
       return -1;
     if (d && v1_memory(d, r, err) < 0)

@@ -67,6 +67,9 @@ static int v2_memory(const char *d, const struct cove_resources *r, bool update,
                                                            "(memory.oom.group only chooses what it kills)");
   if (r->mem_swappiness.set)
     return cove_error(err, 0, F("memory.swappiness") ": cgroup v2 has no per-cgroup swappiness");
+  if (r->mem_kernel_tcp.set)
+    return cove_error(err, 0, F("memory.kernelTCP") ": cgroup v2 has no separate TCP buffer limit (it is charged to "
+                                                    "memory.max)");
   if (r->mem_limit.set) {
     lim(b, sizeof b, r->mem_limit.v);
     if (wr(d, "memory.max", b, F("memory.limit"), err) < 0)
@@ -229,7 +232,7 @@ static int v2_rdma(const char *d, const struct cove_resources *r, cove_err *err)
 int cove_cg_v2_apply(const char *d, const struct cove_resources *r, bool update, cove_err *err)
 {
   bool mem = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_swappiness.set ||
-             (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer);
+             r->mem_kernel_tcp.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer);
   bool cpu = r->cpu_shares.set || r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set ||
              r->cpu_rt_runtime.set || r->cpu_idle.set;
   bool io = r->blkio_weight.set || r->blkio_leaf_weight.set || r->blkio_weight_dev.n || r->blkio_read_bps.n ||

@@ -74,10 +74,11 @@ int cove_container_update(const char *root, const char *id, const struct cove_re
   int ret;
   if (s == COVE_STOPPED)
     ret = cove_error(err, 0, "container \"%s\" is stopped: cannot update it", id);
+  else if (r->n_devices)
+    ret = cove_error(err, 0, "linux.resources.devices: device rules cannot be changed by update (they are fixed when "
+                             "the container is created)");
   else if (r->has_network)
     ret = cove_error(err, 0, "linux.resources.network: not supported");
-  else if (r->mem_kernel.set || r->mem_kernel_tcp.set)
-    ret = cove_error(err, 0, "linux.resources.memory.kernel: kernel memory limits are not supported");
   else
     ret = cove_cgroup_apply(&cg, r, true, err);
   cove_cgroup_release(&cg);

@@ -390,6 +390,7 @@ static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
   if (parse_namespaces(s, lx, err) < 0 || parse_idmaps(lx, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0 ||
       parse_idmaps(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0 || parse_devices(s, lx, err) < 0 ||
       parse_resources(s, lx, err) < 0 || cove_json_string(lx, "cgroupsPath", "linux", &s->cgroups_path, err) < 0 ||
+      cove_json_string(lx, "mountLabel", "linux", &s->mount_label, err) < 0 ||
       cove_json_strv(lx, "maskedPaths", "linux", &s->masked_paths, err) < 0 ||
       cove_json_strv(lx, "readonlyPaths", "linux", &s->readonly_paths, err) < 0 ||
       parse_kv_object(lx, "sysctl", "linux", &s->sysctl, &s->n_sysctl, err) < 0 ||
@@ -609,6 +610,11 @@ static int validate(struct cove_spec *s, cove_err *err)
     return cove_error(err, 0, "process.apparmorProfile: AppArmor is not enabled on this host");
   if (s->process.selinux_label && *s->process.selinux_label && !cove_lsm_enabled("selinux"))
     return cove_error(err, 0, "process.selinuxLabel: SELinux is not enabled on this host");
+  /* the same rule for the mounts' label: never dropped silently */
+  if (s->mount_label && *s->mount_label)
+    return cove_error(err, 0, "linux.mountLabel: %s", cove_lsm_enabled("selinux")
+                                                         ? "SELinux mount labels are not supported by cove"
+                                                         : "SELinux is not enabled on this host");
   return 0;
 }
 

@@ -287,6 +287,62 @@ static int parse_rdma(yajl_val res, const char *path, struct cove_resources *r, 
   return 0;
 }
 
+/* devices[]: {allow, type?, major?, minor?, access?}; what is left out
+ * matches everything (runtime-spec config-linux.md). */
+static int parse_devices(yajl_val res, const char *path, struct cove_resources *r, cove_err *err)
+{
+  yajl_val a;
+  char ap[COVE_PATH_MAX];
+  cove_json_path(ap, path, "devices");
+  int rr = cove_json_array(res, "devices", path, &a, err);
+  if (rr <= 0)
+    return rr;
+  r->n_devices = a->u.array.len;
+  r->devices = calloc(r->n_devices ? r->n_devices : 1, sizeof *r->devices);
+  if (!r->devices)
+    return cove_error(err, ENOMEM, "%s", ap);
+  static const char *const keys[] = {"allow", "type", "major", "minor", "access", NULL};
+  for (size_t i = 0; i < r->n_devices; i++) {
+    char p[COVE_PATH_MAX];
+    cove_json_path_idx(p, ap, i);
+    yajl_val d = a->u.array.values[i];
+    struct cove_device_rule *dr = &r->devices[i];
+    if (!YAJL_IS_OBJECT(d))
+      return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(d));
+    if (cove_json_known_keys(d, p, keys, err) < 0)
+      return -1;
+    int b = cove_json_bool(d, "allow", p, &dr->allow, err);
+    if (b < 0)
+      return -1;
+    if (b == 0)
+      return cove_error(err, 0, "%s.allow: required", p);
+    const char *t = NULL, *acc = NULL;
+    if (cove_json_string(d, "type", p, &t, err) < 0 || cove_json_string(d, "access", p, &acc, err) < 0)
+      return -1;
+    dr->type = t ? t[0] : 'a';
+    if (t && (strlen(t) != 1 || !strchr("abc", t[0])))
+      return cove_error(err, 0, "%s.type: \"%s\" is not one of \"a\", \"b\", \"c\"", p, t);
+    struct cove_opt_i64 maj = {0}, min = {0};
+    if (opt_i64(d, "major", p, &maj, err) < 0 || opt_i64(d, "minor", p, &min, err) < 0)
+      return -1;
+    dr->major = maj.set ? maj.v : -1;
+    dr->minor = min.set ? min.v : -1;
+    if (dr->major < -1 || dr->major > UINT32_MAX - 1)
+      return cove_error(err, 0, "%s.major: %" PRId64 " is not a device number", p, dr->major);
+    if (dr->minor < -1 || dr->minor > UINT32_MAX - 1)
+      return cove_error(err, 0, "%s.minor: %" PRId64 " is not a device number", p, dr->minor);
+    dr->access = acc ? 0 : COVE_DEV_ACC_ALL;
+    for (const char *c = acc; c && *c; c++) {
+      unsigned bit = *c == 'r' ? COVE_DEV_ACC_READ : *c == 'w' ? COVE_DEV_ACC_WRITE : *c == 'm' ? COVE_DEV_ACC_MKNOD : 0;
+      if (!bit)
+        return cove_error(err, 0, "%s.access: \"%s\": only r, w and m are allowed", p, acc);
+      dr->access |= bit;
+    }
+    /* "" grants or denies nothing: runc treats it as no access as well */
+  }
+  return 0;
+}
+
 /* The files cove manages itself, which a config must not write around it. */
 static const char *const reserved_unified[] = {"cgroup.procs", "cgroup.threads", "cgroup.subtree_control",
                                                "cgroup.kill", "cgroup.freeze",  "cgroup.type", NULL};
@@ -338,7 +394,7 @@ int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *
   char p[COVE_PATH_MAX];
   yajl_val o;
   int rr;
-  if ((rr = cove_json_array(res, "devices", path, &o, err)) < 0)
+  if (parse_devices(res, path, r, err) < 0)
     return -1;
   cove_json_path(p, path, "memory");
   if ((rr = cove_json_object(res, "memory", path, &o, err)) < 0 || (rr > 0 && parse_memory(o, p, r, err) < 0))
@@ -377,7 +433,7 @@ int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *
 
 bool cove_resources_has_limits(const struct cove_resources *r)
 {
-  return r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel.set || r->mem_kernel_tcp.set ||
+  return r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel_tcp.set ||
          r->mem_swappiness.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer) || r->cpu_shares.set ||
          r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set || r->cpu_rt_runtime.set ||
          r->cpu_idle.set || (r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems) || r->pids_limit.set ||
@@ -396,6 +452,7 @@ void cove_resources_free(struct cove_resources *r)
   free(r->hugepages);
   free(r->rdma);
   free(r->unified);
+  free(r->devices);
   memset(r, 0, sizeof *r);
 }
 

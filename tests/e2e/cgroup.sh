@@ -220,3 +220,47 @@ assert_contains "$OUT" "pids:/" "cgroup namespace root (inside)"
 assert_not_contains "$OUT" "cove-nest" "cgroup paths inside the cgroup namespace"
 left=$(find /sys/fs/cgroup -maxdepth 5 -name "cove-nest-$TAG" 2>/dev/null)
 assert_eq "" "$left" "nested cgroupsPath directories left"
+
+# --- cgroupsPath: absolute = from the hierarchy's root (config-linux.md),
+# not re-rooted under the caller's cgroup. cove runs from a sub-cgroup of
+# this test's memory cgroup and is given a path beside that sub-cgroup:
+# still inside the test's own cgroup, outside cove's.
+mo=$(own memory)
+sub="/sys/fs/cgroup/memory${mo%/}/cove-sub-$TAG"
+abs="${mo%/}/cove-abs-$TAG/inner"
+mkdir "$sub" || die "mkdir $sub"
+cfg "$B" --arg p "$abs" '.linux.cgroupsPath = $p | .linux.resources = {memory: {limit: 67108864}, pids: {limit: 7}}'
+set_args "$B" "${LONG[@]}"
+newid
+capture sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$sub" "$COVE" --root "$STATE" create --bundle "$B" "$ID"
+assert_eq 0 "$RC" "create with an absolute cgroupsPath (stderr: $ERR)"
+cstate "$ID"
+if [ -n "$PID" ]; then
+  assert_eq "$abs" "$(awk -F: '$2 == "memory" { print $3 }' "/proc/$PID/cgroup")" "absolute cgroupsPath: memory cgroup"
+  assert_eq "$abs" "$(awk -F: '$2 == "pids" { print $3 }' "/proc/$PID/cgroup")" "absolute cgroupsPath: pids cgroup"
+  assert_eq 67108864 "$(cat "/sys/fs/cgroup/memory$abs/memory.limit_in_bytes")" "absolute cgroupsPath: limit"
+fi
+assert_ok cv delete --force "$ID"
+left=$(find /sys/fs/cgroup -maxdepth 6 -name "cove-abs-$TAG" 2>/dev/null)
+assert_eq "" "$left" "absolute cgroupsPath directories left"
+rmdir "$sub"
+cfg "$B" 'del(.linux.cgroupsPath)'
+
+# --- memory.kernel (deprecated) is accepted with a warning, even -1 (the
+# spec's own example); kernelTCP is applied where v1 has the file
+for k in -1 100000000; do
+  cfg "$B" --argjson k "$k" '.linux.resources = {memory: {kernel: $k}}'
+  set_args "$B" true
+  newid
+  capture cv run --bundle "$B" "$ID"
+  assert_eq 0 "$RC" "memory.kernel $k accepted (stderr: $ERR)"
+  assert_contains "$ERR" "linux.resources.memory.kernel: ignored" "memory.kernel $k: warning"
+done
+if [ -e "/sys/fs/cgroup/memory$(own memory)/memory.kmem.tcp.limit_in_bytes" ]; then
+  cfg "$B" '.linux.resources = {memory: {kernelTCP: 16777216}}'
+  set_args "$B" "${LONG[@]}"
+  newid
+  assert_ok cv create --bundle "$B" "$ID"
+  assert_eq 16777216 "$(cat "$(cgdir memory "$ID")/memory.kmem.tcp.limit_in_bytes" 2>&1)" "memory.kernelTCP applied"
+  assert_ok cv delete --force "$ID"
+fi

@@ -80,6 +80,7 @@ _containerd_cleanup() {
     FAILS=$((FAILS + 1))
     rm -f "/run/containerd/s/$s"
   done
+  cleanup_cgparent # [cgroupsPath]
   return 0
 }
 trap '_rc=$?; _containerd_cleanup; (exit $_rc); _finish' EXIT
@@ -97,6 +98,7 @@ done
 # -- ID CMD...: ctr run of our image with cove as the runc binary.
 # (scripts, not functions: capture runs them under timeout)
 mkdir -p "$T/bin" "$T/fifo"
+new_cgparent "cove-ctr-$$" # [cgroupsPath]
 printf '#!/bin/bash\nexec ctr -a %q -n %q "$@"\n' "$SOCK" "$NS" >"$T/bin/c"
 # --cpu-shares 0: ctr puts linux.resources.cpu.shares = 1024 in every
 # config unless told otherwise; the cgroup-limit checks below drop it.
@@ -109,6 +111,9 @@ CPU_SHARES=(--cpu-shares 0)
   printf 'exec %q run --snapshotter native --runtime io.containerd.runc.v2 --runc-binary %q --runc-root %q --fifo-dir %q' \
     "$T/bin/c" "$COVE" "$CROOT" "$T/fifo"
   [ ${#CPU_SHARES[@]} -gt 0 ] && printf ' %q' "${CPU_SHARES[@]}"
+  # [cgroupsPath] ctr's default is /<namespace>/<id>, from the hierarchy's
+  # root: keep the cgroups inside this test's own cgroup
+  printf ' --cgroup %q/"$id"' "$CGPARENT"
   printf ' "${opts[@]}" %q "$id" "$@"\n' "$IMAGE"
 } >"$T/bin/crun"
 chmod 0755 "$T/bin/c" "$T/bin/crun"

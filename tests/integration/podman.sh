@@ -94,6 +94,10 @@ else
   # RLIMIT_NPROC above the hard limits (see shims/README.md); runc fails
   # the same way without them
   RUNOPTS+=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+  # [cgroupsPath] cove honours absolute paths and podman's default parent
+  # is /libpod_parent: keep the cgroups inside this test's own cgroup
+  new_cgparent "cove-podman-$$"
+  RUNOPTS+=(--cgroup-parent "$CGPARENT")
 fi
 # Root: podman (cgroupfs manager) puts conmon in <parent>/conmon and the
 # container in <parent>/libpod-<id>, with the parent /libpod_parent taken
@@ -190,6 +194,7 @@ _podman_cleanup() {
   done
   # root: the bind over /run/cove dies with this mount namespace
   [ "$MODE" = root ] && umount /run/cove 2>/dev/null
+  cleanup_cgparent # [cgroupsPath]
   return 0
 }
 trap '_rc=$?; _podman_cleanup; _cgp_cleanup; (exit $_rc); _finish' EXIT

@@ -280,6 +280,45 @@ run_in() {
   capture cv run --bundle "$b" "$ID"
 }
 
+# new_cgparent NAME: sets CGPARENT, an absolute cgroupsPath (cove honours
+# them from the hierarchy's root) inside this test's own cgroup in every
+# hierarchy: NAME under the deepest path /proc/self/cgroup lists. It
+# records which of its ancestors exist already; cleanup_cgparent removes
+# the rest (what the test's containers or their managers made), deepest
+# first.
+new_cgparent() {
+  local own
+  own=$(awk -F: '{ print length($3) " " $3 }' /proc/self/cgroup | sort -n | tail -1 | cut -d' ' -f2-)
+  CGPARENT="${own%/}/$1"
+  local d
+  _cgparent_dirs | while read -r d; do [ -d "$d" ] && echo "$d"; done >"$T/.cgpre"
+}
+_cgparent_dirs() { # every hierarchy's directory for each ancestor of CGPARENT
+  local m p rest c
+  for m in /sys/fs/cgroup /sys/fs/cgroup/*; do
+    [ -e "$m/cgroup.procs" ] || continue
+    p=$m
+    rest=${CGPARENT#/}
+    while [ -n "$rest" ]; do
+      c=${rest%%/*}
+      p=$p/$c
+      [ "$rest" = "$c" ] && rest= || rest=${rest#*/}
+      echo "$p"
+    done
+  done
+}
+cleanup_cgparent() {
+  [ -n "${CGPARENT:-}" ] || return 0
+  local d
+  for d in /sys/fs/cgroup"$CGPARENT" /sys/fs/cgroup/*"$CGPARENT"; do
+    [ -d "$d" ] && find "$d" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
+  done
+  _cgparent_dirs | sort -r | while read -r d; do
+    [ -d "$d" ] && ! grep -qxF "$d" "$T/.cgpre" && rmdir "$d" 2>/dev/null
+  done
+  return 0
+}
+
 # alive PID: the process exists and is not a zombie (the host's init reaps
 # orphans lazily, so a zombie is as good as gone)
 alive() {

@@ -28,6 +28,7 @@ enum cove_cg_ctrl {
   COVE_CG_BLKIO,
   COVE_CG_FREEZER,
   COVE_CG_HUGETLB,
+  COVE_CG_DEVICES,
   COVE_CG_V1_COUNT
 };
 const char *cove_cg_ctrl_name(enum cove_cg_ctrl c);
@@ -117,3 +118,6 @@ int cove_cg_read(const char *dir, const char *file, char *buf, size_t cap);
 bool cove_cg_exists(const char *dir, const char *file);
 int cove_cg_v2_apply(const char *dir, const struct cove_resources *r, bool update, cove_err *err);
 int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err);
+/* linux.resources.devices (+ the default list): v1 devices controller and
+ * a BPF_CGROUP_DEVICE program on the v2 directory (cgroup_devices.c). */
+int cove_cg_devices_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool rootless, cove_err *err);

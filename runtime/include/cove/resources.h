@@ -48,8 +48,20 @@ struct cove_unified_kv {
   const char *key, *value;
 };
 
+/* One linux.resources.devices rule. type 'a' (all), 'b' or 'c'; major and
+ * minor -1 = any; access a mask of COVE_DEV_ACC_*. */
+enum { COVE_DEV_ACC_MKNOD = 1, COVE_DEV_ACC_READ = 2, COVE_DEV_ACC_WRITE = 4, COVE_DEV_ACC_ALL = 7 };
+struct cove_device_rule {
+  bool allow;
+  char type;
+  int64_t major, minor;
+  unsigned access;
+};
+
 struct cove_resources {
   bool present; /* linux.resources given at all */
+  struct cove_device_rule *devices;
+  size_t n_devices;
   /* memory: -1 = unlimited */
   struct cove_opt_i64 mem_limit, mem_reservation, mem_swap, mem_kernel, mem_kernel_tcp;
   struct cove_opt_u64 mem_swappiness;

@@ -158,6 +158,7 @@ struct cove_spec {
   struct cove_device *devices;
   size_t n_devices;
   const char *cgroups_path;
+  const char *mount_label; /* linux.mountLabel */
   yajl_val resources; /* raw linux.resources (or NULL) */
   struct cove_resources res; /* parsed (spec_resources.c) */
   unsigned long rootfs_propagation; /* 0 = default (private for / after pivot) */
