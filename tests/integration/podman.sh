@@ -94,16 +94,11 @@ else
   # RLIMIT_NPROC above the hard limits (see shims/README.md); runc fails
   # the same way without them
   RUNOPTS+=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
-  # [cgroupsPath] cove honours absolute paths and podman's default parent
-  # is /libpod_parent: keep the cgroups inside this test's own cgroup
-  new_cgparent "cove-podman-$$"
-  RUNOPTS+=(--cgroup-parent "$CGPARENT")
 fi
 # Root: podman (cgroupfs manager) puts conmon in <parent>/conmon and the
 # container in <parent>/libpod-<id>, with the parent /libpod_parent taken
 # from the root of every v1 hierarchy: outside this test's own cgroup,
-# which this shared host forbids (runc creates it there; cove would re-root
-# the container's, see docs/cgroups.md, but not podman's conmon). So root
+# which this shared host forbids (runc and cove both honour the absolute path). So root
 # runs get a parent below this test's memory cgroup, which must be below
 # (or equal to) its cgroup in every other hierarchy too; whatever podman
 # and runc leave of it (they remove only the leaves) is removed at exit.
@@ -194,7 +189,6 @@ _podman_cleanup() {
   done
   # root: the bind over /run/cove dies with this mount namespace
   [ "$MODE" = root ] && umount /run/cove 2>/dev/null
-  cleanup_cgparent # [cgroupsPath]
   return 0
 }
 trap '_rc=$?; _podman_cleanup; _cgp_cleanup; (exit $_rc); _finish' EXIT
