@@ -147,6 +147,8 @@ struct agent_plan {
   size_t n_masked_paths;
   int empty_file_fd, empty_dir_fd; /* sources of masks */
   size_t n_masks;
+  int rootfs_fd;      /* policy rootfs (O_PATH, checked), -1 = host OS directories */
+  char *rootfs_origin; /* its canonical path */
 };
 struct agent_ctx; /* run.c */
 int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
@@ -172,6 +174,10 @@ struct agent_netns_req {
   const char *const *paths; /* canonical paths of the checked sources */
   const int *checked;       /* the orchestrator's fds of them */
   size_t n_sources;
+  /* a policy rootfs: sources[root_index] is bound on root_target (the run
+   * dir's rootfs skeleton) inside the new mount namespace; -1 = none */
+  long root_index;
+  const char *root_target;
 };
 /* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
 int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, int *reopened, cove_err *err);

@@ -236,6 +236,10 @@ int agent_guard_check(struct agent_ctx *c, const struct agent_guard *g, size_t n
     if (groups_fd >= 0 && fstat(groups_fd, &st) == 0 && in_ancestry(&a, &st))
       return cove_error(err, 0, "%s %s: lies inside the agents' group state (%s), which sandboxes can write", g[i].what,
                         g[i].path, groups);
+    if (g[i].output && c->plan.rootfs_fd >= 0 && fstat(c->plan.rootfs_fd, &st) == 0 && in_ancestry(&a, &st))
+      return cove_error(err, 0, "%s %s: lies inside the rootfs %s, which the sandbox sees; choose a directory no "
+                                "sandbox can see",
+                        g[i].what, g[i].path, c->plan.rootfs_origin);
     for (size_t k = 0; k < c->plan.n; k++) {
       const struct agent_mount *m = &c->plan.m[k];
       if (m->kind != AM_BIND || m->fd < 0)

@@ -469,20 +469,32 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
   checked[n++] = c->plan.empty_file_fd;
   paths[n] = ed;
   checked[n++] = c->plan.empty_dir_fd;
+  char rootfs[4300];
+  snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+  long root_index = -1;
+  if (c->plan.rootfs_fd >= 0) {
+    root_index = (long)n;
+    paths[n] = c->plan.rootfs_origin;
+    checked[n++] = c->plan.rootfs_fd;
+  }
   struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
-                              .paths = paths, .checked = checked, .n_sources = n};
+                              .paths = paths, .checked = checked, .n_sources = n, .root_index = root_index,
+                              .root_target = rootfs};
   if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
     agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
     return -1;
   }
-  for (size_t k = 0; k + 2 < n; k++) {
+  size_t nb = n - 2 - (root_index >= 0);
+  for (size_t k = 0; k < nb; k++) {
     close(c->plan.m[idx[k]].fd);
     c->plan.m[idx[k]].fd = reopened[k];
   }
   close(c->plan.empty_file_fd);
   close(c->plan.empty_dir_fd);
-  c->plan.empty_file_fd = reopened[n - 2];
-  c->plan.empty_dir_fd = reopened[n - 1];
+  c->plan.empty_file_fd = reopened[nb];
+  c->plan.empty_dir_fd = reopened[nb + 1];
+  if (root_index >= 0)
+    close(reopened[root_index]); /* it is mounted; ours stays the checked fd */
   return 0;
 }
 
@@ -613,7 +625,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   memset(c, 0, sizeof *c);
   c->o = o;
   c->audit.global_fd = c->audit.group_fd = -1;
-  c->plan.empty_file_fd = c->plan.empty_dir_fd = -1;
+  c->plan.empty_file_fd = c->plan.empty_dir_fd = c->plan.rootfs_fd = -1;
   c->netns.userns_fd = c->netns.mntns_fd = c->netns.netns_fd = c->netns.listen_fd = -1;
   c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = -1;
   c->notify.audit = &c->audit;
