@@ -293,7 +293,13 @@ struct agent_ctx {
   struct agent_stdio io;
 };
 int agent_run(const struct agent_run_opts *o, int *exit_status);
+/* gc.c */
 int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err);
+int agent_run_lock(const char *runbase, const char *id, cove_err *err);
+void agent_run_unlock(const char *runbase, const char *id, int lock_fd);
+int agent_cgroup_record(const char *rundir, const char *id, cove_err *err);
+int agent_run_clean(const char *rundir, const char *id);
+void agent_rm_tree(const char *path);
 int64_t agent_now_ns(void);
 
 /* batch.c */

@@ -40,40 +40,6 @@ int64_t agent_now_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* rm -rf without following symlinks or crossing into other mounts */
-static void rm_tree_at(int dfd, const char *name, dev_t dev)
-{
-  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) {
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_dev == dev) {
-      DIR *d = fdopendir(fd);
-      if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-          if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            rm_tree_at(dirfd(d), e->d_name, dev);
-        closedir(d);
-      } else {
-        close(fd);
-      }
-    } else {
-      close(fd);
-    }
-    unlinkat(dfd, name, AT_REMOVEDIR);
-  } else {
-    unlinkat(dfd, name, 0);
-  }
-}
-
-static void rm_tree(const char *path)
-{
-  struct stat st;
-  if (lstat(path, &st) < 0)
-    return;
-  rm_tree_at(AT_FDCWD, path, st.st_dev);
-}
-
 /* The run base must be ours and private: in /tmp anybody could have
  * planted it. */
 static int prepare_runbase(const char *base, cove_err *err)
@@ -89,66 +55,20 @@ static int prepare_runbase(const char *base, cove_err *err)
   return 0;
 }
 
-static int delete_containers_cb(const struct cove_state *st, void *data)
-{
-  const char *root = data;
-  cove_err e;
-  cove_container_delete(root, st->id, true, &e);
-  return 0;
-}
-
-int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err)
-{
-  *removed = 0;
-  _cleanup_closedir_ DIR *d = opendir(p->runbase);
-  if (!d) {
-    if (errno == ENOENT)
-      return 0;
-    return cove_error(err, errno, "%s", p->runbase);
-  }
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    char dir[4400], lock[4500], state[4500];
-    snprintf(dir, sizeof dir, "%s/%s", p->runbase, e->d_name);
-    snprintf(lock, sizeof lock, "%s/lock", dir);
-    _cleanup_close_ int lfd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
-      continue; /* a live run holds it */
-    if (lfd < 0) {
-      /* no lock file: a run that died while creating its dir, or junk;
-       * only touch it when it is old enough not to be a run starting now */
-      struct stat st;
-      if (lstat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60)
-        continue;
-    }
-    snprintf(state, sizeof state, "%s/state", dir);
-    cove_err e2;
-    cove_container_list(state, delete_containers_cb, state, &e2);
-    rm_tree(dir);
-    (*removed)++;
-    if (verbose)
-      printf("removed %s\n", dir);
-  }
-  return 0;
-}
-
 static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
 {
   if (agent_mkdir_p(c->paths.runbase, 0700, err) < 0 || prepare_runbase(c->paths.runbase, err) < 0)
     return -1;
   snprintf(c->rundir, sizeof c->rundir, "%s/%s", c->paths.runbase, c->id);
+  /* lock first (gc.c): it is what makes the directory findable by gc */
+  if ((*lock_fd = agent_run_lock(c->paths.runbase, c->id, err)) < 0)
+    return -1;
   if (mkdir(c->rundir, 0700) < 0)
     return cove_error(err, errno, "mkdir %s", c->rundir);
-  char p[4300], lk[4300];
-  /* Locked before it gets the name gc looks for: a concurrent run's gc
-   * must never find an unlocked "lock" of a live run. */
-  snprintf(p, sizeof p, "%s/lock.new", c->rundir);
-  snprintf(lk, sizeof lk, "%s/lock", c->rundir);
-  *lock_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) < 0 || rename(p, lk) < 0)
-    return cove_error(err, errno, "%s", p);
+  char p[4300];
+  /* before anything can create a cgroup */
+  if (agent_cgroup_record(c->rundir, c->id, err) < 0)
+    return -1;
   static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", NULL};
   for (const char *const *d = dirs; *d; d++) {
     snprintf(p, sizeof p, "%s/%s", c->rundir, *d);
@@ -733,14 +653,10 @@ cleanup:
     snprintf(c->error, sizeof c->error, "%s", err.msg);
   agent_notify_close(&c->notify);
   agent_netns_close(&c->netns);
-  if (c->rundir[0]) {
-    char state[4300];
-    snprintf(state, sizeof state, "%s/state", c->rundir);
-    cove_err e2;
-    cove_container_list(state, delete_containers_cb, state, &e2);
-    rm_tree(c->rundir);
-  }
-  if (lock_fd >= 0)
+  /* the lock goes last: until then gc can find whatever is left */
+  if (c->rundir[0] && lock_fd >= 0 && agent_run_clean(c->rundir, c->id) == 0)
+    agent_run_unlock(c->paths.runbase, c->id, lock_fd);
+  else if (lock_fd >= 0)
     close(lock_fd);
   if (ran) {
     char code[32], dur[32], den[32];
