@@ -189,20 +189,15 @@ static void tail_into(FILE *f, int dirfd, const char *name, size_t max)
 }
 
 /* Created like every output (files.c): new file, no symlinks. */
-static int write_junit(const char *path, struct task *t, size_t n, int outdir, double total, cove_err *err)
+static int write_junit(struct agent_out *jo, struct task *t, size_t n, int outdir, double total, cove_err *err)
 {
-  struct agent_out jo;
-  if (agent_out_prepare(&jo, path, "--junit", err) < 0 || agent_out_create(&jo, err) < 0) {
-    agent_out_close(&jo);
+  if (agent_out_create(jo, err) < 0)
     return -1;
-  }
-  FILE *f = fdopen(jo.fd, "w");
-  if (!f) {
-    agent_out_close(&jo);
-    return cove_error(err, errno, "--junit %s", path);
-  }
-  jo.fd = -1;
-  agent_out_close(&jo);
+  FILE *f = fdopen(jo->fd, "w");
+  if (!f)
+    return cove_error(err, errno, "--junit %s", jo->path);
+  jo->fd = -1;
+  const char *path = jo->path;
   size_t fails = 0, errors = 0;
   for (size_t i = 0; i < n; i++) {
     fails += t[i].failed && !t[i].error;
@@ -399,10 +394,19 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
       }
       tasks[i].policy_origin = strdup(canon);
     }
+  /* checked before any task runs: an existing report is refused now, not
+   * after the whole batch */
+  struct agent_out junit = {.fd = -1, .dirfd = -1};
+  if (o->junit && agent_out_prepare(&junit, o->junit, "--junit", &err) < 0) {
+    fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    agent_out_close(&junit);
+    return -1;
+  }
   char outdir[4096];
   _cleanup_close_ int outfd = open_output_dir(o->output_dir, outdir, &err);
   if (outfd < 0) {
     fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    agent_out_close(&junit);
     return -1;
   }
   _cleanup_free_ const char **inputs = calloc(n + 1, sizeof *inputs);
@@ -469,7 +473,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     failed++;
   }
   int rc = 0;
-  if (o->junit && write_junit(o->junit, tasks, n, outfd, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
+  if (o->junit && write_junit(&junit, tasks, n, outfd, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
     fprintf(stderr, "cove: agent batch: %s\n", err.msg);
     rc = -1;
   }
@@ -487,6 +491,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     free(tasks[i].argv);
   }
   free(tasks);
+  agent_out_close(&junit);
   *exit_status = failed || rc < 0 ? 1 : 0;
   return rc;
 }

@@ -102,7 +102,9 @@ int agent_cgroup_record(const char *rundir, const char *id, cove_err *err)
   _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return cove_error(err, errno, "%s", path);
-  if (dprintf(fd, "cove-%s\n%s", id, self) < 0 || fsync(fd) < 0)
+  /* no fsync: the record must outlive our process, not the machine (whose
+   * reboot takes the cgroups with it) */
+  if (dprintf(fd, "cove-%s\n%s", id, self) < 0)
     return cove_error(err, errno, "%s", path);
   return 0;
 }

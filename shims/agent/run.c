@@ -560,6 +560,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
    * (proxy, stdio): a write to a closed one must be an error, not our
    * death. The sandbox init resets dispositions before exec. */
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN); /* an output file over RLIMIT_FSIZE: EFBIG, not death */
   agent_stdio_init(&c->io);
   for (int i = 0; i < 3; i++)
     c->out[i].fd = c->out[i].dirfd = -1;

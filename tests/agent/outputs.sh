@@ -47,6 +47,7 @@ capture "$COVE" agent batch "$T/one.jsonl" --output "$T/o3" --junit "$T/jdir/rep
 assert_eq "precious" "$(cat "$victim")" "JUnit not written through a symlink"
 assert_ne 0 "$RC" "existing JUnit path refused"
 assert_contains "$ERR" "report.xml: already exists"
+assert_eq "" "$(ls "$T/o3" 2>/dev/null)" "refused before any task ran"
 for id in $(jq -r '.id // empty' <<<"$OUT"); do RUN_IDS+=("$id"); done
 
 # run --stdout: a link planted by one run in the writable workspace is not
