@@ -68,16 +68,22 @@ void agent_rm_tree(const char *path)
 
 int agent_run_lock(const char *runbase, const char *id, cove_err *err)
 {
-  _cleanup_close_ int fd = open(runbase, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return cove_error(err, errno, "%s: unnamed lock file (O_TMPFILE)", runbase);
-  if (flock(fd, LOCK_EX) < 0)
-    return cove_error(err, errno, "flock");
-  char self[32], name[4400];
-  agent_fd_source(self, fd);
+  char name[4400], tmp[4400];
   snprintf(name, sizeof name, "%s/%s.lock", runbase, id);
-  if (linkat(AT_FDCWD, self, AT_FDCWD, name, AT_SYMLINK_FOLLOW) < 0)
-    return cove_error(err, errno, "%s", name);
+  _cleanup_close_ int fd = open(runbase, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    char self[32];
+    agent_fd_source(self, fd);
+    if (flock(fd, LOCK_EX) < 0 || linkat(AT_FDCWD, self, AT_FDCWD, name, AT_SYMLINK_FOLLOW) < 0)
+      return cove_error(err, errno, "%s", name);
+    return steal_fd(fd);
+  }
+  /* a filesystem without O_TMPFILE: a hidden name gc ignores until it is
+   * old, locked before the rename that makes it a run's lock */
+  snprintf(tmp, sizeof tmp, "%s/.%s.lock", runbase, id);
+  fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 || flock(fd, LOCK_EX) < 0 || rename(tmp, name) < 0)
+    return cove_error(err, errno, "%s", tmp);
   return steal_fd(fd);
 }
 
@@ -254,8 +260,18 @@ int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_
   struct dirent *e;
   while ((e = readdir(d))) {
     const char *name = e->d_name;
-    if (name[0] == '.')
+    if (name[0] == '.') {
+      /* a lock of the fallback path whose run died before the rename */
+      struct stat st;
+      size_t nl = strlen(name);
+      if (nl > 6 && !strcmp(name + nl - 5, ".lock") && fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISREG(st.st_mode) && time(NULL) - st.st_mtime >= 60) {
+        _cleanup_close_ int lfd = openat(dirfd(d), name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == 0)
+          unlinkat(dirfd(d), name, 0);
+      }
       continue;
+    }
     size_t n = strlen(name);
     char id[256], dir[4400];
     if (n > 5 && n - 5 < sizeof id && !strcmp(name + n - 5, ".lock")) {

@@ -428,7 +428,9 @@ static bool group_trusted(const struct agent_allowlist *al, const char *g)
 
 static int add_input_guard(struct agent_ctx *c, const char *path, const char *what, cove_err *err)
 {
-  if (!path)
+  struct stat st;
+  /* a pipe (`batch <(...)`) was read once and cannot be rewritten */
+  if (!path || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
     return 0;
   char canon[4096];
   int fd = agent_in_open(path, what, canon, err);
