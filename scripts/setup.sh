@@ -19,7 +19,7 @@ BUILD_PKGS=(
 # Test dependencies.
 TEST_PKGS=(
   busybox-static runc bubblewrap hyperfine uidmap
-  iproute2 util-linux procps tmux python3 python3-jsonschema jq
+  iproute2 util-linux procps tmux python3 python3-jsonschema jq strace
 )
 
 # ---- EXTRA_PKGS: extend here (podman, containerd, qemu, ... ) ----

@@ -3,6 +3,7 @@
 
 #include "../../shims/agent/agent.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@ static const char agent_help[] =
   "      --workspace DIR     mounted at /workspace (default: current directory)\n"
   "      --timeout DUR       wall-clock limit (30m, 90s, 500ms; default from the policy: 30m)\n"
   "      --json              print a result record (JSON) on stdout at the end\n"
-  "      --stdout FILE, --stderr FILE   send the agent's output there\n"
+  "      --stdout FILE, --stderr FILE   send the agent's output there (new files only)\n"
+  "      --result FILE, --result-fd N   write the result record there instead of stdout\n"
   "      --show-audit        also print the audit lines on stderr\n"
   "  gc                                   remove what crashed runs left behind\n"
   "  batch TASKS.jsonl [--parallel N] [--junit FILE] [--output DIR]\n"
@@ -27,13 +29,14 @@ static const char agent_help[] =
 
 static int agent_run_cmd(int argc, char **argv)
 {
-  enum { O_GROUP = 256, O_POLICY, O_WS, O_TIMEOUT, O_JSON, O_STDOUT, O_STDERR, O_SHOW, O_HELP };
+  enum { O_GROUP = 256, O_POLICY, O_WS, O_TIMEOUT, O_JSON, O_STDOUT, O_STDERR, O_SHOW, O_HELP, O_RESULT, O_RESULT_FD };
   static const struct option opts[] = {
     {"group", required_argument, NULL, O_GROUP},     {"policy", required_argument, NULL, O_POLICY},
     {"workspace", required_argument, NULL, O_WS},    {"timeout", required_argument, NULL, O_TIMEOUT},
     {"json", no_argument, NULL, O_JSON},             {"stdout", required_argument, NULL, O_STDOUT},
     {"stderr", required_argument, NULL, O_STDERR},   {"show-audit", no_argument, NULL, O_SHOW},
-    {"help", no_argument, NULL, O_HELP},             {NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, O_HELP},             {"result", required_argument, NULL, O_RESULT},
+    {"result-fd", required_argument, NULL, O_RESULT_FD}, {NULL, 0, NULL, 0},
   };
   struct agent_run_opts o = {0};
   int c;
@@ -49,6 +52,18 @@ static int agent_run_cmd(int argc, char **argv)
     case O_STDOUT: o.stdout_path = optarg; break;
     case O_STDERR: o.stderr_path = optarg; break;
     case O_SHOW: o.echo_audit = true; break;
+    case O_RESULT: o.result_path = optarg; break;
+    case O_RESULT_FD: {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      if (*end || end == optarg || v < 0 || v > 65535 || fcntl((int)v, F_GETFD) < 0) {
+        fprintf(stderr, "cove: agent run: --result-fd \"%s\": not an open file descriptor\n", optarg);
+        return 2;
+      }
+      o.result_fd = (int)v;
+      o.has_result_fd = true;
+      break;
+    }
     case 'h':
     case O_HELP: fputs(agent_help, stdout); return 0;
     default:
@@ -90,7 +105,7 @@ static int agent_batch_cmd(int argc, char **argv)
     {"output", required_argument, NULL, O_OUT},   {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
   };
-  struct agent_batch_opts o = {.parallel = 1, .output_dir = "cove-batch-out"};
+  struct agent_batch_opts o = {.parallel = 1};
   int c;
   optind = 0;
   opterr = 0;

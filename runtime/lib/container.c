@@ -1011,14 +1011,28 @@ int cove_container_prepare(const struct cove_create_opts *o, struct cove_contain
   return 0;
 }
 
+/* Like run: the init answers SYNC_START with an error (startContainer
+ * hook, exec) or with EOF when execve closes its end. */
 int cove_container_release(struct cove_container_handle *h, cove_err *err)
 {
   int r = cove_sync_send(h->sync_fd, SYNC_START, 0, NULL);
+  if (r < 0) {
+    cove_error(err, errno, "start container");
+  } else {
+    struct cove_sync_msg m;
+    ssize_t n;
+    do
+      n = recv(h->sync_fd, &m, sizeof m, 0);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof m && m.type == SYNC_ERROR) {
+      m.err.msg[sizeof m.err.msg - 1] = 0;
+      *err = m.err;
+      r = -1;
+    }
+  }
   close(h->sync_fd);
   h->sync_fd = -1;
-  if (r < 0)
-    return cove_error(err, errno, "start container");
-  return 0;
+  return r;
 }
 
 int cove_container_reap(struct cove_container_handle *h, int *wstatus, cove_err *err)

@@ -65,13 +65,42 @@ struct agent_allowlist {
 
 /* policy.c */
 void agent_policy_defaults(struct agent_policy *p);
-int agent_policy_load(struct agent_policy *p, const char *path, cove_err *err);
+struct agent_guard;
+int agent_policy_load(struct agent_policy *p, const char *path, struct agent_guard *g, cove_err *err);
 int agent_policy_parse(struct agent_policy *p, const char *text, const char *what, cove_err *err);
 void agent_policy_free(struct agent_policy *p);
-int agent_allowlist_load(struct agent_allowlist *a, const char *path, cove_err *err);
+int agent_allowlist_load(struct agent_allowlist *a, const char *path, struct agent_guard *g, cove_err *err);
 void agent_allowlist_free(struct agent_allowlist *a);
 int agent_parse_size(const char *s, uint64_t *out);
 char *agent_read_small_file(const char *path, size_t max, cove_err *err);
+
+/* files.c: the orchestrator's own reads and writes on the host */
+struct agent_out {
+  const char *what;    /* option name, for messages */
+  char dir[4096];      /* canonical directory */
+  char base[256];
+  char path[4400];     /* dir/base, for messages and records */
+  int dirfd, fd;       /* fd: -1 until agent_out_create */
+};
+/* Resolves the directory (no symlinks), refuses an existing file; creates
+ * nothing. */
+int agent_out_prepare(struct agent_out *o, const char *path, const char *what, cove_err *err);
+/* O_EXCL|O_NOFOLLOW below the held directory fd, no symlinks. */
+int agent_out_create(struct agent_out *o, cove_err *err);
+void agent_out_close(struct agent_out *o);
+int agent_dir_open(const char *dir, const char *what, char canon[4096], cove_err *err);
+/* A regular file with one link, canonical path, opened without symlinks. */
+int agent_in_open(const char *path, const char *what, char canon[4096], cove_err *err);
+char *agent_read_fd(int fd, const char *what, size_t max, cove_err *err);
+struct agent_guard {
+  const char *what;
+  char path[4400];
+  int fd, dirfd; /* dirfd: the directory (an output's, or the one holding the input) */
+  bool output;   /* refused inside any mount; an input only inside writable ones */
+};
+int agent_guard_input(struct agent_guard *g, int fd, const char *canon, const char *what, cove_err *err);
+struct agent_ctx;
+int agent_guard_check(struct agent_ctx *c, const struct agent_guard *g, size_t n, cove_err *err);
 
 /* paths.c: XDG locations, run directory, group names */
 struct agent_paths {
@@ -118,6 +147,8 @@ struct agent_plan {
   size_t n_masked_paths;
   int empty_file_fd, empty_dir_fd; /* sources of masks */
   size_t n_masks;
+  int rootfs_fd;      /* policy rootfs (O_PATH, checked), -1 = host OS directories */
+  char *rootfs_origin; /* its canonical path */
 };
 struct agent_ctx; /* run.c */
 int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
@@ -143,6 +174,10 @@ struct agent_netns_req {
   const char *const *paths; /* canonical paths of the checked sources */
   const int *checked;       /* the orchestrator's fds of them */
   size_t n_sources;
+  /* a policy rootfs: sources[root_index] is bound on root_target (the run
+   * dir's rootfs skeleton) inside the new mount namespace; -1 = none */
+  long root_index;
+  const char *root_target;
 };
 /* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
 int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, int *reopened, cove_err *err);
@@ -171,6 +206,26 @@ size_t agent_notify_pollfds(struct agent_notify *n, struct pollfd *pfd);
 void agent_notify_dispatch(struct agent_notify *n, const struct pollfd *pfd, size_t cnt);
 void agent_notify_close(struct agent_notify *n);
 
+/* stdio.c: pipes between the sandbox and the caller's stdio */
+struct agent_stdio {
+  int in_src, in_w, out_r, err_r; /* ours */
+  int out_dst, err_dst;           /* where the output goes (not owned) */
+  int child[3];                   /* the sandbox's ends, until installed */
+  char in_buf[16384];
+  size_t in_len, in_off;
+  bool in_eof;
+  bool out_at_line_start; /* the last byte relayed to out_dst was '\n' (or none yet) */
+  int idx_in_src, idx_in_w, idx_out, idx_err;
+};
+void agent_stdio_init(struct agent_stdio *s);
+int agent_stdio_open(struct agent_stdio *s, int out_dst, int err_dst, cove_err *err);
+int agent_stdio_install(struct agent_stdio *s, int saved[3], cove_err *err);
+void agent_stdio_restore(struct agent_stdio *s, int saved[3]);
+size_t agent_stdio_pollfds(struct agent_stdio *s, struct pollfd *pfd); /* at most 4 */
+void agent_stdio_dispatch(struct agent_stdio *s, const struct pollfd *pfd);
+void agent_stdio_drain(struct agent_stdio *s);
+void agent_stdio_close(struct agent_stdio *s);
+
 /* result.c */
 struct agent_stats {
   bool known;
@@ -193,7 +248,16 @@ struct agent_run_opts {
   const char *stdout_path, *stderr_path;
   char **argv;
   bool echo_audit;
-  FILE *result_out; /* where --json goes (default stdout) */
+  const char *result_path; /* --result FILE: the record goes there (implies --json) */
+  int result_fd;           /* --result-fd N, when has_result_fd */
+  bool has_result_fd;
+  /* batch: the tasks file and where policy_text was read from, checked
+   * like --policy (a sandbox must not be able to write them) */
+  const char *tasks_file;
+  const char *policy_origin;
+  /* batch: every task's policy file, none of which this run may write */
+  const char *const *batch_inputs;
+  size_t n_batch_inputs;
 };
 struct agent_ctx {
   const struct agent_run_opts *o;
@@ -222,9 +286,20 @@ struct agent_ctx {
   unsigned proxy_allowed, proxy_denied;
   struct agent_stats stats;
   char error[2048];
+  int exec_status; /* the command could not be executed: 126, or 127 when not found */
+  struct agent_out out[3]; /* stdout, stderr, result */
+  struct agent_guard guards[8];
+  size_t n_guards;
+  struct agent_stdio io;
 };
 int agent_run(const struct agent_run_opts *o, int *exit_status);
+/* gc.c */
 int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err);
+int agent_run_lock(const char *runbase, const char *id, cove_err *err);
+void agent_run_unlock(const char *runbase, const char *id, int lock_fd);
+int agent_cgroup_record(const char *rundir, const char *id, cove_err *err);
+int agent_run_clean(const char *rundir, const char *id);
+void agent_rm_tree(const char *path);
 int64_t agent_now_ns(void);
 
 /* batch.c */

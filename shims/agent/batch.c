@@ -20,12 +20,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 struct task {
   char *name, *group, *policy_file, *policy_text, *timeout, *workspace;
+  char *policy_origin; /* canonical path policy_text was read from */
   char **argv;
   pid_t pid;
   bool done, failed, error;
@@ -162,11 +164,15 @@ static void xml_escape(FILE *f, const char *s, size_t n)
   }
 }
 
-static void tail_into(FILE *f, const char *path, size_t max)
+static void tail_into(FILE *f, int dirfd, const char *name, size_t max)
 {
-  _cleanup_fclose_ FILE *in = fopen(path, "re");
-  if (!in)
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  _cleanup_fclose_ FILE *in = fd >= 0 ? fdopen(fd, "re") : NULL;
+  if (!in) {
+    if (fd >= 0)
+      close(fd);
     return;
+  }
   if (fseek(in, 0, SEEK_END) == 0) {
     long sz = ftell(in);
     if (sz > (long)max)
@@ -182,13 +188,16 @@ static void tail_into(FILE *f, const char *path, size_t max)
   }
 }
 
-static int write_junit(const char *path, struct task *t, size_t n, const char *outdir, double total, cove_err *err)
+/* Created like every output (files.c): new file, no symlinks. */
+static int write_junit(struct agent_out *jo, struct task *t, size_t n, int outdir, double total, cove_err *err)
 {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "we");
+  if (agent_out_create(jo, err) < 0)
+    return -1;
+  FILE *f = fdopen(jo->fd, "w");
   if (!f)
-    return cove_error(err, errno, "--junit %s", path);
+    return cove_error(err, errno, "--junit %s", jo->path);
+  jo->fd = -1;
+  const char *path = jo->path;
   size_t fails = 0, errors = 0;
   for (size_t i = 0; i < n; i++) {
     fails += t[i].failed && !t[i].error;
@@ -210,21 +219,28 @@ static int write_junit(const char *path, struct task *t, size_t n, const char *o
     }
     char p[4400];
     fputs("      <system-out>", f);
-    snprintf(p, sizeof p, "%s/%s.stdout", outdir, t[i].name);
-    tail_into(f, p, 8192);
+    snprintf(p, sizeof p, "%s.stdout", t[i].name);
+    tail_into(f, outdir, p, 8192);
     fputs("</system-out>\n      <system-err>", f);
-    snprintf(p, sizeof p, "%s/%s.stderr", outdir, t[i].name);
-    tail_into(f, p, 8192);
+    snprintf(p, sizeof p, "%s.stderr", t[i].name);
+    tail_into(f, outdir, p, 8192);
     fputs("</system-err>\n    </testcase>\n", f);
   }
   fputs("  </testsuite>\n</testsuites>\n", f);
-  if (fclose(f) != 0 || rename(tmp, path) < 0)
+  if (fclose(f) != 0)
     return cove_error(err, errno, "--junit %s", path);
   return 0;
 }
 
-static void start_task(struct task *t, const char *outdir)
+struct batch_ctx {
+  const char *outdir, *tasks_file;
+  const char **inputs; /* every task's policy file */
+  size_t n_inputs;
+};
+
+static void start_task(struct task *t, const struct batch_ctx *b)
 {
+  const char *outdir = b->outdir;
   char out[4400], errp[4400], res[4400];
   snprintf(out, sizeof out, "%s/%s.stdout", outdir, t->name);
   snprintf(errp, sizeof errp, "%s/%s.stderr", outdir, t->name);
@@ -240,32 +256,42 @@ static void start_task(struct task *t, const char *outdir)
   int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (in >= 0)
     dup2(in, 0);
-  FILE *rf = fopen(res, "we");
   /* the orchestrator's own messages go with the task's stderr */
-  int ef = open(errp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (ef >= 0)
-    dup2(ef, 2);
+  struct agent_out eo;
+  cove_err e = {0};
+  if (agent_out_prepare(&eo, errp, "task stderr", &e) < 0 || agent_out_create(&eo, &e) < 0) {
+    fprintf(stderr, "cove: agent batch: task %s: %s\n", t->name, e.msg);
+    _exit(1);
+  }
+  dup2(eo.fd, 2);
+  agent_out_close(&eo);
+  /* the record file exists from the start, so even a refused run has one */
+  struct agent_out ro;
+  if (agent_out_prepare(&ro, res, "task result", &e) < 0 || agent_out_create(&ro, &e) < 0) {
+    fprintf(stderr, "cove: agent batch: task %s: %s\n", t->name, e.msg);
+    _exit(1);
+  }
   struct agent_run_opts o = {
-    .group = t->group, .policy_file = t->policy_file, .policy_text = t->policy_text, .workspace = t->workspace,
-    .timeout = t->timeout, .json = true, .stdout_path = out, .stderr_path = NULL, .argv = t->argv,
-    .result_out = rf ? rf : stdout,
+    .group = t->group, .policy_text = t->policy_text, .policy_origin = t->policy_origin,
+    .workspace = t->workspace, .timeout = t->timeout, .stdout_path = out, .argv = t->argv,
+    .result_fd = ro.fd, .has_result_fd = true, .tasks_file = b->tasks_file, .batch_inputs = b->inputs, .n_batch_inputs = b->n_inputs,
   };
   int st = 1;
   agent_run(&o, &st);
-  if (rf)
-    fclose(rf);
+  agent_out_close(&ro);
   _exit(st & 0xff);
 }
 
-static void finish_task(struct task *t, int wst, const char *outdir)
+static void finish_task(struct task *t, int wst, int outdir)
 {
   t->done = true;
   t->secs = (double)(agent_now_ns() - t->start) / 1e9;
   t->exit_status = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
   char res[4400];
-  snprintf(res, sizeof res, "%s/%s.result.json", outdir, t->name);
+  snprintf(res, sizeof res, "%s.result.json", t->name);
   cove_err e;
-  t->result = agent_read_small_file(res, 1 << 20, &e);
+  _cleanup_close_ int rfd = openat(outdir, res, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  t->result = rfd >= 0 ? agent_read_fd(rfd, res, 1 << 20, &e) : NULL;
   snprintf(t->status, sizeof t->status, "%s", "error");
   if (t->result) {
     char *nl = strchr(t->result, '\n');
@@ -280,6 +306,34 @@ static void finish_task(struct task *t, int wst, const char *outdir)
   }
   t->failed = strcmp(t->status, "ok") != 0;
   t->error = !strcmp(t->status, "error");
+}
+
+/* --output DIR, or by default a new directory under the caller's state
+ * directory ($XDG_STATE_HOME/cove/batch/TIME-PID): never the current
+ * directory, which is usually the workspace the tasks can write. Every
+ * run refuses an output directory its sandbox can see (files.c). */
+static int open_output_dir(const char *dir, char canon[4096], cove_err *err)
+{
+  char def[4096];
+  if (!dir) {
+    struct agent_paths p;
+    if (agent_paths_init(&p, err) < 0)
+      return -1;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(def, sizeof def, "%s/batch/%04d%02d%02d-%02d%02d%02d-%d", p.state, tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)getpid());
+    if (agent_mkdir_p(def, 0700, err) < 0)
+      return -1;
+    dir = def;
+  } else if (agent_mkdir_p(dir, 0755, err) < 0) {
+    return cove_error_prefix(err, "--output");
+  }
+  int fd = agent_dir_open(dir, "--output", canon, err);
+  if (fd >= 0 && dir == def)
+    fprintf(stderr, "cove: agent batch: task outputs in %s\n", canon);
+  return fd;
 }
 
 int agent_batch(const struct agent_batch_opts *o, int *exit_status)
@@ -322,10 +376,44 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     n++;
   }
   free(line);
-  if (agent_mkdir_p(o->output_dir, 0755, &err) < 0) {
-    fprintf(stderr, "cove: agent batch: --output %s\n", err.msg);
+  /* Policy files are read once, now: no task can change another's (or a
+   * later one's) policy during the batch. Each run still checks the file
+   * lies outside its writable mounts. */
+  for (size_t i = 0; i < n; i++)
+    if (tasks[i].policy_file) {
+      char canon[4096], what[300];
+      snprintf(what, sizeof what, "task %s: policy", tasks[i].name);
+      int fd = agent_in_open(tasks[i].policy_file, what, canon, &err);
+      if (fd >= 0) {
+        tasks[i].policy_text = agent_read_fd(fd, canon, 1 << 20, &err);
+        close(fd);
+      }
+      if (fd < 0 || !tasks[i].policy_text) {
+        fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+        return -1;
+      }
+      tasks[i].policy_origin = strdup(canon);
+    }
+  /* checked before any task runs: an existing report is refused now, not
+   * after the whole batch */
+  struct agent_out junit = {.fd = -1, .dirfd = -1};
+  if (o->junit && agent_out_prepare(&junit, o->junit, "--junit", &err) < 0) {
+    fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    agent_out_close(&junit);
     return -1;
   }
+  char outdir[4096];
+  _cleanup_close_ int outfd = open_output_dir(o->output_dir, outdir, &err);
+  if (outfd < 0) {
+    fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    agent_out_close(&junit);
+    return -1;
+  }
+  _cleanup_free_ const char **inputs = calloc(n + 1, sizeof *inputs);
+  struct batch_ctx bc = {.outdir = outdir, .tasks_file = o->tasks_file, .inputs = inputs};
+  for (size_t i = 0; inputs && i < n; i++)
+    if (tasks[i].policy_origin)
+      inputs[bc.n_inputs++] = tasks[i].policy_origin;
   sigset_t ss, old;
   sigemptyset(&ss);
   sigaddset(&ss, SIGCHLD);
@@ -339,7 +427,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   int64_t t0 = agent_now_ns();
   while (done < n) {
     while (!stop && next < n && running < o->parallel) {
-      start_task(&tasks[next++], o->output_dir);
+      start_task(&tasks[next++], &bc);
       running++;
     }
     if (!running)
@@ -359,7 +447,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     while ((p = waitpid(-1, &wst, WNOHANG)) > 0) {
       for (size_t i = 0; i < next; i++)
         if (tasks[i].pid == p && !tasks[i].done) {
-          finish_task(&tasks[i], wst, o->output_dir);
+          finish_task(&tasks[i], wst, outfd);
           running--;
           done++;
           failed += tasks[i].failed;
@@ -385,7 +473,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     failed++;
   }
   int rc = 0;
-  if (o->junit && write_junit(o->junit, tasks, n, o->output_dir, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
+  if (o->junit && write_junit(&junit, tasks, n, outfd, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
     fprintf(stderr, "cove: agent batch: %s\n", err.msg);
     rc = -1;
   }
@@ -394,6 +482,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     free(tasks[i].group);
     free(tasks[i].policy_file);
     free(tasks[i].policy_text);
+    free(tasks[i].policy_origin);
     free(tasks[i].timeout);
     free(tasks[i].workspace);
     free(tasks[i].result);
@@ -402,6 +491,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     free(tasks[i].argv);
   }
   free(tasks);
+  agent_out_close(&junit);
   *exit_status = failed || rc < 0 ? 1 : 0;
   return rc;
 }

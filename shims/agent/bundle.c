@@ -200,10 +200,8 @@ int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err)
   char cfg[4200], tmp[4300], rootfs[4200];
   snprintf(cfg, sizeof cfg, "%s/bundle/config.json", c->rundir);
   snprintf(tmp, sizeof tmp, "%s.tmp", cfg);
-  if (c->pol.rootfs)
-    snprintf(rootfs, sizeof rootfs, "%s", c->pol.rootfs);
-  else
-    snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+  /* a policy rootfs is bound there from its checked fd (netns.c) */
+  snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
   FILE *f = fopen(tmp, "we");
   if (!f) {
     yajl_tree_free(prof);

@@ -127,8 +127,11 @@ void agent_plan_free(struct agent_plan *p)
     close(p->empty_file_fd);
   if (p->empty_dir_fd >= 0)
     close(p->empty_dir_fd);
+  if (p->rootfs_fd >= 0)
+    close(p->rootfs_fd);
+  free(p->rootfs_origin);
   memset(p, 0, sizeof *p);
-  p->empty_file_fd = p->empty_dir_fd = -1;
+  p->empty_file_fd = p->empty_dir_fd = p->rootfs_fd = -1;
 }
 
 /* Canonical path → O_PATH fd, refusing any symlink on the way: the path
@@ -299,32 +302,61 @@ static int host_rootfs(struct agent_ctx *c, cove_err *err)
   return 0;
 }
 
-static int plan_workspace(struct agent_ctx *c, cove_err *err)
+/* A host directory that becomes a whole tree of the sandbox (workspace,
+ * policy rootfs): canonical, pinned by fd, not /, no blocked component,
+ * not containing or inside cove's own directories. */
+static int open_tree(struct agent_ctx *c, const char *in, const char *what, const char *dest, char canon[PATH_MAX],
+                     cove_err *err)
 {
-  char canon[PATH_MAX];
-  int fd = open_canonical(c->o->workspace ? c->o->workspace : ".", "--workspace", canon, O_DIRECTORY, err);
+  int fd = open_canonical(in, what, canon, O_DIRECTORY, err);
   if (fd < 0)
     return -1;
-  snprintf(c->workspace, sizeof c->workspace, "%s", canon);
   const char *which;
   if (!strcmp(canon, "/")) {
     close(fd);
-    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", "/workspace", "reason",
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", dest, "reason",
                 "the whole host filesystem", NULL);
-    return cove_error(err, 0, "--workspace /: refusing to expose the whole host filesystem");
+    return cove_error(err, 0, "%s /: refusing to expose the whole host filesystem", what);
   }
   if (agent_blocked_component(canon, &c->al, &which)) {
     close(fd);
-    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", "/workspace", "reason",
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", dest, "reason",
                 "blocked pattern", "pattern", which, NULL);
-    return cove_error(err, 0, "--workspace %s: path matches the blocked pattern \"%s\"", canon, which);
+    return cove_error(err, 0, "%s %s: path matches the blocked pattern \"%s\"", what, canon, which);
   }
-  if (check_not_cove_dir(c, canon, "--workspace", err) < 0) {
+  if (check_not_cove_dir(c, canon, what, err) < 0) {
     close(fd);
-    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", "/workspace", "reason",
-                err->msg, NULL);
+    agent_audit(&c->audit, "mount", "decision", "deny", "source", canon, "destination", dest, "reason", err->msg,
+                NULL);
     return -1;
   }
+  return fd;
+}
+
+/* The policy's rootfs: checked like the workspace, its blocked names and
+ * /etc credential files masked; netns.c mounts it from this fd. */
+static int plan_rootfs(struct agent_ctx *c, cove_err *err)
+{
+  char canon[PATH_MAX];
+  int fd = open_tree(c, c->pol.rootfs, "rootfs", "/", canon, err);
+  if (fd < 0)
+    return -1;
+  c->plan.rootfs_fd = fd;
+  if (!(c->plan.rootfs_origin = strdup(canon)))
+    return cove_error(err, ENOMEM, "plan");
+  agent_audit(&c->audit, "mount", "decision", "allow", "source", canon, "destination", "/", "mode", "ro", NULL);
+  for (const char *const *m = etc_masked; *m; m++)
+    c->plan.masked_paths[c->plan.n_masked_paths++] = (char *)*m;
+  return mask_tree(c, fd, "", err);
+}
+
+static int plan_workspace(struct agent_ctx *c, cove_err *err)
+{
+  char canon[PATH_MAX];
+  int fd = open_tree(c, c->o->workspace ? c->o->workspace : ".", "--workspace", "/workspace", canon, err);
+  if (fd < 0)
+    return -1;
+  snprintf(c->workspace, sizeof c->workspace, "%s", canon);
   if (plan_add(&c->plan, AM_BIND, "/workspace", fd, c->pol.workspace_writable, canon) < 0)
     return cove_error(err, ENOMEM, "plan");
   agent_audit(&c->audit, "mount", "decision", "allow", "source", canon, "destination", "/workspace", "mode",
@@ -422,8 +454,8 @@ static int plan_secret(struct agent_ctx *c, size_t i, cove_err *err)
 int agent_plan_build(struct agent_ctx *c, cove_err *err)
 {
   struct agent_plan *p = &c->plan;
-  p->empty_file_fd = p->empty_dir_fd = -1;
-  if (!c->pol.rootfs && host_rootfs(c, err) < 0)
+  p->empty_file_fd = p->empty_dir_fd = p->rootfs_fd = -1;
+  if (c->pol.rootfs ? plan_rootfs(c, err) < 0 : host_rootfs(c, err) < 0)
     return -1;
   if (plan_add(p, AM_PROC, "/proc", -1, false, NULL) < 0 || plan_add(p, AM_TMPFS, "/dev", -1, true, NULL) < 0 ||
       plan_add(p, AM_DEVPTS, "/dev/pts", -1, true, NULL) < 0 || plan_add(p, AM_TMPFS, "/dev/shm", -1, true, NULL) < 0 ||

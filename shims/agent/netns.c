@@ -36,6 +36,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -170,6 +171,18 @@ __attribute__((noreturn)) static void child(int sock, int go, const struct agent
   for (size_t i = 0; i < q->n_sources; i++)
     if ((out[i] = reopen_same(q->paths[i], q->checked[i], &e)) < 0)
       goto fail;
+  /* A policy rootfs is mounted from the verified fd onto the run dir's
+   * skeleton (private to us), so the runtime's root.path names exactly the
+   * checked tree. The namespace is owned by a new user namespace: nothing
+   * propagates back to the host. */
+  if (q->root_index >= 0) {
+    char src[32];
+    agent_fd_source(src, out[q->root_index]);
+    if (mount(src, q->root_target, NULL, MS_BIND | MS_REC, NULL) < 0) {
+      cove_error(&e, errno, "bind rootfs %s", q->paths[q->root_index]);
+      goto fail;
+    }
+  }
   if (send_fds(sock, fds, nf, &port, sizeof port) < 0)
     _exit(1);
   for (size_t i = 0; i < q->n_sources; i += BATCH) {

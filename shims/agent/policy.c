@@ -422,12 +422,27 @@ out:
   return rc;
 }
 
-int agent_policy_load(struct agent_policy *p, const char *path, cove_err *err)
+/* Read through agent_in_open (no symlinks, one link); *g keeps the file
+ * for agent_guard_check. */
+static char *read_guarded(const char *path, const char *what, struct agent_guard *g, cove_err *err)
 {
-  _cleanup_free_ char *text = agent_read_small_file(path, 1 << 20, err);
+  char canon[4096];
+  int fd = agent_in_open(path, what, canon, err);
+  if (fd < 0)
+    return NULL;
+  if (agent_guard_input(g, fd, canon, what, err) < 0) {
+    close(fd);
+    return NULL;
+  }
+  return agent_read_fd(fd, canon, 1 << 20, err);
+}
+
+int agent_policy_load(struct agent_policy *p, const char *path, struct agent_guard *g, cove_err *err)
+{
+  _cleanup_free_ char *text = read_guarded(path, "--policy", g, err);
   if (!text)
-    return cove_error_prefix(err, "--policy");
-  return agent_policy_parse(p, text, path, err);
+    return -1;
+  return agent_policy_parse(p, text, g->path, err);
 }
 
 void agent_allowlist_free(struct agent_allowlist *a)
@@ -444,15 +459,16 @@ void agent_allowlist_free(struct agent_allowlist *a)
 /* {"roots": [{"path": "/abs", "writable": false}], "blocked_patterns": [...],
  *  "untrusted_read_only": true, "trusted_groups": ["main"]}
  * A missing file means no extra mounts at all. */
-int agent_allowlist_load(struct agent_allowlist *a, const char *path, cove_err *err)
+int agent_allowlist_load(struct agent_allowlist *a, const char *path, struct agent_guard *g, cove_err *err)
 {
   memset(a, 0, sizeof *a);
   a->untrusted_read_only = true;
-  if (access(path, F_OK) < 0 && errno == ENOENT)
+  struct stat st;
+  if (lstat(path, &st) < 0 && errno == ENOENT)
     return 0;
-  _cleanup_free_ char *text = agent_read_small_file(path, 1 << 20, err);
+  _cleanup_free_ char *text = read_guarded(path, "mount allowlist", g, err);
   if (!text)
-    return cove_error_prefix(err, "mount allowlist");
+    return -1;
   char ebuf[512] = "";
   yajl_val root = yajl_tree_parse(text, ebuf, sizeof ebuf);
   if (!root)

@@ -161,7 +161,7 @@ static void reply(struct conn *c, int code, const char *text, const char *why)
                    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n"
                    "cove proxy: %s\n",
                    code, text, strlen(why) + 12, why);
-  if (n > 0 && write(c->cfd, b, (size_t)n) < 0) {
+  if (n > 0 && send(c->cfd, b, (size_t)n, MSG_NOSIGNAL) < 0) {
     /* the client is gone; nothing to tell */
   }
 }
@@ -348,7 +348,7 @@ static void conn_io(struct agent_proxy *px, struct conn *c, bool upstream, short
     }
   }
   if ((rev & POLLOUT) && *outlen) {
-    ssize_t n = write(from, outbuf, *outlen);
+    ssize_t n = send(from, outbuf, *outlen, MSG_NOSIGNAL);
     if (n > 0) {
       memmove(outbuf, outbuf + n, *outlen - (size_t)n);
       *outlen -= (size_t)n;

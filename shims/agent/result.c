@@ -90,9 +90,10 @@ int agent_result_write(FILE *f, struct agent_ctx *c)
           c->plan.n_masks);
   fprintf(f, ",\"proxied_connections\":%u", c->proxy_allowed);
   fputs(",\"stdout\":", f);
-  cove_json_write_string(f, c->o->stdout_path ? c->o->stdout_path : "inherited");
+  /* the file actually written (canonical), or "relayed" to ours */
+  cove_json_write_string(f, c->out[0].dirfd >= 0 ? c->out[0].path : "relayed");
   fputs(",\"stderr\":", f);
-  cove_json_write_string(f, c->o->stderr_path ? c->o->stderr_path : "inherited");
+  cove_json_write_string(f, c->out[1].dirfd >= 0 ? c->out[1].path : "relayed");
   fputs(",\"workspace\":", f);
   cove_json_write_string(f, c->workspace);
   char audit[4300];

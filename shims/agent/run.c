@@ -40,40 +40,6 @@ int64_t agent_now_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* rm -rf without following symlinks or crossing into other mounts */
-static void rm_tree_at(int dfd, const char *name, dev_t dev)
-{
-  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) {
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_dev == dev) {
-      DIR *d = fdopendir(fd);
-      if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-          if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            rm_tree_at(dirfd(d), e->d_name, dev);
-        closedir(d);
-      } else {
-        close(fd);
-      }
-    } else {
-      close(fd);
-    }
-    unlinkat(dfd, name, AT_REMOVEDIR);
-  } else {
-    unlinkat(dfd, name, 0);
-  }
-}
-
-static void rm_tree(const char *path)
-{
-  struct stat st;
-  if (lstat(path, &st) < 0)
-    return;
-  rm_tree_at(AT_FDCWD, path, st.st_dev);
-}
-
 /* The run base must be ours and private: in /tmp anybody could have
  * planted it. */
 static int prepare_runbase(const char *base, cove_err *err)
@@ -89,66 +55,20 @@ static int prepare_runbase(const char *base, cove_err *err)
   return 0;
 }
 
-static int delete_containers_cb(const struct cove_state *st, void *data)
-{
-  const char *root = data;
-  cove_err e;
-  cove_container_delete(root, st->id, true, &e);
-  return 0;
-}
-
-int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err)
-{
-  *removed = 0;
-  _cleanup_closedir_ DIR *d = opendir(p->runbase);
-  if (!d) {
-    if (errno == ENOENT)
-      return 0;
-    return cove_error(err, errno, "%s", p->runbase);
-  }
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    char dir[4400], lock[4500], state[4500];
-    snprintf(dir, sizeof dir, "%s/%s", p->runbase, e->d_name);
-    snprintf(lock, sizeof lock, "%s/lock", dir);
-    _cleanup_close_ int lfd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
-      continue; /* a live run holds it */
-    if (lfd < 0) {
-      /* no lock file: a run that died while creating its dir, or junk;
-       * only touch it when it is old enough not to be a run starting now */
-      struct stat st;
-      if (lstat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60)
-        continue;
-    }
-    snprintf(state, sizeof state, "%s/state", dir);
-    cove_err e2;
-    cove_container_list(state, delete_containers_cb, state, &e2);
-    rm_tree(dir);
-    (*removed)++;
-    if (verbose)
-      printf("removed %s\n", dir);
-  }
-  return 0;
-}
-
 static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
 {
   if (agent_mkdir_p(c->paths.runbase, 0700, err) < 0 || prepare_runbase(c->paths.runbase, err) < 0)
     return -1;
   snprintf(c->rundir, sizeof c->rundir, "%s/%s", c->paths.runbase, c->id);
+  /* lock first (gc.c): it is what makes the directory findable by gc */
+  if ((*lock_fd = agent_run_lock(c->paths.runbase, c->id, err)) < 0)
+    return -1;
   if (mkdir(c->rundir, 0700) < 0)
     return cove_error(err, errno, "mkdir %s", c->rundir);
-  char p[4300], lk[4300];
-  /* Locked before it gets the name gc looks for: a concurrent run's gc
-   * must never find an unlocked "lock" of a live run. */
-  snprintf(p, sizeof p, "%s/lock.new", c->rundir);
-  snprintf(lk, sizeof lk, "%s/lock", c->rundir);
-  *lock_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) < 0 || rename(p, lk) < 0)
-    return cove_error(err, errno, "%s", p);
+  char p[4300];
+  /* before anything can create a cgroup */
+  if (agent_cgroup_record(c->rundir, c->id, err) < 0)
+    return -1;
   static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", NULL};
   for (const char *const *d = dirs; *d; d++) {
     snprintf(p, sizeof p, "%s/%s", c->rundir, *d);
@@ -252,16 +172,6 @@ static void gen_id(char *out, size_t cap)
   snprintf(out, cap, "a%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
 }
 
-static int redirect(const char *path, int target, cove_err *err)
-{
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return cove_error(err, errno, "%s", path);
-  int r = dup2(fd, target);
-  close(fd);
-  return r < 0 ? cove_error(err, errno, "dup2 %s", path) : 0;
-}
-
 static int pidfd_kill(int pidfd, int sig)
 {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
@@ -298,7 +208,7 @@ static void interrupt(struct agent_ctx *c, int pidfd, int s)
 /* Serve the sandbox until its init exits. */
 static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, struct agent_proxy *px, int sfd)
 {
-  enum { MAXP = 600 };
+  enum { MAXP = 604 };
   struct pollfd pfd[MAXP];
   int64_t deadline = c->start_ns + (int64_t)c->pol.timeout_ms * 1000000;
   bool killed = false;
@@ -313,6 +223,9 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
     size_t nb = n;
     size_t nn = c->notify.listen_fd >= 0 ? agent_notify_pollfds(&c->notify, pfd + n) : 0;
     n += nn;
+    size_t ib = n;
+    size_t ni = agent_stdio_pollfds(&c->io, pfd + n);
+    n += ni;
     size_t pb = n;
     size_t np = px ? agent_proxy_pollfds(px, pfd + n, MAXP - n) : 0;
     n += np;
@@ -335,6 +248,8 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
     }
     if (r > 0 && nn)
       agent_notify_dispatch(&c->notify, pfd + nb, nn);
+    if (r > 0 && ni)
+      agent_stdio_dispatch(&c->io, pfd + ib);
     if (r > 0 && np)
       agent_proxy_dispatch(px, pfd + pb, np);
     if (!killed && agent_now_ns() >= deadline) {
@@ -369,16 +284,14 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
   struct cove_create_opts co = {.root = state, .id = c->id, .bundle = bundle};
   struct cove_container_handle h = {.dirfd = -1, .pid = -1, .pidfd = -1, .sync_fd = -1};
 
-  /* The sandbox inherits our stdio: point it where it was asked to go,
-   * keeping our own stdout for the result record. */
+  /* The sandbox gets pipes as its stdio (stdio.c), installed as our 0/1/2
+   * only while the runtime clones its init. */
   int saved[3] = {-1, -1, -1};
-  const char *paths[3] = {NULL, c->o->stdout_path, c->o->stderr_path};
-  for (int i = 1; i < 3; i++)
-    if (paths[i]) {
-      saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
-      if (redirect(paths[i], i, err) < 0)
-        goto restore_fail;
-    }
+  if (agent_stdio_open(&c->io, c->out[0].fd >= 0 ? c->out[0].fd : STDOUT_FILENO,
+                       c->out[1].fd >= 0 ? c->out[1].fd : STDERR_FILENO, err) < 0)
+    return -1;
+  if (agent_stdio_install(&c->io, saved, err) < 0)
+    goto restore_fail;
 
   c->start_ns = agent_now_ns();
   char ms[32], mem[32], pids[32];
@@ -401,14 +314,13 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
     cove_err_clear(err);
     r = cove_container_prepare(&co, &h, err);
   }
-  for (int i = 1; i < 3; i++)
-    if (saved[i] >= 0) {
-      dup2(saved[i], i);
-      close(saved[i]);
-      saved[i] = -1;
-    }
-  if (r < 0)
+  agent_stdio_restore(&c->io, saved);
+  if (r < 0) {
+    /* the init resolves the command before start: not found is known here */
+    if (err->code == ENOENT && !strncmp(err->msg, "exec", 4))
+      c->exec_status = 127;
     return -1;
+  }
 
   sigset_t ss;
   sigemptyset(&ss);
@@ -423,9 +335,15 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
   if (sfd < 0 || (c->pol.net == AGENT_NET_PROXY && !px)) {
     cove_error(err, errno, "signalfd/proxy");
     r = -1;
-  } else if ((r = cove_container_release(&h, err)) == 0) {
-    event_loop(c, &h, px, sfd);
-    if (cove_container_reap(&h, &c->wstatus, err) == 0) {
+  } else {
+    r = cove_container_release(&h, err);
+    if (r == 0)
+      event_loop(c, &h, px, sfd);
+    else /* the init reported why it could not exec */
+      c->exec_status = err->code == ENOENT ? 127 : 126;
+    agent_stdio_drain(&c->io);
+    cove_err e2 = {0};
+    if (cove_container_reap(&h, &c->wstatus, &e2) == 0) {
       c->end_ns = agent_now_ns();
       if (WIFEXITED(c->wstatus)) {
         c->exited = true;
@@ -443,11 +361,7 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
   return r;
 
 restore_fail:
-  for (int i = 1; i < 3; i++)
-    if (saved[i] >= 0) {
-      dup2(saved[i], i);
-      close(saved[i]);
-    }
+  agent_stdio_restore(&c->io, saved);
   return -1;
 }
 
@@ -475,20 +389,32 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
   checked[n++] = c->plan.empty_file_fd;
   paths[n] = ed;
   checked[n++] = c->plan.empty_dir_fd;
+  char rootfs[4300];
+  snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+  long root_index = -1;
+  if (c->plan.rootfs_fd >= 0) {
+    root_index = (long)n;
+    paths[n] = c->plan.rootfs_origin;
+    checked[n++] = c->plan.rootfs_fd;
+  }
   struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
-                              .paths = paths, .checked = checked, .n_sources = n};
+                              .paths = paths, .checked = checked, .n_sources = n, .root_index = root_index,
+                              .root_target = rootfs};
   if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
     agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
     return -1;
   }
-  for (size_t k = 0; k + 2 < n; k++) {
+  size_t nb = n - 2 - (root_index >= 0);
+  for (size_t k = 0; k < nb; k++) {
     close(c->plan.m[idx[k]].fd);
     c->plan.m[idx[k]].fd = reopened[k];
   }
   close(c->plan.empty_file_fd);
   close(c->plan.empty_dir_fd);
-  c->plan.empty_file_fd = reopened[n - 2];
-  c->plan.empty_dir_fd = reopened[n - 1];
+  c->plan.empty_file_fd = reopened[nb];
+  c->plan.empty_dir_fd = reopened[nb + 1];
+  if (root_index >= 0)
+    close(reopened[root_index]); /* it is mounted; ours stays the checked fd */
   return 0;
 }
 
@@ -500,6 +426,120 @@ static bool group_trusted(const struct agent_allowlist *al, const char *g)
   return false;
 }
 
+static int add_input_guard(struct agent_ctx *c, const char *path, const char *what, cove_err *err)
+{
+  struct stat st;
+  /* a pipe (`batch <(...)`) was read once and cannot be rewritten */
+  if (!path || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+    return 0;
+  char canon[4096];
+  int fd = agent_in_open(path, what, canon, err);
+  if (fd < 0)
+    return -1;
+  if (agent_guard_input(&c->guards[c->n_guards], fd, canon, what, err) < 0) {
+    close(fd);
+    return -1;
+  }
+  c->n_guards++;
+  return 0;
+}
+
+/* Outputs must be invisible to the sandbox, inputs and secret sources
+ * beyond its reach for writing (files.c). */
+static int guard_files(struct agent_ctx *c, cove_err *err)
+{
+  static const char *const what[3] = {"--stdout", "--stderr", "--result"};
+  for (int i = 0; i < 3 && c->n_guards < sizeof c->guards / sizeof *c->guards; i++)
+    if (c->out[i].dirfd >= 0) {
+      struct agent_guard *g = &c->guards[c->n_guards++];
+      memset(g, 0, sizeof *g);
+      g->what = what[i];
+      g->output = true;
+      g->fd = -1;
+      g->dirfd = fcntl(c->out[i].dirfd, F_DUPFD_CLOEXEC, 3);
+      snprintf(g->path, sizeof g->path, "%s", c->out[i].path);
+    }
+  if (agent_guard_check(c, c->guards, c->n_guards, err) < 0)
+    return -1;
+  for (size_t k = 0; k < c->o->n_batch_inputs; k++) {
+    char canon[4096];
+    struct agent_guard g;
+    int fd = agent_in_open(c->o->batch_inputs[k], "policy of another task", canon, err);
+    if (fd < 0 || agent_guard_input(&g, fd, canon, "policy of another task", err) < 0) {
+      if (fd >= 0)
+        close(fd);
+      return -1;
+    }
+    int r = agent_guard_check(c, &g, 1, err);
+    close(g.dirfd);
+    close(fd);
+    if (r < 0)
+      return -1;
+  }
+  for (size_t k = 0; k < c->plan.n; k++) {
+    const struct agent_mount *m = &c->plan.m[k];
+    if (m->kind != AM_BIND || strncmp(m->destination, "/run/secrets/", 13) || !m->origin)
+      continue;
+    struct agent_guard g;
+    if (agent_guard_input(&g, -1, m->origin, "secret source", err) < 0)
+      return -1;
+    g.fd = m->fd;
+    int r = agent_guard_check(c, &g, 1, err);
+    close(g.dirfd);
+    if (r < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The record goes to --result FILE, --result-fd N, or (--json) stdout,
+ * where it always starts a line of its own: whatever the agent printed
+ * last, the orchestrator's record is the last line. */
+static void write_result(struct agent_ctx *c)
+{
+  const struct agent_run_opts *o = c->o;
+  FILE *f = NULL;
+  bool own = true;
+  if (c->out[2].fd >= 0) {
+    f = fdopen(c->out[2].fd, "w");
+    if (f)
+      c->out[2].fd = -1;
+  } else if (o->has_result_fd) {
+    int fd = fcntl(o->result_fd, F_DUPFD_CLOEXEC, 3);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && fd >= 0)
+      close(fd);
+  } else if (o->json && !o->result_path) {
+    f = stdout;
+    own = false;
+    if (c->out[0].fd < 0 && !c->io.out_at_line_start)
+      fputc('\n', f);
+  }
+  if (!f)
+    return;
+  agent_result_write(f, c);
+  if (own)
+    fclose(f);
+}
+
+static void release_all(struct agent_ctx *c)
+{
+  agent_audit_close(&c->audit);
+  agent_plan_free(&c->plan);
+  agent_allowlist_free(&c->al);
+  agent_policy_free(&c->pol);
+  agent_stdio_close(&c->io);
+  for (int i = 0; i < 3; i++)
+    agent_out_close(&c->out[i]);
+  for (size_t i = 0; i < c->n_guards; i++) {
+    if (c->guards[i].fd >= 0)
+      close(c->guards[i].fd);
+    if (c->guards[i].dirfd >= 0)
+      close(c->guards[i].dirfd);
+  }
+  c->n_guards = 0;
+}
+
 int agent_run(const struct agent_run_opts *o, int *exit_status)
 {
   static struct agent_ctx ctx; /* large; one run per process */
@@ -507,7 +547,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   memset(c, 0, sizeof *c);
   c->o = o;
   c->audit.global_fd = c->audit.group_fd = -1;
-  c->plan.empty_file_fd = c->plan.empty_dir_fd = -1;
+  c->plan.empty_file_fd = c->plan.empty_dir_fd = c->plan.rootfs_fd = -1;
   c->netns.userns_fd = c->netns.mntns_fd = c->netns.netns_fd = c->netns.listen_fd = -1;
   c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = -1;
   c->notify.audit = &c->audit;
@@ -518,13 +558,25 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   *exit_status = 1;
   early_signal = 0;
   catch_early_signals();
+  /* The agent controls the far end of every socket and pipe we write
+   * (proxy, stdio): a write to a closed one must be an error, not our
+   * death. The sandbox init resets dispositions before exec. */
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN); /* an output file over RLIMIT_FSIZE: EFBIG, not death */
+  agent_stdio_init(&c->io);
+  for (int i = 0; i < 3; i++)
+    c->out[i].fd = c->out[i].dirfd = -1;
+  for (size_t i = 0; i < sizeof c->guards / sizeof *c->guards; i++)
+    c->guards[i].fd = c->guards[i].dirfd = -1;
   gen_id(c->id, sizeof c->id);
   snprintf(c->group, sizeof c->group, "%s", o->group ? o->group : "default");
 
   agent_policy_defaults(&c->pol);
   if (agent_paths_init(&c->paths, &err) < 0 || agent_validate_group(c->group, &err) < 0)
     goto fail;
-  if (o->policy_file && agent_policy_load(&c->pol, o->policy_file, &err) < 0)
+  if (o->policy_file && agent_policy_load(&c->pol, o->policy_file, &c->guards[c->n_guards++], &err) < 0)
+    goto fail;
+  if (add_input_guard(c, o->policy_origin, "policy", &err) < 0 || add_input_guard(c, o->tasks_file, "tasks file", &err) < 0)
     goto fail;
   if (o->policy_text && agent_policy_parse(&c->pol, o->policy_text, "policy", &err) < 0)
     goto fail;
@@ -536,14 +588,20 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     cove_error(&err, 0, "no command given (cove agent run [options] -- COMMAND [ARG...])");
     goto fail;
   }
+  if ((o->stdout_path && agent_out_prepare(&c->out[0], o->stdout_path, "--stdout", &err) < 0) ||
+      (o->stderr_path && agent_out_prepare(&c->out[1], o->stderr_path, "--stderr", &err) < 0) ||
+      (o->result_path && agent_out_prepare(&c->out[2], o->result_path, "--result", &err) < 0))
+    goto fail;
   if (agent_audit_open(&c->audit, &c->paths, c->group, c->id, &err) < 0)
     goto fail;
   c->audit.echo = o->echo_audit;
   {
     char al[4300];
     snprintf(al, sizeof al, "%s/mount-allowlist.json", c->paths.config);
-    if (agent_allowlist_load(&c->al, al, &err) < 0)
+    if (agent_allowlist_load(&c->al, al, &c->guards[c->n_guards], &err) < 0)
       goto refused;
+    if (c->guards[c->n_guards].what)
+      c->n_guards++;
   }
   c->trusted = group_trusted(&c->al, c->group);
   {
@@ -551,8 +609,12 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     cove_err e2;
     agent_gc(&c->paths, false, &removed, &e2);
   }
-  if (agent_plan_build(c, &err) < 0)
+  if (agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0)
     goto refused;
+  /* checked: the outputs may be created now */
+  for (int i = 0; i < 3; i++)
+    if (c->out[i].dirfd >= 0 && agent_out_create(&c->out[i], &err) < 0)
+      goto refused;
   agent_test_pause("after-check");
 
   /* From here on things exist and must be removed on every path. */
@@ -594,14 +656,10 @@ cleanup:
     snprintf(c->error, sizeof c->error, "%s", err.msg);
   agent_notify_close(&c->notify);
   agent_netns_close(&c->netns);
-  if (c->rundir[0]) {
-    char state[4300];
-    snprintf(state, sizeof state, "%s/state", c->rundir);
-    cove_err e2;
-    cove_container_list(state, delete_containers_cb, state, &e2);
-    rm_tree(c->rundir);
-  }
-  if (lock_fd >= 0)
+  /* the lock goes last: until then gc can find whatever is left */
+  if (c->rundir[0] && lock_fd >= 0 && agent_run_clean(c->rundir, c->id) == 0)
+    agent_run_unlock(c->paths.runbase, c->id, lock_fd);
+  else if (lock_fd >= 0)
     close(lock_fd);
   if (ran) {
     char code[32], dur[32], den[32];
@@ -625,25 +683,19 @@ cleanup:
     *exit_status = c->exit_code;
   else
     *exit_status = 128 + c->term_signal;
-  if (o->json)
-    agent_result_write(o->result_out ? o->result_out : stdout, c);
+  if (c->exec_status)
+    *exit_status = c->exec_status; /* as a shell: 126 not executable, 127 not found */
+  write_result(c);
   if (c->error[0])
     fprintf(stderr, "cove: agent: %s\n", c->error);
-  agent_audit_close(&c->audit);
-  agent_plan_free(&c->plan);
-  agent_allowlist_free(&c->al);
-  agent_policy_free(&c->pol);
+  release_all(c);
   return c->error[0] ? -1 : 0;
 
 fail:
   snprintf(c->error, sizeof c->error, "%s", err.msg);
-  if (o->json)
-    agent_result_write(o->result_out ? o->result_out : stdout, c);
+  write_result(c);
   fprintf(stderr, "cove: agent: %s\n", c->error);
-  agent_audit_close(&c->audit);
-  agent_plan_free(&c->plan);
-  agent_allowlist_free(&c->al);
-  agent_policy_free(&c->pol);
+  release_all(c);
   *exit_status = 1;
   return -1;
 }
