@@ -8,6 +8,7 @@
  *   {"name": "t1", "group": "ci", "command": ["sh","-c","make test"] | "make test",
  *    "policy": {...inline...} | "/abs/policy.json", "timeout": "5m", "workspace": "/abs"} */
 #include "agent.h"
+#include "cove/log.h"
 
 #include "cove/cleanup.h"
 #include "cove/json.h"
@@ -288,7 +289,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   *exit_status = 1;
   _cleanup_fclose_ FILE *in = fopen(o->tasks_file, "re");
   if (!in) {
-    fprintf(stderr, "cove: agent batch: %s: %s\n", o->tasks_file, strerror(errno));
+    cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", o->tasks_file, strerror(errno));
     return -1;
   }
   struct task *tasks = NULL;
@@ -308,7 +309,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     }
     memset(&tasks[n], 0, sizeof *tasks);
     if (parse_task(&tasks[n], s, lineno, &err) < 0) {
-      fprintf(stderr, "cove: agent batch: %s: %s\n", o->tasks_file, err.msg);
+      cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", o->tasks_file, err.msg);
       free(line);
       return -1;
     }
@@ -323,7 +324,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   }
   free(line);
   if (agent_mkdir_p(o->output_dir, 0755, &err) < 0) {
-    fprintf(stderr, "cove: agent batch: --output %s\n", err.msg);
+    cove_log(COVE_LOG_ERROR, "agent batch: --output %s", err.msg);
     return -1;
   }
   sigset_t ss, old;
@@ -386,7 +387,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   }
   int rc = 0;
   if (o->junit && write_junit(o->junit, tasks, n, o->output_dir, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
-    fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
     rc = -1;
   }
   for (size_t i = 0; i < n; i++) {

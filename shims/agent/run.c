@@ -9,6 +9,7 @@
  * then only has files to remove (and, once cgroups land, the runtime's
  * delete removes the cgroup). */
 #include "agent.h"
+#include "cove/log.h"
 
 #include "cove/units.h"
 
@@ -628,7 +629,7 @@ cleanup:
   if (o->json)
     agent_result_write(o->result_out ? o->result_out : stdout, c);
   if (c->error[0])
-    fprintf(stderr, "cove: agent: %s\n", c->error);
+    cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
   agent_audit_close(&c->audit);
   agent_plan_free(&c->plan);
   agent_allowlist_free(&c->al);
@@ -639,7 +640,7 @@ fail:
   snprintf(c->error, sizeof c->error, "%s", err.msg);
   if (o->json)
     agent_result_write(o->result_out ? o->result_out : stdout, c);
-  fprintf(stderr, "cove: agent: %s\n", c->error);
+  cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
   agent_audit_close(&c->audit);
   agent_plan_free(&c->plan);
   agent_allowlist_free(&c->al);
