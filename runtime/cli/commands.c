@@ -11,6 +11,7 @@
 #include "cove/state.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,7 +177,7 @@ static int parse_signal(const char *s)
   char *end;
   long n = strtol(s, &end, 10);
   if (!*end)
-    return n > 0 && n < NSIG ? (int)n : -1;
+    return n >= 0 && n < NSIG ? (int)n : -1; /* 0: is it alive (runc accepts it) */
   if (!strncasecmp(s, "SIG", 3))
     s += 3;
   for (int i = 1; i < NSIG; i++) {
@@ -211,8 +212,13 @@ int cmd_kill(struct cove_global *g, int argc, char **argv)
   if (resolve_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
-  if (cove_container_kill(root, args[0], sig, all, &err) < 0)
+  if (cove_container_kill(root, args[0], sig, all, &err) < 0) {
+    /* runc: --all on a stopped container signals nobody, successfully
+     * (containerd's shim sends it while cleaning up) */
+    if (all && err.code == ESRCH)
+      return 0;
     return cli_fail(&err);
+  }
   return 0;
 }
 
@@ -242,6 +248,7 @@ int cmd_delete(struct cove_global *g, int argc, char **argv)
 
 struct list_ctx {
   int format; /* 0 table, 1 json, 2 quiet */
+  const char *owner;
   struct cove_gen gen;
 };
 
@@ -261,7 +268,8 @@ static int list_cb(const struct cove_state *st, void *data)
     cove_gen_kv_str(g, "status", cove_status_name(st->status));
     cove_gen_kv_str(g, "bundle", st->bundle);
     cove_gen_kv_str(g, "created", st->created);
-    cove_gen_kv_str(g, "owner", "");
+    /* runc: the name of the state's owner; a root holds its caller's */
+    cove_gen_kv_str(g, "owner", l->owner);
     cove_gen_map_close(g);
   } else {
     printf("%-24s %-8d %-10s %-40s %s\n", st->id, pid, cove_status_name(st->status), st->bundle, st->created);
@@ -283,6 +291,13 @@ int cmd_list(struct cove_global *g, int argc, char **argv)
   if (r != CLI_OK)
     return cli_done(r);
   struct list_ctx l = {0};
+  const struct passwd *pw = getpwuid(geteuid());
+  char owner[256];
+  if (pw && pw->pw_name)
+    snprintf(owner, sizeof owner, "%s", pw->pw_name);
+  else
+    snprintf(owner, sizeof owner, "%u", (unsigned)geteuid());
+  l.owner = owner;
   if (!strcmp(format, "json"))
     l.format = 1;
   else if (strcmp(format, "table"))

@@ -179,10 +179,10 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
   static const char help[] =
     "Usage: cove update [options] ID\n"
     "  -r, --resources FILE        LinuxResources JSON (\"-\" = stdin); other options are then ignored\n"
-    "  -m, --memory BYTES          memory limit (k, m, g suffixes; -1 = unlimited)\n"
+    "      --memory BYTES          memory limit (k, m, g suffixes; -1 = unlimited)\n"
     "      --memory-swap BYTES     memory + swap limit\n"
     "      --memory-reservation B  soft limit\n"
-    "      --cpu-shares N          relative CPU weight (2..262144)\n"
+    "      --cpu-share N           relative CPU weight (2..262144; --cpu-shares alike)\n"
     "      --cpu-quota US          CPU time per period (-1 = none)\n"
     "      --cpu-period US         CFS period\n"
     "      --cpu-rt-period US, --cpu-rt-runtime US   realtime (cgroup v1 only)\n"
@@ -190,19 +190,21 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     "      --cpuset-mems LIST      memory nodes allowed\n"
     "      --pids-limit N          maximum number of tasks (-1 = unlimited)\n"
     "      --blkio-weight N        block I/O weight (10..1000)\n"
-    "  --kernel-memory, --kernel-memory-tcp, --l3-cache-schema: refused (not supported)\n";
+    "  --kernel-memory, --kernel-memory-tcp, --l3-cache-schema, --mem-bw-schema: refused\n"
+    "  (not supported)\n";
   const char *resources = NULL, *mem = NULL, *swap = NULL, *resv = NULL, *shares = NULL, *quota = NULL,
              *period = NULL, *rt_period = NULL, *rt_runtime = NULL, *cpus = NULL, *mems = NULL, *pids = NULL,
              *blkio = NULL, *kmem = NULL;
   const struct cli_opt opts[] = {
-    {"resources", 'r', CLI_STR, &resources},     {"memory", 'm', CLI_STR, &mem},
+    {"resources", 'r', CLI_STR, &resources},     {"memory", 0, CLI_STR, &mem},
     {"memory-swap", 0, CLI_STR, &swap},          {"memory-reservation", 0, CLI_STR, &resv},
-    {"cpu-shares", 0, CLI_STR, &shares},         {"cpu-quota", 0, CLI_STR, &quota},
+    {"cpu-share", 0, CLI_STR, &shares},          {"cpu-shares", 0, CLI_STR, &shares},         {"cpu-quota", 0, CLI_STR, &quota},
     {"cpu-period", 0, CLI_STR, &period},         {"cpu-rt-period", 0, CLI_STR, &rt_period},
     {"cpu-rt-runtime", 0, CLI_STR, &rt_runtime}, {"cpuset-cpus", 0, CLI_STR, &cpus},
     {"cpuset-mems", 0, CLI_STR, &mems},          {"pids-limit", 0, CLI_STR, &pids},
     {"blkio-weight", 0, CLI_STR, &blkio},        {"kernel-memory", 0, CLI_STR, &kmem},
     {"kernel-memory-tcp", 0, CLI_STR, &kmem},    {"l3-cache-schema", 0, CLI_STR, &kmem},
+    {"mem-bw-schema", 0, CLI_STR, &kmem},
     {NULL, 0, 0, NULL},
   };
   const char *id;
@@ -210,7 +212,7 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
   if (r)
     return r - 1000;
   if (kmem)
-    return cli_usage_error("update", "--kernel-memory, --kernel-memory-tcp and --l3-cache-schema are not supported");
+    return cli_usage_error("update", "--kernel-memory, --kernel-memory-tcp, --l3-cache-schema and --mem-bw-schema are not supported");
   cove_err err = {0};
   _cleanup_free_ char *json = NULL;
   const char *what = "resources";
@@ -246,7 +248,7 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     if (shares || quota || period || rt_period || rt_runtime || cpus || mems) {
       cove_gen_key(&gen, "cpu");
       cove_gen_map_open(&gen);
-      ok = ok && num_arg(&gen, "shares", "--cpu-shares", shares, false) == 0;
+      ok = ok && num_arg(&gen, "shares", "--cpu-share", shares, false) == 0;
       ok = ok && num_arg(&gen, "quota", "--cpu-quota", quota, false) == 0;
       ok = ok && num_arg(&gen, "period", "--cpu-period", period, false) == 0;
       ok = ok && num_arg(&gen, "realtimePeriod", "--cpu-rt-period", rt_period, false) == 0;
@@ -404,6 +406,15 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
   if (root_of(g, root, sizeof root))
     return 1;
   cove_err err = {0};
+  struct cove_state st0;
+  if (cove_container_state(root, id, &st0, &err) < 0)
+    return cli_fail(&err);
+  bool stopped = st0.status == COVE_STOPPED;
+  cove_state_release(&st0);
+  if (stopped) { /* as runc: no stats of what no longer runs */
+    cove_error(&err, 0, "events: container \"%s\" is not running", id);
+    return cli_fail(&err);
+  }
   struct cove_container_stats s;
   if (cove_container_stats(root, id, &s, &err) < 0)
     return cli_fail(&err);
