@@ -10,7 +10,8 @@ mkdir -p "$AROOT" "$WS"
 chmod 700 "$AROOT"
 
 # --- --root: the run directory and the container state live under it
-"$COVE" --root "$AROOT" agent run --policy "$UNL" --workspace "$WS" -- \
+RW=$(policy rw '{"allow_unlimited": true, "workspace": {"writable": true}}')
+"$COVE" --root "$AROOT" agent run --policy "$RW" --workspace "$WS" -- \
   sh -c 'touch /workspace/started; while [ ! -e /workspace/go ]; do sleep 0.05; done' \
   </dev/null >"$T/run.out" 2>"$T/run.err" &
 APID=$!
