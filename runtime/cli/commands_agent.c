@@ -27,6 +27,14 @@ static const char agent_help[] =
   "Exit status of run: the command's (128+N if killed by signal N), 124 on timeout,\n"
   "1 when the sandbox could not be made (policy refused, limits not enforceable).\n";
 
+/* The agent keeps 2 for usage errors (it is not part of runc's contract,
+ * and its 1 means "the sandbox could not be made"). */
+enum { AGENT_EXIT_USAGE = 2 };
+static int agent_done(int r)
+{
+  return r == CLI_HELP ? 0 : AGENT_EXIT_USAGE;
+}
+
 static int agent_run_cmd(int argc, char **argv)
 {
   struct agent_run_opts o = {0};
@@ -42,7 +50,7 @@ static int agent_run_cmd(int argc, char **argv)
   _cleanup_free_ char **args = NULL;
   int n, r = cli_parse(&cmd, argc, argv, &args, &n);
   if (r != CLI_OK)
-    return cli_done(r);
+    return agent_done(r);
   o.argv = args;
   int st = 1;
   agent_run(&o, &st);
@@ -56,7 +64,7 @@ static int agent_gc_cmd(int argc, char **argv)
   _cleanup_free_ char **args = NULL;
   int n, r = cli_parse(&cmd, argc, argv, &args, &n);
   if (r != CLI_OK)
-    return cli_done(r);
+    return agent_done(r);
   struct agent_paths p;
   cove_err err = {0};
   unsigned removed = 0;
@@ -80,12 +88,12 @@ static int agent_batch_cmd(int argc, char **argv)
   _cleanup_free_ char **args = NULL;
   int n, r = cli_parse(&cmd, argc, argv, &args, &n);
   if (r != CLI_OK)
-    return cli_done(r);
+    return agent_done(r);
   if (parallel) {
     char *end;
     long v = strtol(parallel, &end, 10);
     if (!*parallel || *end || v < 1 || v > 1024)
-      return cli_usage_error("agent batch", "--parallel \"%s\": expected 1..1024", parallel);
+      return cli_usage_error("agent batch", "--parallel \"%s\": expected 1..1024", parallel), AGENT_EXIT_USAGE;
     o.parallel = (unsigned)v;
   }
   o.tasks_file = args[0];
@@ -102,7 +110,7 @@ int cmd_agent(struct cove_global *g, int argc, char **argv)
     agent_paths_set_runbase(g->root_opt);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     fputs(agent_help, argc < 2 ? stderr : stdout);
-    return argc < 2 ? CLI_EXIT_USAGE : 0;
+    return argc < 2 ? AGENT_EXIT_USAGE : 0;
   }
   if (!strcmp(argv[1], "run"))
     return agent_run_cmd(argc - 1, argv + 1);
@@ -110,5 +118,5 @@ int cmd_agent(struct cove_global *g, int argc, char **argv)
     return agent_gc_cmd(argc - 1, argv + 1);
   if (!strcmp(argv[1], "batch"))
     return agent_batch_cmd(argc - 1, argv + 1);
-  return cli_usage_error("agent", "unknown command \"%s\"", argv[1]);
+  return cli_usage_error("agent", "unknown command \"%s\"", argv[1]), AGENT_EXIT_USAGE;
 }

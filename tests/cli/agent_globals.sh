@@ -38,12 +38,13 @@ assert_eq error "$(jq -r .level <<<"$line" 2>&1)" "log line level"
 assert_contains "$(jq -r .msg <<<"$line" 2>&1)" "agent: " "log line msg"
 assert_contains "$ERR" "nonexistent.json" "the error is still shown on stderr"
 
-# --- usage errors: exit 1, a message naming the option, nothing started
+# --- usage errors: exit 2 (the agent's 1 means "no sandbox"), a message
+# naming the option
 capture "$COVE" --log "$T/usage.log" agent run --bogus -- true
-assert_eq 1 "$RC" "agent run --bogus"
+assert_eq 2 "$RC" "agent run --bogus"
 assert_contains "$(cat "$T/usage.log")" "unknown option --bogus" "usage error in --log"
 capture "$COVE" agent batch
-assert_eq 1 "$RC" "agent batch without a task file"
+assert_eq 2 "$RC" "agent batch without a task file"
 capture "$COVE" agent run --help
 assert_eq 0 "$RC" "agent run --help"
 assert_contains "$OUT" "Usage: cove agent" "agent run --help on stdout"
