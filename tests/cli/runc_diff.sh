@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016
 # runc's command-line contract, side by side: every case of the table below
 # runs against runc (Debian's 1.1.5) and against cove on identical bundles,
 # each tool with its own --root. Compared: success vs failure (the exact
