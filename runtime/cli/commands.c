@@ -1,13 +1,17 @@
 #include "commands.h"
+#include "opts.h"
+
+#include "jsongen.h"
 
 #include "cove/agent_profile.h"
+#include "cove/cleanup.h"
 #include "cove/container.h"
 #include "cove/defaults.h"
 #include "cove/log.h"
 #include "cove/state.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,36 +24,6 @@ int cli_fail(const cove_err *err)
   return 1;
 }
 
-static int usage_error(const char *cmd, const char *msg, const char *help)
-{
-  cove_log(COVE_LOG_ERROR, "%s: %s", cmd, msg);
-  fprintf(stderr, "%s", help);
-  return 2;
-}
-
-/* getopt's '?' without its own message (opterr is 0): name what was
- * wrong, the way a user typed it. */
-static int option_error(int argc, char **argv, const char *help)
-{
-  char msg[512];
-  const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-  if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
-    snprintf(msg, sizeof msg, "option -%c: unknown, or missing its value", optopt);
-  else
-    snprintf(msg, sizeof msg, "option %s: unknown, or missing its value", arg);
-  return usage_error(argv[0], msg, help);
-}
-
-/* Exactly one positional argument, the container id. */
-static const char *one_id(const char *cmd, int argc, char **argv, const char *help)
-{
-  if (optind != argc - 1) {
-    usage_error(cmd, optind >= argc ? "a container ID is required" : "too many arguments", help);
-    return NULL;
-  }
-  return argv[optind];
-}
-
 static int resolve_root(struct cove_global *g, char *root, size_t cap)
 {
   cove_err err = {0};
@@ -60,6 +34,7 @@ static int resolve_root(struct cove_global *g, char *root, size_t cap)
 
 static const char create_help[] =
   "Usage: cove create [options] ID\n"
+  "  create a container: set up, the process waits for `cove start`\n"
   "  -b, --bundle DIR        bundle directory (default: current directory)\n"
   "      --pid-file FILE     write the init's pid to FILE\n"
   "      --console-socket P  send the pty master to the unix socket P\n"
@@ -68,61 +43,56 @@ static const char create_help[] =
   "      --preserve-fds N    pass N extra fds (3..3+N-1) to the container\n";
 static const char run_help[] =
   "Usage: cove run [options] ID\n"
-  "  create + start, then wait; exits with the container's status.\n"
+  "  create + start, then wait; exits with the container's status\n"
+  "  (128+N when killed by signal N) and deletes it.\n"
+  "  -b, --bundle DIR        bundle directory (default: current directory)\n"
   "  -d, --detach            return once the process runs\n"
-  "  (and every option of create)\n";
+  "      --pid-file FILE     write the init's pid to FILE\n"
+  "      --console-socket P  send the pty master to the unix socket P\n"
+  "      --no-pivot          chroot instead of pivot_root (unsafe; for ramfs roots)\n"
+  "      --no-new-keyring    keep the caller's session keyring\n"
+  "      --preserve-fds N    pass N extra fds (3..3+N-1) to the container\n"
+  "      --keep, --no-subreaper   accepted for compatibility (ignored)\n";
 
-static int parse_create(int argc, char **argv, struct cove_create_opts *o, bool *detach, const char *help)
+/* create and run share every option but run's own three. */
+static int parse_create(int argc, char **argv, struct cove_create_opts *o, bool *detach)
 {
-  enum { O_PID = 256, O_CONSOLE, O_NOPIVOT, O_NOKEY, O_PRESERVE, O_KEEP, O_NOSUB };
-  static const struct option opts[] = {
-    {"bundle", required_argument, NULL, 'b'},      {"pid-file", required_argument, NULL, O_PID},
-    {"console-socket", required_argument, NULL, O_CONSOLE}, {"no-pivot", no_argument, NULL, O_NOPIVOT},
-    {"no-new-keyring", no_argument, NULL, O_NOKEY}, {"preserve-fds", required_argument, NULL, O_PRESERVE},
-    {"detach", no_argument, NULL, 'd'},            {"keep", no_argument, NULL, O_KEEP},
-    {"no-subreaper", no_argument, NULL, O_NOSUB},  {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+  const char *preserve = NULL;
+  bool ignored = false;
+  struct cli_opt opts[] = {
+    {"bundle", 'b', CLI_STR, &o->bundle},
+    {"pid-file", 0, CLI_STR, &o->pid_file},
+    {"console-socket", 0, CLI_STR, &o->console_socket},
+    {"no-pivot", 0, CLI_BOOL, &o->no_pivot},
+    {"no-new-keyring", 0, CLI_BOOL, &o->no_new_keyring},
+    {"preserve-fds", 0, CLI_STR, &preserve},
+    {detach ? "detach" : NULL, 'd', CLI_BOOL, detach},
+    {"keep", 0, CLI_BOOL, &ignored},
+    {"no-subreaper", 0, CLI_BOOL, &ignored},
+    {NULL, 0, 0, NULL},
   };
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long_only(argc, argv, "b:dh", opts, NULL)) != -1) {
-    switch (c) {
-    case 'b': o->bundle = optarg; break;
-    case O_PID: o->pid_file = optarg; break;
-    case O_CONSOLE: o->console_socket = optarg; break;
-    case O_NOPIVOT: o->no_pivot = true; break;
-    case O_NOKEY: o->no_new_keyring = true; break;
-    case O_PRESERVE: {
-      char *end;
-      long n = strtol(optarg, &end, 10);
-      if (*end || n < 0 || n > 4096)
-        return usage_error(argv[0], "--preserve-fds: expected a count", help);
-      o->preserve_fds = (int)n;
-      break;
-    }
-    case 'd':
-      if (!detach)
-        return usage_error(argv[0], "unknown option --detach", help);
-      *detach = true;
-      break;
-    case O_KEEP:
-    case O_NOSUB: break;
-    case 'h': fputs(help, stdout); return 1;
-    default: return option_error(argc, argv, help);
-    }
+  const struct cli_cmd cmd = {detach ? "run" : "create", detach ? run_help : create_help, opts, 1, 1, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r) + 1000; /* told apart from a status by the caller */
+  if (preserve) {
+    char *end;
+    long v = strtol(preserve, &end, 10);
+    if (!*preserve || *end || v < 0 || v > 4096)
+      return cli_usage_error(cmd.name, "--preserve-fds \"%s\": expected a count (0..4096)", preserve) + 1000;
+    o->preserve_fds = (int)v;
   }
-  if (!(o->id = one_id(argv[0], argc, argv, help)))
-    return 2;
+  o->id = args[0];
   return 0;
 }
 
 int cmd_create(struct cove_global *g, int argc, char **argv)
 {
   struct cove_create_opts o = {0};
-  int r = parse_create(argc, argv, &o, NULL, create_help);
+  int r = parse_create(argc, argv, &o, NULL);
   if (r)
-    return r == 1 ? 0 : r;
+    return r - 1000;
   char root[4096];
   if (resolve_root(g, root, sizeof root))
     return 1;
@@ -138,9 +108,9 @@ int cmd_run(struct cove_global *g, int argc, char **argv)
 {
   struct cove_create_opts o = {0};
   bool detach = false;
-  int r = parse_create(argc, argv, &o, &detach, run_help);
+  int r = parse_create(argc, argv, &o, &detach);
   if (r)
-    return r == 1 ? 0 : r;
+    return r - 1000;
   char root[4096];
   if (resolve_root(g, root, sizeof root))
     return 1;
@@ -153,64 +123,32 @@ int cmd_run(struct cove_global *g, int argc, char **argv)
   return status;
 }
 
-/* Commands that take only an id and maybe flags without values. */
-static int simple_opts(int argc, char **argv, const char *help, const struct option *extra, int *flags)
+/* A command whose only argument is the container id and that has no
+ * options of its own. */
+static int only_id(const char *name, const char *help, int argc, char **argv, const char **id)
 {
-  struct option opts[8];
-  size_t n = 0;
-  for (; extra && extra[n].name; n++)
-    opts[n] = extra[n];
-  opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-  opts[n] = (struct option){NULL, 0, NULL, 0};
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long_only(argc, argv, "+hfaq", opts, NULL)) != -1 || optind < argc) {
-    if (c == -1) {
-      /* GNU style: options may follow the id */
-      optind++;
-      continue;
-    }
-    if (c == 'h') {
-      fputs(help, stdout);
-      return 1;
-    }
-    if (c == '?' || c == ':')
-      return option_error(argc, argv, help);
-    *flags |= c;
-  }
+  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {name, help, none, 1, 1, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r) + 1000;
+  *id = args[0];
   return 0;
-}
-
-/* getopt with "+" stops at the first positional; collect it separately so
- * `kill ID 9 --all`, `delete ID --force` work. */
-static int split_positionals(int argc, char **argv, char **pos, int max)
-{
-  int n = 0;
-  for (int i = 1; i < argc; i++) {
-    if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9'))
-      continue;
-    if (n < max)
-      pos[n] = argv[i];
-    n++;
-  }
-  return n;
 }
 
 int cmd_start(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove start ID\n  run the user process of a created container\n";
-  int fl = 0;
-  if (simple_opts(argc, argv, help, NULL, &fl))
-    return fl == 0 && argc > 1 ? 2 : 0;
-  char *pos[1];
-  if (split_positionals(argc, argv, pos, 1) != 1)
-    return usage_error(argv[0], "exactly one container ID is required", help);
+  const char *id;
+  int r = only_id("start", help, argc, argv, &id);
+  if (r)
+    return r - 1000;
   char root[4096];
   if (resolve_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
-  if (cove_container_start(root, pos[0], &err) < 0)
+  if (cove_container_start(root, id, &err) < 0)
     return cli_fail(&err);
   return 0;
 }
@@ -218,20 +156,18 @@ int cmd_start(struct cove_global *g, int argc, char **argv)
 int cmd_state(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove state ID\n  print the container's state as JSON\n";
-  int fl = 0;
-  if (simple_opts(argc, argv, help, NULL, &fl))
-    return 0;
-  char *pos[1];
-  if (split_positionals(argc, argv, pos, 1) != 1)
-    return usage_error(argv[0], "exactly one container ID is required", help);
+  const char *id;
+  int r = only_id("state", help, argc, argv, &id);
+  if (r)
+    return r - 1000;
   char root[4096];
   if (resolve_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   struct cove_state st;
-  if (cove_container_state(root, pos[0], &st, &err) < 0)
+  if (cove_container_state(root, id, &st, &err) < 0)
     return cli_fail(&err);
-  int r = cove_state_print(STDOUT_FILENO, &st, &err);
+  r = cove_state_print(STDOUT_FILENO, &st, &err);
   cove_state_release(&st);
   return r < 0 ? cli_fail(&err) : 0;
 }
@@ -241,7 +177,7 @@ static int parse_signal(const char *s)
   char *end;
   long n = strtol(s, &end, 10);
   if (!*end)
-    return n > 0 && n < NSIG ? (int)n : -1;
+    return n >= 0 && n < NSIG ? (int)n : -1; /* 0: is it alive (runc accepts it) */
   if (!strncasecmp(s, "SIG", 3))
     s += 3;
   for (int i = 1; i < NSIG; i++) {
@@ -262,46 +198,48 @@ int cmd_kill(struct cove_global *g, int argc, char **argv)
   static const char help[] = "Usage: cove kill [--all] ID [SIGNAL]\n"
                              "  SIGNAL: a name with or without SIG (TERM, SIGKILL) or a number; default SIGTERM\n"
                              "  -a, --all   signal every process of the container\n";
-  static const struct option extra[] = {{"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
-  int fl = 0;
-  if (simple_opts(argc, argv, help, extra, &fl))
-    return 0;
-  char *pos[2];
-  int n = split_positionals(argc, argv, pos, 2);
-  if (n < 1 || n > 2)
-    return usage_error(argv[0], "usage: kill ID [SIGNAL]", help);
-  int sig = n == 2 ? parse_signal(pos[1]) : SIGTERM;
-  if (sig < 0) {
-    cove_log(COVE_LOG_ERROR, "kill: unknown signal \"%s\"", pos[1]);
-    return 1;
-  }
+  bool all = false;
+  const struct cli_opt opts[] = {{"all", 'a', CLI_BOOL, &all}, {NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {"kill", help, opts, 1, 2, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r);
+  int sig = n == 2 ? parse_signal(args[1]) : SIGTERM;
+  if (sig < 0)
+    return cli_usage_error("kill", "unknown signal \"%s\"", args[1]);
   char root[4096];
   if (resolve_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
-  if (cove_container_kill(root, pos[0], sig, fl & 'a', &err) < 0)
+  if (cove_container_kill(root, args[0], sig, all, &err) < 0) {
+    /* runc: --all on a stopped container signals nobody, successfully
+     * (containerd's shim sends it while cleaning up) */
+    if (all && err.code == ESRCH)
+      return 0;
     return cli_fail(&err);
+  }
   return 0;
 }
 
 int cmd_delete(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove delete [--force] ID\n  -f, --force   kill the container first if it runs\n";
-  static const struct option extra[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
-  int fl = 0;
-  if (simple_opts(argc, argv, help, extra, &fl))
-    return 0;
-  char *pos[1];
-  if (split_positionals(argc, argv, pos, 1) != 1)
-    return usage_error(argv[0], "exactly one container ID is required", help);
+  bool force = false;
+  const struct cli_opt opts[] = {{"force", 'f', CLI_BOOL, &force}, {NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {"delete", help, opts, 1, 1, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r);
   char root[4096];
   if (resolve_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
-  if (cove_container_delete(root, pos[0], fl & 'f', &err) < 0) {
+  if (cove_container_delete(root, args[0], force, &err) < 0) {
     /* runc/containerd convention: deleting what is already gone with
      * --force succeeds */
-    if ((fl & 'f') && err.code == ENOENT)
+    if (force && err.code == ENOENT)
       return 0;
     return cli_fail(&err);
   }
@@ -310,91 +248,105 @@ int cmd_delete(struct cove_global *g, int argc, char **argv)
 
 struct list_ctx {
   int format; /* 0 table, 1 json, 2 quiet */
-  int n;
+  const char *owner;
+  struct cove_gen gen;
 };
 
 static int list_cb(const struct cove_state *st, void *data)
 {
   struct list_ctx *l = data;
+  int pid = st->status == COVE_STOPPED ? 0 : (int)st->pid;
   if (l->format == 2) {
     printf("%s\n", st->id);
   } else if (l->format == 1) {
-    printf("%s{\"ociVersion\":\"%s\",\"id\":\"%s\",\"pid\":%d,\"status\":\"%s\",\"bundle\":\"%s\",\"created\":\"%s\"}",
-           l->n ? "," : "", st->oci_version, st->id, st->status == COVE_STOPPED ? 0 : (int)st->pid,
-           cove_status_name(st->status), st->bundle, st->created);
+    /* runc's list entry: its state plus rootless and owner */
+    struct cove_gen *g = &l->gen;
+    cove_gen_map_open(g);
+    cove_gen_kv_str(g, "ociVersion", st->oci_version);
+    cove_gen_kv_str(g, "id", st->id);
+    cove_gen_kv_int(g, "pid", pid);
+    cove_gen_kv_str(g, "status", cove_status_name(st->status));
+    cove_gen_kv_str(g, "bundle", st->bundle);
+    cove_gen_kv_str(g, "created", st->created);
+    /* runc: the name of the state's owner; a root holds its caller's */
+    cove_gen_kv_str(g, "owner", l->owner);
+    cove_gen_map_close(g);
   } else {
-    printf("%-24s %-8d %-10s %-40s %s\n", st->id, st->status == COVE_STOPPED ? 0 : (int)st->pid,
-           cove_status_name(st->status), st->bundle, st->created);
+    printf("%-24s %-8d %-10s %-40s %s\n", st->id, pid, cove_status_name(st->status), st->bundle, st->created);
   }
-  l->n++;
   return 0;
 }
 
 int cmd_list(struct cove_global *g, int argc, char **argv)
 {
-  static const char help[] = "Usage: cove list [--format table|json] [-q]\n";
-  static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-                                       {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+  static const char help[] = "Usage: cove list [--format table|json] [-q]\n"
+                             "  -f, --format F   table (default) or json\n"
+                             "  -q, --quiet      print only the container IDs\n";
+  const char *format = "table";
+  bool quiet = false;
+  const struct cli_opt opts[] = {{"format", 'f', CLI_STR, &format}, {"quiet", 'q', CLI_BOOL, &quiet}, {NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {"list", help, opts, 0, 0, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r);
   struct list_ctx l = {0};
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long_only(argc, argv, "f:qh", opts, NULL)) != -1) {
-    if (c == 'h') {
-      fputs(help, stdout);
-      return 0;
-    } else if (c == 'q') {
-      l.format = 2;
-    } else if (c == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "table"))) {
-      if (l.format != 2)
-        l.format = !strcmp(optarg, "json");
-    } else if (c == 'f') {
-      char msg[300];
-      snprintf(msg, sizeof msg, "--format \"%.200s\": expected table or json", optarg);
-      return usage_error(argv[0], msg, help);
-    } else {
-      return option_error(argc, argv, help);
-    }
-  }
+  const struct passwd *pw = getpwuid(geteuid());
+  char owner[256];
+  if (pw && pw->pw_name)
+    snprintf(owner, sizeof owner, "%s", pw->pw_name);
+  else
+    snprintf(owner, sizeof owner, "%u", (unsigned)geteuid());
+  l.owner = owner;
+  if (!strcmp(format, "json"))
+    l.format = 1;
+  else if (strcmp(format, "table"))
+    return cli_usage_error("list", "--format \"%s\": expected table or json", format);
+  if (quiet)
+    l.format = 2;
   char root[4096];
   if (resolve_root(g, root, sizeof root))
     return 1;
-  if (l.format == 1)
-    printf("[");
-  else if (l.format == 0)
-    printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
   cove_err err = {0};
-  int r = cove_container_list(root, list_cb, &l, &err);
-  if (l.format == 1)
-    printf("]\n");
+  if (l.format == 1) {
+    if (cove_gen_init(&l.gen, stdout, &err) < 0)
+      return cli_fail(&err);
+    yajl_gen_config(l.gen.g, yajl_gen_beautify, 0);
+    cove_gen_array_open(&l.gen);
+  } else if (l.format == 0) {
+    printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+  }
+  r = cove_container_list(root, list_cb, &l, &err);
+  if (l.format == 1) {
+    cove_gen_array_close(&l.gen);
+    int w = cove_gen_finish(&l.gen, "list");
+    putchar('\n');
+    if (r == 0 && w < 0)
+      r = -1;
+  }
   return r < 0 ? cli_fail(&err) : 0;
 }
 
 int cmd_spec(struct cove_global *g, int argc, char **argv)
 {
   (void)g;
-  static const char help[] = "Usage: cove spec [--rootless] [--agent] [--bundle DIR]\n  write a default config.json into DIR\n  --agent  agent profile: seccomp allowlist (policy/agent-seccomp.json), reduced capabilities\n";
-  static const struct option opts[] = {{"rootless", no_argument, NULL, 'r'}, {"agent", no_argument, NULL, 'a'}, {"bundle", required_argument, NULL, 'b'},
-                                       {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0}};
+  static const char help[] =
+    "Usage: cove spec [--rootless] [--agent] [--bundle DIR]\n"
+    "  write a default config.json into DIR\n"
+    "  -b, --bundle DIR  where to write config.json (default: current directory)\n"
+    "      --rootless    for an unprivileged user: user namespace mapping the caller\n"
+    "      --agent       agent profile: seccomp allowlist (policy/agent-seccomp.json), reduced capabilities\n";
   bool rootless = false, agent = false;
   const char *bundle = ".";
-  int c;
-  optind = 1;
-  opterr = 0;
-  while ((c = getopt_long_only(argc, argv, "b:h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      fputs(help, stdout);
-      return 0;
-    } else if (c == 'r') {
-      rootless = true;
-    } else if (c == 'a') {
-      agent = true;
-    } else if (c == 'b') {
-      bundle = optarg;
-    } else {
-      return option_error(argc, argv, help);
-    }
-  }
+  const struct cli_opt opts[] = {{"rootless", 0, CLI_BOOL, &rootless},
+                                 {"agent", 0, CLI_BOOL, &agent},
+                                 {"bundle", 'b', CLI_STR, &bundle},
+                                 {NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {"spec", help, opts, 0, 0, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r);
   char path[4096];
   snprintf(path, sizeof path, "%s/config.json", bundle);
   if (access(path, F_OK) == 0) {
@@ -407,7 +359,7 @@ int cmd_spec(struct cove_global *g, int argc, char **argv)
     return 1;
   }
   cove_err err = {0};
-  int r = agent ? cove_spec_default_write_agent(f, rootless, &err) : cove_spec_default_write(f, rootless, &err);
+  r = agent ? cove_spec_default_write_agent(f, rootless, &err) : cove_spec_default_write(f, rootless, &err);
   if (fclose(f) != 0 && r == 0)
     r = cove_error(&err, errno, "spec: %s", path);
   if (r < 0) {
@@ -420,8 +372,13 @@ int cmd_spec(struct cove_global *g, int argc, char **argv)
 int cmd_features(struct cove_global *g, int argc, char **argv)
 {
   (void)g;
-  (void)argc;
-  (void)argv;
+  static const char help[] = "Usage: cove features\n  print the features this runtime supports as JSON\n";
+  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {"features", help, none, 0, 0, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r);
   cove_err err = {0};
   if (cove_features_write(stdout, &err) < 0)
     return cli_fail(&err);
@@ -432,6 +389,6 @@ int cmd_unsupported(struct cove_global *g, int argc, char **argv)
 {
   (void)g;
   (void)argc;
-  cove_log(COVE_LOG_ERROR, "%s: not supported yet", argv[0]);
+  cove_log(COVE_LOG_ERROR, "%s: not supported", argv[0]);
   return 1;
 }

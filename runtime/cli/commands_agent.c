@@ -1,10 +1,12 @@
 /* `cove agent ...`: argument parsing over the orchestrator (shims/agent). */
 #include "commands.h"
+#include "opts.h"
+
+#include "cove/cleanup.h"
 
 #include "../../shims/agent/agent.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,55 +29,42 @@ static const char agent_help[] =
   "Exit status of run: the command's (128+N if killed by signal N), 124 on timeout,\n"
   "1 when the sandbox could not be made (policy refused, limits not enforceable).\n";
 
+/* The agent keeps 2 for usage errors (it is not part of runc's contract,
+ * and its 1 means "the sandbox could not be made"). */
+enum { AGENT_EXIT_USAGE = 2 };
+static int agent_done(int r)
+{
+  return r == CLI_HELP ? 0 : AGENT_EXIT_USAGE;
+}
+
 static int agent_run_cmd(int argc, char **argv)
 {
-  enum { O_GROUP = 256, O_POLICY, O_WS, O_TIMEOUT, O_JSON, O_STDOUT, O_STDERR, O_SHOW, O_HELP, O_RESULT, O_RESULT_FD };
-  static const struct option opts[] = {
-    {"group", required_argument, NULL, O_GROUP},     {"policy", required_argument, NULL, O_POLICY},
-    {"workspace", required_argument, NULL, O_WS},    {"timeout", required_argument, NULL, O_TIMEOUT},
-    {"json", no_argument, NULL, O_JSON},             {"stdout", required_argument, NULL, O_STDOUT},
-    {"stderr", required_argument, NULL, O_STDERR},   {"show-audit", no_argument, NULL, O_SHOW},
-    {"help", no_argument, NULL, O_HELP},             {"result", required_argument, NULL, O_RESULT},
-    {"result-fd", required_argument, NULL, O_RESULT_FD}, {NULL, 0, NULL, 0},
-  };
   struct agent_run_opts o = {0};
-  int c;
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-    switch (c) {
-    case O_GROUP: o.group = optarg; break;
-    case O_POLICY: o.policy_file = optarg; break;
-    case O_WS: o.workspace = optarg; break;
-    case O_TIMEOUT: o.timeout = optarg; break;
-    case O_JSON: o.json = true; break;
-    case O_STDOUT: o.stdout_path = optarg; break;
-    case O_STDERR: o.stderr_path = optarg; break;
-    case O_SHOW: o.echo_audit = true; break;
-    case O_RESULT: o.result_path = optarg; break;
-    case O_RESULT_FD: {
-      char *end;
-      long v = strtol(optarg, &end, 10);
-      if (*end || end == optarg || v < 0 || v > 65535 || fcntl((int)v, F_GETFD) < 0) {
-        fprintf(stderr, "cove: agent run: --result-fd \"%s\": not an open file descriptor\n", optarg);
-        return 2;
-      }
-      o.result_fd = (int)v;
-      o.has_result_fd = true;
-      break;
-    }
-    case 'h':
-    case O_HELP: fputs(agent_help, stdout); return 0;
-    default:
-      fprintf(stderr, "cove: agent run: option %s: unknown, or missing its value\n%s", argv[optind - 1], agent_help);
-      return 2;
-    }
+  const char *result_fd = NULL;
+  const struct cli_opt opts[] = {
+    {"group", 0, CLI_STR, &o.group},           {"policy", 0, CLI_STR, &o.policy_file},
+    {"workspace", 0, CLI_STR, &o.workspace},   {"timeout", 0, CLI_STR, &o.timeout},
+    {"json", 0, CLI_BOOL, &o.json},            {"stdout", 0, CLI_STR, &o.stdout_path},
+    {"stderr", 0, CLI_STR, &o.stderr_path},    {"show-audit", 0, CLI_BOOL, &o.echo_audit},
+    {"result", 0, CLI_STR, &o.result_path},    {"result-fd", 0, CLI_STR, &result_fd},
+    {NULL, 0, 0, NULL},
+  };
+  /* From the command's first word on, everything is the command's. */
+  const struct cli_cmd cmd = {"agent run", agent_help, opts, 1, -1, 1};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return agent_done(r);
+  if (result_fd) {
+    char *end;
+    long v = strtol(result_fd, &end, 10);
+    if (!*result_fd || *end || v < 0 || v > 65535 || fcntl((int)v, F_GETFD) < 0)
+      return cli_usage_error("agent run", "--result-fd \"%s\": not an open file descriptor", result_fd),
+             AGENT_EXIT_USAGE;
+    o.result_fd = (int)v;
+    o.has_result_fd = true;
   }
-  if (optind >= argc) {
-    fprintf(stderr, "cove: agent run: no command given\n%s", agent_help);
-    return 2;
-  }
-  o.argv = argv + optind;
+  o.argv = args;
   int st = 1;
   agent_run(&o, &st);
   return st;
@@ -83,11 +72,12 @@ static int agent_run_cmd(int argc, char **argv)
 
 static int agent_gc_cmd(int argc, char **argv)
 {
-  (void)argv;
-  if (argc > 1) {
-    fprintf(stderr, "cove: agent gc: takes no arguments\n");
-    return 2;
-  }
+  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {"agent gc", agent_help, none, 0, 0, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return agent_done(r);
   struct agent_paths p;
   cove_err err = {0};
   unsigned removed = 0;
@@ -99,42 +89,27 @@ static int agent_gc_cmd(int argc, char **argv)
 
 static int agent_batch_cmd(int argc, char **argv)
 {
-  enum { O_PAR = 256, O_JUNIT, O_OUT, O_HELP };
-  static const struct option opts[] = {
-    {"parallel", required_argument, NULL, O_PAR}, {"junit", required_argument, NULL, O_JUNIT},
-    {"output", required_argument, NULL, O_OUT},   {"help", no_argument, NULL, O_HELP},
-    {NULL, 0, NULL, 0},
-  };
   struct agent_batch_opts o = {.parallel = 1};
-  int c;
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case O_PAR: {
-      char *end;
-      long v = strtol(optarg, &end, 10);
-      if (*end || v < 1 || v > 1024) {
-        fprintf(stderr, "cove: agent batch: --parallel \"%s\": expected 1..1024\n", optarg);
-        return 2;
-      }
-      o.parallel = (unsigned)v;
-      break;
-    }
-    case O_JUNIT: o.junit = optarg; break;
-    case O_OUT: o.output_dir = optarg; break;
-    case 'h':
-    case O_HELP: fputs(agent_help, stdout); return 0;
-    default:
-      fprintf(stderr, "cove: agent batch: option %s: unknown, or missing its value\n", argv[optind - 1]);
-      return 2;
-    }
+  const char *parallel = NULL;
+  const struct cli_opt opts[] = {
+    {"parallel", 0, CLI_STR, &parallel},
+    {"junit", 0, CLI_STR, &o.junit},
+    {"output", 0, CLI_STR, &o.output_dir},
+    {NULL, 0, 0, NULL},
+  };
+  const struct cli_cmd cmd = {"agent batch", agent_help, opts, 1, 1, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return agent_done(r);
+  if (parallel) {
+    char *end;
+    long v = strtol(parallel, &end, 10);
+    if (!*parallel || *end || v < 1 || v > 1024)
+      return cli_usage_error("agent batch", "--parallel \"%s\": expected 1..1024", parallel), AGENT_EXIT_USAGE;
+    o.parallel = (unsigned)v;
   }
-  if (optind != argc - 1) {
-    fprintf(stderr, "cove: agent batch: exactly one TASKS.jsonl file expected\n%s", agent_help);
-    return 2;
-  }
-  o.tasks_file = argv[optind];
+  o.tasks_file = args[0];
   int st = 1;
   agent_batch(&o, &st);
   return st;
@@ -142,10 +117,13 @@ static int agent_batch_cmd(int argc, char **argv)
 
 int cmd_agent(struct cove_global *g, int argc, char **argv)
 {
-  (void)g;
+  /* The global --root holds the agent's run directories (and the
+   * container state in them); --log/--log-format were applied by main. */
+  if (g->root_opt)
+    agent_paths_set_runbase(g->root_opt);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     fputs(agent_help, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+    return argc < 2 ? AGENT_EXIT_USAGE : 0;
   }
   if (!strcmp(argv[1], "run"))
     return agent_run_cmd(argc - 1, argv + 1);
@@ -153,6 +131,5 @@ int cmd_agent(struct cove_global *g, int argc, char **argv)
     return agent_gc_cmd(argc - 1, argv + 1);
   if (!strcmp(argv[1], "batch"))
     return agent_batch_cmd(argc - 1, argv + 1);
-  fprintf(stderr, "cove: agent: unknown command \"%s\"\n%s", argv[1], agent_help);
-  return 2;
+  return cli_usage_error("agent", "unknown command \"%s\"", argv[1]), AGENT_EXIT_USAGE;
 }

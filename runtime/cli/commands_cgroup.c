@@ -1,5 +1,8 @@
 /* pause, resume, update, events, ps: runc's cgroup commands. */
 #include "commands.h"
+#include "opts.h"
+
+#include "jsongen.h"
 
 #include "cove/cgroup.h"
 #include "cove/container.h"
@@ -11,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,63 +25,23 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-static int uerr(const char *cmd, const char *msg, const char *help)
-{
-  cove_log(COVE_LOG_ERROR, "%s: %s", cmd, msg);
-  fputs(help, stderr);
-  return 2;
-}
-
-static int opt_err(int argc, char **argv, const char *help)
-{
-  char msg[300];
-  const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-  snprintf(msg, sizeof msg, "option %s: unknown, or missing its value", arg);
-  return uerr(argv[0], msg, help);
-}
-
 static int root_of(struct cove_global *g, char *root, size_t cap)
 {
   cove_err err = {0};
   return cove_state_root(g->root_opt, root, cap, &err) < 0 ? cli_fail(&err) : 0;
 }
 
-/* Parse options (permuting: they may follow the id); exactly one id. */
-typedef int (*opt_fn)(int c, const char *arg, void *data, const char *cmd, const char *help);
-static int parse(int argc, char **argv, const char *help, const struct option *extra, const char *shortopts, opt_fn fn,
-                 void *data, const char **id)
+/* pause and resume: the container id and nothing else. */
+static int parse_id(const char *name, const char *help, int argc, char **argv, const struct cli_opt *opts,
+                    const char **id)
 {
-  struct option opts[24];
-  size_t n = 0;
-  for (; extra && extra[n].name && n < 22; n++)
-    opts[n] = extra[n];
-  opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-  opts[n] = (struct option){NULL, 0, NULL, 0};
-  char so[64];
-  snprintf(so, sizeof so, "h%s", shortopts ? shortopts : "");
-  optind = 1;
-  opterr = 0;
-  int c;
-  while ((c = getopt_long_only(argc, argv, so, opts, NULL)) != -1) {
-    if (c == 'h') {
-      fputs(help, stdout);
-      return 1;
-    }
-    if (c == '?' || c == ':')
-      return opt_err(argc, argv, help);
-    int r = fn(c, optarg, data, argv[0], help);
-    if (r)
-      return r;
-  }
-  if (optind != argc - 1)
-    return uerr(argv[0], optind >= argc ? "a container ID is required" : "too many arguments", help);
-  *id = argv[optind];
-  return 0;
-}
-
-static int no_opts(int c, const char *arg, void *data, const char *cmd, const char *help)
-{
-  (void)c, (void)arg, (void)data, (void)cmd, (void)help;
+  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {name, help, opts ? opts : none, 1, 1, 0};
+  _cleanup_free_ char **args = NULL;
+  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
+  if (r != CLI_OK)
+    return cli_done(r) + 1000;
+  *id = args[0];
   return 0;
 }
 
@@ -87,9 +49,9 @@ int cmd_pause(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove pause ID\n  freeze every process of the container (cgroup freezer)\n";
   const char *id;
-  int r = parse(argc, argv, help, NULL, NULL, no_opts, NULL, &id);
+  int r = parse_id(argv[0], help, argc, argv, NULL, &id);
   if (r)
-    return r == 1 ? 0 : r;
+    return r - 1000;
   char root[4096];
   if (root_of(g, root, sizeof root))
     return 1;
@@ -101,9 +63,9 @@ int cmd_resume(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove resume ID\n  thaw a paused container\n";
   const char *id;
-  int r = parse(argc, argv, help, NULL, NULL, no_opts, NULL, &id);
+  int r = parse_id(argv[0], help, argc, argv, NULL, &id);
   if (r)
-    return r == 1 ? 0 : r;
+    return r - 1000;
   char root[4096];
   if (root_of(g, root, sizeof root))
     return 1;
@@ -155,57 +117,23 @@ static int ram_bytes(const char *s, int64_t *out)
   return 0;
 }
 
-struct upd {
-  const char *resources;
-  const char *mem, *swap, *resv, *shares, *quota, *period, *rt_period, *rt_runtime, *cpus, *mems, *pids, *blkio;
-};
-
-enum { U_RES = 'r', U_MEM = 'm', U_SWAP = 300, U_RESV, U_SHARES, U_QUOTA, U_PERIOD, U_RTP, U_RTR, U_CPUS, U_MEMS, U_PIDS,
-       U_BLKIO, U_KMEM, U_L3 };
-
-static int upd_opt(int c, const char *arg, void *data, const char *cmd, const char *help)
-{
-  struct upd *u = data;
-  switch (c) {
-  case U_RES: u->resources = arg; break;
-  case U_MEM: u->mem = arg; break;
-  case U_SWAP: u->swap = arg; break;
-  case U_RESV: u->resv = arg; break;
-  case U_SHARES: u->shares = arg; break;
-  case U_QUOTA: u->quota = arg; break;
-  case U_PERIOD: u->period = arg; break;
-  case U_RTP: u->rt_period = arg; break;
-  case U_RTR: u->rt_runtime = arg; break;
-  case U_CPUS: u->cpus = arg; break;
-  case U_MEMS: u->mems = arg; break;
-  case U_PIDS: u->pids = arg; break;
-  case U_BLKIO: u->blkio = arg; break;
-  case U_KMEM:
-  case U_L3: return uerr(cmd, "--kernel-memory, --kernel-memory-tcp and --l3-cache-schema are not supported", help);
-  default: return uerr(cmd, "unknown option", help);
-  }
-  return 0;
-}
-
-static int num_arg(FILE *f, bool *first, const char *key, const char *flag, const char *v, bool bytes)
+/* One resource number given as a flag, into the LinuxResources document. */
+static int num_arg(struct cove_gen *gen, const char *key, const char *flag, const char *v, bool bytes)
 {
   int64_t x;
   char *end;
+  if (!v)
+    return 0;
   if (bytes) {
-    if (ram_bytes(v, &x) < 0) {
-      cove_log(COVE_LOG_ERROR, "update: %s \"%s\": expected a size in bytes (suffix k, m, g allowed) or -1", flag, v);
-      return -1;
-    }
+    if (ram_bytes(v, &x) < 0)
+      return cli_usage_error("update", "%s \"%s\": expected a size in bytes (suffix k, m, g allowed) or -1", flag, v);
   } else {
     errno = 0;
     x = strtoll(v, &end, 10);
-    if (errno || end == v || *end) {
-      cove_log(COVE_LOG_ERROR, "update: %s \"%s\": expected an integer", flag, v);
-      return -1;
-    }
+    if (errno || end == v || *end)
+      return cli_usage_error("update", "%s \"%s\": expected an integer", flag, v);
   }
-  fprintf(f, "%s\"%s\":%" PRId64, *first ? "" : ",", key, x);
-  *first = false;
+  cove_gen_kv_int(gen, key, x);
   return 0;
 }
 
@@ -254,94 +182,102 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     "      --memory BYTES          memory limit (k, m, g suffixes; -1 = unlimited)\n"
     "      --memory-swap BYTES     memory + swap limit\n"
     "      --memory-reservation B  soft limit\n"
-    "      --cpu-shares N          relative CPU weight (2..262144)\n"
+    "      --cpu-share N           relative CPU weight (2..262144; --cpu-shares alike)\n"
     "      --cpu-quota US          CPU time per period (-1 = none)\n"
     "      --cpu-period US         CFS period\n"
     "      --cpu-rt-period US, --cpu-rt-runtime US   realtime (cgroup v1 only)\n"
     "      --cpuset-cpus LIST      CPUs allowed (0-3,7)\n"
     "      --cpuset-mems LIST      memory nodes allowed\n"
     "      --pids-limit N          maximum number of tasks (-1 = unlimited)\n"
-    "      --blkio-weight N        block I/O weight (10..1000)\n";
-  static const struct option extra[] = {
-    {"resources", required_argument, NULL, U_RES},     {"memory", required_argument, NULL, U_MEM},
-    {"memory-swap", required_argument, NULL, U_SWAP},  {"memory-reservation", required_argument, NULL, U_RESV},
-    {"cpu-shares", required_argument, NULL, U_SHARES}, {"cpu-quota", required_argument, NULL, U_QUOTA},
-    {"cpu-period", required_argument, NULL, U_PERIOD}, {"cpu-rt-period", required_argument, NULL, U_RTP},
-    {"cpu-rt-runtime", required_argument, NULL, U_RTR}, {"cpuset-cpus", required_argument, NULL, U_CPUS},
-    {"cpuset-mems", required_argument, NULL, U_MEMS},  {"pids-limit", required_argument, NULL, U_PIDS},
-    {"blkio-weight", required_argument, NULL, U_BLKIO}, {"kernel-memory", required_argument, NULL, U_KMEM},
-    {"kernel-memory-tcp", required_argument, NULL, U_KMEM}, {"l3-cache-schema", required_argument, NULL, U_L3},
-    {NULL, 0, NULL, 0},
+    "      --blkio-weight N        block I/O weight (10..1000)\n"
+    "  --kernel-memory, --kernel-memory-tcp, --l3-cache-schema, --mem-bw-schema: refused\n"
+    "  (not supported)\n";
+  const char *resources = NULL, *mem = NULL, *swap = NULL, *resv = NULL, *shares = NULL, *quota = NULL,
+             *period = NULL, *rt_period = NULL, *rt_runtime = NULL, *cpus = NULL, *mems = NULL, *pids = NULL,
+             *blkio = NULL, *kmem = NULL;
+  const struct cli_opt opts[] = {
+    {"resources", 'r', CLI_STR, &resources},     {"memory", 0, CLI_STR, &mem},
+    {"memory-swap", 0, CLI_STR, &swap},          {"memory-reservation", 0, CLI_STR, &resv},
+    {"cpu-share", 0, CLI_STR, &shares},          {"cpu-shares", 0, CLI_STR, &shares},         {"cpu-quota", 0, CLI_STR, &quota},
+    {"cpu-period", 0, CLI_STR, &period},         {"cpu-rt-period", 0, CLI_STR, &rt_period},
+    {"cpu-rt-runtime", 0, CLI_STR, &rt_runtime}, {"cpuset-cpus", 0, CLI_STR, &cpus},
+    {"cpuset-mems", 0, CLI_STR, &mems},          {"pids-limit", 0, CLI_STR, &pids},
+    {"blkio-weight", 0, CLI_STR, &blkio},        {"kernel-memory", 0, CLI_STR, &kmem},
+    {"kernel-memory-tcp", 0, CLI_STR, &kmem},    {"l3-cache-schema", 0, CLI_STR, &kmem},
+    {"mem-bw-schema", 0, CLI_STR, &kmem},
+    {NULL, 0, 0, NULL},
   };
-  struct upd u = {0};
   const char *id;
-  int r = parse(argc, argv, help, extra, "r:m:", upd_opt, &u, &id);
+  int r = parse_id("update", help, argc, argv, opts, &id);
   if (r)
-    return r == 1 ? 0 : r;
+    return r - 1000;
+  if (kmem)
+    return cli_usage_error("update", "--kernel-memory, --kernel-memory-tcp, --l3-cache-schema and --mem-bw-schema are not supported");
   cove_err err = {0};
   _cleanup_free_ char *json = NULL;
   const char *what = "resources";
-  if (u.resources) {
-    if (!(json = read_all(u.resources, &err)))
+  if (resources) {
+    if (!(json = read_all(resources, &err)))
       return cli_fail(&err);
-    what = u.resources;
+    what = resources;
   } else {
     /* Flags become a LinuxResources document, validated like config.json */
+    if (!(mem || swap || resv || shares || quota || period || rt_period || rt_runtime || cpus || mems || pids || blkio))
+      return cli_usage_error("update", "nothing to update (give --resources or a limit option)");
     size_t len = 0;
     FILE *f = open_memstream(&json, &len);
-    if (!f)
-      return 1;
-    bool first = true, ok = true;
-    fputc('{', f);
-    if (u.mem || u.swap || u.resv) {
-      fputs("\"memory\":{", f);
-      bool fm = true;
-      ok = ok && (!u.mem || num_arg(f, &fm, "limit", "--memory", u.mem, true) == 0);
-      ok = ok && (!u.swap || num_arg(f, &fm, "swap", "--memory-swap", u.swap, true) == 0);
-      ok = ok && (!u.resv || num_arg(f, &fm, "reservation", "--memory-reservation", u.resv, true) == 0);
-      fputc('}', f);
-      first = false;
+    if (!f) {
+      cove_error(&err, errno, "update: open_memstream");
+      return cli_fail(&err);
     }
-    if (u.shares || u.quota || u.period || u.rt_period || u.rt_runtime || u.cpus || u.mems) {
-      fprintf(f, "%s\"cpu\":{", first ? "" : ",");
-      bool fc = true;
-      ok = ok && (!u.shares || num_arg(f, &fc, "shares", "--cpu-shares", u.shares, false) == 0);
-      ok = ok && (!u.quota || num_arg(f, &fc, "quota", "--cpu-quota", u.quota, false) == 0);
-      ok = ok && (!u.period || num_arg(f, &fc, "period", "--cpu-period", u.period, false) == 0);
-      ok = ok && (!u.rt_period || num_arg(f, &fc, "realtimePeriod", "--cpu-rt-period", u.rt_period, false) == 0);
-      ok = ok && (!u.rt_runtime || num_arg(f, &fc, "realtimeRuntime", "--cpu-rt-runtime", u.rt_runtime, false) == 0);
-      if (u.cpus) {
-        fprintf(f, "%s\"cpus\":", fc ? "" : ",");
-        cove_json_write_string(f, u.cpus);
-        fc = false;
-      }
-      if (u.mems) {
-        fprintf(f, "%s\"mems\":", fc ? "" : ",");
-        cove_json_write_string(f, u.mems);
-      }
-      fputc('}', f);
-      first = false;
+    struct cove_gen gen;
+    if (cove_gen_init(&gen, f, &err) < 0) {
+      fclose(f);
+      return cli_fail(&err);
     }
-    if (u.pids) {
-      fprintf(f, "%s\"pids\":{", first ? "" : ",");
-      bool fp = true;
-      ok = ok && num_arg(f, &fp, "limit", "--pids-limit", u.pids, false) == 0;
-      fputc('}', f);
-      first = false;
+    bool ok = true;
+    cove_gen_map_open(&gen);
+    if (mem || swap || resv) {
+      cove_gen_key(&gen, "memory");
+      cove_gen_map_open(&gen);
+      ok = ok && num_arg(&gen, "limit", "--memory", mem, true) == 0;
+      ok = ok && num_arg(&gen, "swap", "--memory-swap", swap, true) == 0;
+      ok = ok && num_arg(&gen, "reservation", "--memory-reservation", resv, true) == 0;
+      cove_gen_map_close(&gen);
     }
-    if (u.blkio) {
-      fprintf(f, "%s\"blockIO\":{", first ? "" : ",");
-      bool fb = true;
-      ok = ok && num_arg(f, &fb, "weight", "--blkio-weight", u.blkio, false) == 0;
-      fputc('}', f);
-      first = false;
+    if (shares || quota || period || rt_period || rt_runtime || cpus || mems) {
+      cove_gen_key(&gen, "cpu");
+      cove_gen_map_open(&gen);
+      ok = ok && num_arg(&gen, "shares", "--cpu-share", shares, false) == 0;
+      ok = ok && num_arg(&gen, "quota", "--cpu-quota", quota, false) == 0;
+      ok = ok && num_arg(&gen, "period", "--cpu-period", period, false) == 0;
+      ok = ok && num_arg(&gen, "realtimePeriod", "--cpu-rt-period", rt_period, false) == 0;
+      ok = ok && num_arg(&gen, "realtimeRuntime", "--cpu-rt-runtime", rt_runtime, false) == 0;
+      if (cpus)
+        cove_gen_kv_str(&gen, "cpus", cpus);
+      if (mems)
+        cove_gen_kv_str(&gen, "mems", mems);
+      cove_gen_map_close(&gen);
     }
-    fputc('}', f);
+    if (pids) {
+      cove_gen_key(&gen, "pids");
+      cove_gen_map_open(&gen);
+      ok = ok && num_arg(&gen, "limit", "--pids-limit", pids, false) == 0;
+      cove_gen_map_close(&gen);
+    }
+    if (blkio) {
+      cove_gen_key(&gen, "blockIO");
+      cove_gen_map_open(&gen);
+      ok = ok && num_arg(&gen, "weight", "--blkio-weight", blkio, false) == 0;
+      cove_gen_map_close(&gen);
+    }
+    cove_gen_map_close(&gen);
+    int w = cove_gen_finish(&gen, "update");
     fclose(f);
     if (!ok)
-      return 1;
-    if (first)
-      return uerr(argv[0], "nothing to update (give --resources or a limit option)", help);
+      return CLI_EXIT_USAGE;
+    if (w < 0)
+      return cli_fail(&err);
   }
   char ebuf[256] = "";
   yajl_val tree = yajl_tree_parse(json, ebuf, sizeof ebuf);
@@ -368,47 +304,84 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
 
 /* ------------------------------------------------------------ events */
 
-static void print_stats(const char *id, const struct cove_container_stats *s)
+/* runc's events JSON: {"type":"stats","id":ID,"data":{...}} on one line. */
+static int print_stats(const char *id, const struct cove_container_stats *s, cove_err *err)
 {
-  printf("{\"type\":\"stats\",\"id\":");
-  cove_json_write_string(stdout, id);
-  printf(",\"data\":{");
-  bool first = true;
+  struct cove_gen g;
+  if (cove_gen_init(&g, stdout, err) < 0)
+    return -1;
+  yajl_gen_config(g.g, yajl_gen_beautify, 0);
+  cove_gen_map_open(&g);
+  cove_gen_kv_str(&g, "type", "stats");
+  cove_gen_kv_str(&g, "id", id);
+  cove_gen_key(&g, "data");
+  cove_gen_map_open(&g);
   if (s->has_cpu) {
-    printf("\"cpu\":{\"usage\":{\"total\":%" PRIu64 ",\"kernel\":%" PRIu64 ",\"user\":%" PRIu64 "},"
-           "\"throttling\":{\"periods\":%" PRIu64 ",\"throttledPeriods\":%" PRIu64 ",\"throttledTime\":%" PRIu64 "}}",
-           s->cpu_usage_usec * 1000, s->cpu_system_usec * 1000, s->cpu_user_usec * 1000, s->cpu_nr_periods,
-           s->cpu_nr_throttled, s->cpu_throttled_usec * 1000);
-    first = false;
+    cove_gen_key(&g, "cpu");
+    cove_gen_map_open(&g);
+    cove_gen_key(&g, "usage");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "total", (long long)(s->cpu_usage_usec * 1000));
+    cove_gen_kv_int(&g, "kernel", (long long)(s->cpu_system_usec * 1000));
+    cove_gen_kv_int(&g, "user", (long long)(s->cpu_user_usec * 1000));
+    cove_gen_map_close(&g);
+    cove_gen_key(&g, "throttling");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "periods", (long long)s->cpu_nr_periods);
+    cove_gen_kv_int(&g, "throttledPeriods", (long long)s->cpu_nr_throttled);
+    cove_gen_kv_int(&g, "throttledTime", (long long)(s->cpu_throttled_usec * 1000));
+    cove_gen_map_close(&g);
+    cove_gen_map_close(&g);
   }
   if (s->has_memory) {
-    printf("%s\"memory\":{\"usage\":{\"limit\":%" PRIu64 ",\"usage\":%" PRIu64 ",\"max\":%" PRIu64 ",\"failcnt\":%" PRIu64
-           "},\"swap\":{\"usage\":%" PRIu64 "},\"raw\":{\"oom\":%" PRIu64 ",\"oom_kill\":%" PRIu64 "}}",
-           first ? "" : ",", s->mem_limit == UINT64_MAX ? (uint64_t)INT64_MAX : s->mem_limit, s->mem_usage, s->mem_peak,
-           s->mem_failcnt, s->swap_usage, s->mem_oom, s->mem_oom_kill);
-    first = false;
+    cove_gen_key(&g, "memory");
+    cove_gen_map_open(&g);
+    cove_gen_key(&g, "usage");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "limit", s->mem_limit >= (uint64_t)INT64_MAX ? INT64_MAX : (long long)s->mem_limit);
+    cove_gen_kv_int(&g, "usage", (long long)s->mem_usage);
+    cove_gen_kv_int(&g, "max", (long long)s->mem_peak);
+    cove_gen_kv_int(&g, "failcnt", (long long)s->mem_failcnt);
+    cove_gen_map_close(&g);
+    cove_gen_key(&g, "swap");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "usage", (long long)s->swap_usage);
+    cove_gen_map_close(&g);
+    cove_gen_key(&g, "raw");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "oom", (long long)s->mem_oom);
+    cove_gen_kv_int(&g, "oom_kill", (long long)s->mem_oom_kill);
+    cove_gen_map_close(&g);
+    cove_gen_map_close(&g);
   }
-  if (s->has_pids)
-    printf("%s\"pids\":{\"current\":%" PRIu64 ",\"limit\":%" PRIu64 "}", first ? "" : ",", s->pids_current,
-           s->pids_limit);
-  printf("}}\n");
-  fflush(stdout);
+  if (s->has_pids) {
+    cove_gen_key(&g, "pids");
+    cove_gen_map_open(&g);
+    cove_gen_kv_int(&g, "current", (long long)s->pids_current);
+    cove_gen_kv_int(&g, "limit", (long long)s->pids_limit);
+    cove_gen_map_close(&g);
+  }
+  cove_gen_map_close(&g);
+  cove_gen_map_close(&g);
+  if (cove_gen_finish(&g, "events") < 0)
+    return -1;
+  putchar('\n');
+  return fflush(stdout) == 0 ? 0 : cove_error(err, errno, "events: write");
 }
 
-/* Go-style duration: 5s, 100ms, 1m, 1.5s, or plain seconds. */
-struct ev {
-  bool stats;
-  const char *interval;
-};
-
-static int ev_opt(int c, const char *arg, void *data, const char *cmd, const char *help)
+static int print_oom(const char *id, cove_err *err)
 {
-  (void)cmd, (void)help;
-  struct ev *e = data;
-  if (c == 's')
-    e->stats = true;
-  else if (c == 'i')
-    e->interval = arg;
+  struct cove_gen g;
+  if (cove_gen_init(&g, stdout, err) < 0)
+    return -1;
+  yajl_gen_config(g.g, yajl_gen_beautify, 0);
+  cove_gen_map_open(&g);
+  cove_gen_kv_str(&g, "type", "oom");
+  cove_gen_kv_str(&g, "id", id);
+  cove_gen_map_close(&g);
+  if (cove_gen_finish(&g, "events") < 0)
+    return -1;
+  putchar('\n');
   return 0;
 }
 
@@ -419,27 +392,34 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
                              "  when the OOM killer strikes, until the container stops\n"
                              "  --stats        print the stats once and exit\n"
                              "  --interval D   e.g. 5s, 500ms\n";
-  static const struct option extra[] = {{"stats", no_argument, NULL, 's'}, {"interval", required_argument, NULL, 'i'},
-                                        {NULL, 0, NULL, 0}};
-  struct ev e = {0};
+  bool stats = false;
+  const char *interval = NULL;
+  const struct cli_opt opts[] = {{"stats", 0, CLI_BOOL, &stats}, {"interval", 0, CLI_STR, &interval}, {NULL, 0, 0, NULL}};
   const char *id;
-  int r = parse(argc, argv, help, extra, NULL, ev_opt, &e, &id);
+  int r = parse_id("events", help, argc, argv, opts, &id);
   if (r)
-    return r == 1 ? 0 : r;
+    return r - 1000;
   uint64_t ms = 5000;
-  if (e.interval && (cove_parse_duration_ms(e.interval, &ms) < 0 || ms == 0 || ms > INT32_MAX))
-    return uerr(argv[0], "--interval: expected a duration like 5s or 500ms", help);
+  if (interval && (cove_parse_duration_ms(interval, &ms) < 0 || ms == 0 || ms > INT32_MAX))
+    return cli_usage_error("events", "--interval \"%s\": expected a duration like 5s or 500ms", interval);
   char root[4096];
   if (root_of(g, root, sizeof root))
     return 1;
   cove_err err = {0};
+  struct cove_state st0;
+  if (cove_container_state(root, id, &st0, &err) < 0)
+    return cli_fail(&err);
+  bool stopped = st0.status == COVE_STOPPED;
+  cove_state_release(&st0);
+  if (stopped) { /* as runc: no stats of what no longer runs */
+    cove_error(&err, 0, "events: container \"%s\" is not running", id);
+    return cli_fail(&err);
+  }
   struct cove_container_stats s;
   if (cove_container_stats(root, id, &s, &err) < 0)
     return cli_fail(&err);
-  if (e.stats) {
-    print_stats(id, &s);
-    return 0;
-  }
+  if (stats)
+    return print_stats(id, &s, &err) < 0 ? cli_fail(&err) : 0;
   uint64_t ooms = s.mem_oom_kill;
   for (;;) {
     struct cove_state st;
@@ -449,12 +429,12 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
     if (cove_container_stats(root, id, &s, &err) < 0)
       return 0;
     if (s.mem_oom_kill > ooms) {
-      printf("{\"type\":\"oom\",\"id\":");
-      cove_json_write_string(stdout, id);
-      printf("}\n");
+      if (print_oom(id, &err) < 0)
+        return cli_fail(&err);
       ooms = s.mem_oom_kill;
     }
-    print_stats(id, &s);
+    if (print_stats(id, &s, &err) < 0)
+      return cli_fail(&err);
     if (st.status == COVE_STOPPED)
       return 0;
     poll(NULL, 0, (int)ms);
@@ -463,39 +443,28 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
 
 /* ---------------------------------------------------------------- ps */
 
-struct psopt {
-  const char *format;
-};
-
-static int ps_opt(int c, const char *arg, void *data, const char *cmd, const char *help)
-{
-  (void)cmd, (void)help;
-  if (c == 'f')
-    ((struct psopt *)data)->format = arg;
-  return 0;
-}
-
 int cmd_ps(struct cove_global *g, int argc, char **argv)
 {
-  static const char help[] = "Usage: cove ps [--format table|json] ID [-- PS_ARGS...]\n"
+  static const char help[] = "Usage: cove ps [--format table|json] ID [PS_ARGS...]\n"
                              "  json: an array of the container's host pids; table: ps -ef (or PS_ARGS) output\n"
-                             "  restricted to them\n";
-  static const struct option extra[] = {{"format", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
-  struct psopt p = {"table"};
-  /* runc: everything after "--" (or after the id) goes to ps(1) */
-  int own = argc;
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--")) {
-      own = i;
-      break;
-    }
-  const char *id;
-  int r = parse(own, argv, help, extra, "f:", ps_opt, &p, &id);
-  if (r)
-    return r == 1 ? 0 : r;
-  bool json = !strcmp(p.format, "json");
-  if (!json && strcmp(p.format, "table"))
-    return uerr(argv[0], "--format: expected table or json", help);
+                             "  restricted to them. Everything after the ID goes to ps(1).\n"
+                             "  -f, --format F   table (default) or json\n";
+  const char *format = "table";
+  const struct cli_opt opts[] = {{"format", 'f', CLI_STR, &format}, {NULL, 0, 0, NULL}};
+  /* runc: everything after the id goes to ps(1) */
+  const struct cli_cmd cmd = {"ps", help, opts, 1, -1, 1};
+  _cleanup_free_ char **args = NULL;
+  int nargs, r = cli_parse(&cmd, argc, argv, &args, &nargs);
+  if (r != CLI_OK)
+    return cli_done(r);
+  const char *id = args[0];
+  char **ps_args = args + 1;
+  int n_ps = nargs - 1;
+  if (n_ps > 0 && !strcmp(ps_args[0], "--"))
+    ps_args++, n_ps--;
+  bool json = !strcmp(format, "json");
+  if (!json && strcmp(format, "table"))
+    return cli_usage_error("ps", "--format \"%s\": expected table or json", format);
   char root[4096];
   if (root_of(g, root, sizeof root))
     return 1;
@@ -507,10 +476,17 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   _cleanup_free_ pid_t *owned = pids;
   (void)owned; /* freed on return; pids aliases it */
   if (json) {
-    printf("[");
+    struct cove_gen gen;
+    if (cove_gen_init(&gen, stdout, &err) < 0)
+      return cli_fail(&err);
+    yajl_gen_config(gen.g, yajl_gen_beautify, 0);
+    cove_gen_array_open(&gen);
     for (size_t i = 0; i < n; i++)
-      printf("%s%d", i ? "," : "", (int)pids[i]);
-    printf("]\n");
+      COVE_GEN_DO(&gen, yajl_gen_integer(gen.g, pids[i]));
+    cove_gen_array_close(&gen);
+    if (cove_gen_finish(&gen, "ps") < 0)
+      return cli_fail(&err);
+    putchar('\n');
     return 0;
   }
   int pfd[2];
@@ -524,9 +500,9 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
     dup2(pfd[1], STDOUT_FILENO);
     char *args[64] = {"ps"};
     int a = 1;
-    if (own + 1 < argc)
-      for (int i = own + 1; i < argc && a < 62; i++)
-        args[a++] = argv[i];
+    if (n_ps > 0)
+      for (int i = 0; i < n_ps && a < 62; i++)
+        args[a++] = ps_args[i];
     else
       args[a++] = "-ef";
     args[a] = NULL;

@@ -2,12 +2,14 @@
  * still options until the command starts (first word without a dash, or
  * after "--"), so `cove exec ID sh -c x` passes -c to sh. */
 #include "commands.h"
+#include "opts.h"
+
+#include "cove/cleanup.h"
 
 #include "cove/exec.h"
 #include "cove/log.h"
 #include "cove/state.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +33,6 @@ static const char exec_help[] =
   "      --process-label L     SELinux label\n"
   "      --apparmor P          AppArmor profile\n";
 
-static int exec_usage(const char *msg)
-{
-  cove_log(COVE_LOG_ERROR, "exec: %s", msg);
-  fputs(exec_help, stderr);
-  return 2;
-}
-
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
   char *end;
@@ -52,111 +47,88 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 
 int cmd_exec(struct cove_global *g, int argc, char **argv)
 {
-  enum { O_CONSOLE = 256, O_PID, O_CWD, O_NNP, O_PRESERVE, O_LABEL, O_AA, O_CGROUP };
-  static const struct option opts[] = {
-    {"process", required_argument, NULL, 'p'},      {"tty", no_argument, NULL, 't'},
-    {"console-socket", required_argument, NULL, O_CONSOLE}, {"detach", no_argument, NULL, 'd'},
-    {"pid-file", required_argument, NULL, O_PID},   {"cwd", required_argument, NULL, O_CWD},
-    {"env", required_argument, NULL, 'e'},          {"user", required_argument, NULL, 'u'},
-    {"additional-gids", required_argument, NULL, 'g'}, {"cap", required_argument, NULL, 'c'},
-    {"no-new-privs", no_argument, NULL, O_NNP},     {"preserve-fds", required_argument, NULL, O_PRESERVE},
-    {"process-label", required_argument, NULL, O_LABEL}, {"apparmor", required_argument, NULL, O_AA},
-    {"cgroup", required_argument, NULL, O_CGROUP},  {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-  };
   struct cove_exec_opts o = {0};
-  char **env = calloc((size_t)argc, sizeof *env), **caps = calloc((size_t)argc, sizeof *caps);
-  gid_t *gids = calloc((size_t)argc, sizeof *gids);
-  int rc = 2;
-  if (!env || !caps || !gids) {
+  struct cli_list env = {0}, caps = {0}, gids = {0};
+  const char *user = NULL, *preserve = NULL, *cgroup = NULL;
+  const struct cli_opt opts[] = {
+    {"process", 'p', CLI_STR, &o.process_file},
+    {"tty", 't', CLI_BOOL, &o.tty},
+    {"console-socket", 0, CLI_STR, &o.console_socket},
+    {"detach", 'd', CLI_BOOL, &o.detach},
+    {"pid-file", 0, CLI_STR, &o.pid_file},
+    {"cwd", 0, CLI_STR, &o.cwd},
+    {"env", 'e', CLI_LIST, &env},
+    {"user", 'u', CLI_STR, &user},
+    {"additional-gids", 'g', CLI_LIST, &gids},
+    {"cap", 'c', CLI_LIST, &caps},
+    {"no-new-privs", 0, CLI_BOOL, &o.no_new_privs},
+    {"preserve-fds", 0, CLI_STR, &preserve},
+    {"process-label", 0, CLI_STR, &o.process_label},
+    {"apparmor", 0, CLI_STR, &o.apparmor},
+    {"cgroup", 0, CLI_STR, &cgroup},
+    {NULL, 0, 0, NULL},
+  };
+  /* ID, then the command: from its first word on, nothing is an option */
+  const struct cli_cmd cmd = {"exec", exec_help, opts, 1, -1, 2};
+  _cleanup_free_ char **args = NULL;
+  _cleanup_free_ gid_t *gid_v = NULL;
+  char user_buf[64];
+  int nargs, rc = cli_parse(&cmd, argc, argv, &args, &nargs);
+  if (rc != CLI_OK) {
+    rc = cli_done(rc);
+    goto out;
+  }
+  rc = CLI_EXIT_USAGE;
+  o.id = args[0];
+  o.args = args + 1;
+  o.n_args = (size_t)nargs - 1;
+  o.env = (char *const *)env.v;
+  o.n_env = env.n;
+  o.caps = (char *const *)caps.v;
+  o.n_caps = caps.n;
+  if (gids.n && !(gid_v = calloc(gids.n, sizeof *gid_v))) {
     rc = 1;
     goto out;
   }
-  o.env = env;
-  o.caps = caps;
-  o.additional_gids = gids;
-  optind = 1;
-  opterr = 0;
-  for (;;) {
-    int c = getopt_long_only(argc, argv, "+p:tde:u:g:c:h", opts, NULL);
-    if (c == -1) {
-      if (optind >= argc)
-        break;
-      if (!o.id) {
-        o.id = argv[optind++];
-        if (optind < argc && argv[optind][0] == '-' && argv[optind][1] && strcmp(argv[optind], "--") != 0)
-          continue; /* options after the ID */
-      }
-      if (optind < argc && !strcmp(argv[optind], "--"))
-        optind++;
-      o.args = argv + optind;
-      o.n_args = (size_t)(argc - optind);
-      break;
-    }
-    unsigned long v;
-    switch (c) {
-    case 'p': o.process_file = optarg; break;
-    case 't': o.tty = true; break;
-    case 'd': o.detach = true; break;
-    case O_CONSOLE: o.console_socket = optarg; break;
-    case O_PID: o.pid_file = optarg; break;
-    case O_CWD: o.cwd = optarg; break;
-    case 'e': env[o.n_env++] = optarg; break;
-    case 'c': caps[o.n_caps++] = optarg; break;
-    case O_NNP: o.no_new_privs = true; break;
-    case O_LABEL: o.process_label = optarg; break;
-    case O_AA: o.apparmor = optarg; break;
-    case O_CGROUP: cove_debug("exec: --cgroup %s ignored: the process joins the container's cgroups", optarg); break;
-    case 'g':
-      if (parse_uint(optarg, 0xfffffffeUL, &v) < 0) {
-        rc = exec_usage("--additional-gids: expected a numeric gid");
-        goto out;
-      }
-      gids[o.n_additional_gids++] = (gid_t)v;
-      break;
-    case 'u': {
-      char *colon = strchr(optarg, ':');
-      if (colon)
-        *colon = 0;
-      if (parse_uint(optarg, 0xfffffffeUL, &v) < 0) {
-        rc = exec_usage("--user: expected UID[:GID] (numeric)");
-        goto out;
-      }
-      o.has_user = true;
-      o.uid = (uid_t)v;
-      if (colon) {
-        if (parse_uint(colon + 1, 0xfffffffeUL, &v) < 0) {
-          rc = exec_usage("--user: expected UID[:GID] (numeric)");
-          goto out;
-        }
-        o.has_gid = true;
-        o.gid = (gid_t)v;
-      }
-      break;
-    }
-    case O_PRESERVE:
-      if (parse_uint(optarg, 4096, &v) < 0) {
-        rc = exec_usage("--preserve-fds: expected a count");
-        goto out;
-      }
-      o.preserve_fds = (int)v;
-      break;
-    case 'h':
-      fputs(exec_help, stdout);
-      rc = 0;
-      goto out;
-    default: {
-      char msg[300];
-      snprintf(msg, sizeof msg, "option %s: unknown, or missing its value", argv[optind - 1]);
-      rc = exec_usage(msg);
+  unsigned long v;
+  for (size_t i = 0; i < gids.n; i++) {
+    if (parse_uint(gids.v[i], 0xfffffffeUL, &v) < 0) {
+      cli_usage_error("exec", "--additional-gids \"%s\": expected a numeric gid", gids.v[i]);
       goto out;
     }
+    gid_v[i] = (gid_t)v;
+  }
+  o.additional_gids = gid_v;
+  o.n_additional_gids = gids.n;
+  if (user) {
+    snprintf(user_buf, sizeof user_buf, "%s", user);
+    char *colon = strchr(user_buf, ':');
+    if (colon)
+      *colon = 0;
+    if (strlen(user) >= sizeof user_buf || parse_uint(user_buf, 0xfffffffeUL, &v) < 0) {
+      cli_usage_error("exec", "--user \"%s\": expected UID[:GID] (numeric)", user);
+      goto out;
+    }
+    o.has_user = true;
+    o.uid = (uid_t)v;
+    if (colon) {
+      if (parse_uint(colon + 1, 0xfffffffeUL, &v) < 0) {
+        cli_usage_error("exec", "--user \"%s\": expected UID[:GID] (numeric)", user);
+        goto out;
+      }
+      o.has_gid = true;
+      o.gid = (gid_t)v;
     }
   }
-  if (!o.id) {
-    rc = exec_usage("a container ID is required");
-    goto out;
+  if (preserve) {
+    if (parse_uint(preserve, 4096, &v) < 0) {
+      cli_usage_error("exec", "--preserve-fds \"%s\": expected a count (0..4096)", preserve);
+      goto out;
+    }
+    o.preserve_fds = (int)v;
   }
+  if (cgroup)
+    cove_debug("exec: --cgroup %s ignored: the process joins the container's cgroups", cgroup);
   char root[4096];
   cove_err err = {0};
   if (cove_state_root(g->root_opt, root, sizeof root, &err) < 0) {
@@ -167,8 +139,8 @@ int cmd_exec(struct cove_global *g, int argc, char **argv)
   int status = 0;
   rc = cove_container_exec(&o, &status, &err) < 0 ? cli_fail(&err) : status;
 out:
-  free(env);
-  free(caps);
-  free(gids);
+  free(env.v);
+  free(caps.v);
+  free(gids.v);
   return rc;
 }

@@ -1,7 +1,7 @@
 /* `cove`: runc's command line over the runtime library. Global options
  * come before the command; command options may appear anywhere after it,
  * as --opt=val, --opt val or -opt (urfave/cli style, which containerd's
- * shim and conmon rely on). */
+ * shim and conmon rely on). One parser for all of it: opts.c. */
 #include "cove/container.h"
 #include "cove/defaults.h"
 #include "cove/error.h"
@@ -9,9 +9,9 @@
 #include "cove/state.h"
 
 #include "commands.h"
+#include "opts.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,71 +64,61 @@ static const struct cove_command commands[] = {
 int main(int argc, char **argv)
 {
   struct cove_global g = {0};
-  const char *log_path = NULL, *log_format = "text";
-  enum { O_ROOT = 256, O_LOG, O_LOGFMT, O_DEBUG, O_SYSTEMD, O_ROOTLESS, O_CRIU, O_CGMGR };
-  static const struct option opts[] = {
-    {"root", required_argument, NULL, O_ROOT},     {"log", required_argument, NULL, O_LOG},
-    {"log-format", required_argument, NULL, O_LOGFMT}, {"debug", no_argument, NULL, O_DEBUG},
-    {"systemd-cgroup", no_argument, NULL, O_SYSTEMD}, {"rootless", required_argument, NULL, O_ROOTLESS},
-    {"criu", required_argument, NULL, O_CRIU},     {"version", no_argument, NULL, 'v'},
-    {"cgroup-manager", required_argument, NULL, O_CGMGR},
-    {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+  const char *log_path = NULL, *log_format = "text", *cg_manager = NULL, *ignored = NULL;
+  bool version = false;
+  const struct cli_opt opts[] = {
+    {"root", 0, CLI_STR, &g.root_opt},
+    {"log", 0, CLI_STR, &log_path},
+    {"log-format", 0, CLI_STR, &log_format},
+    {"debug", 0, CLI_BOOL, &g.debug},
+    {"systemd-cgroup", 0, CLI_BOOL, &g.systemd_cgroup},
+    {"cgroup-manager", 0, CLI_STR, &cg_manager},
+    {"rootless", 0, CLI_STR, &ignored},
+    {"criu", 0, CLI_STR, &ignored},
+    {"version", 'v', CLI_BOOL, &version},
+    {NULL, 0, 0, NULL},
   };
-  /* "+": stop at the command name; its own options are parsed later. */
-  int c;
-  opterr = 0;
-  while ((c = getopt_long_only(argc, argv, "+vh", opts, NULL)) != -1) {
-    switch (c) {
-    case O_ROOT: g.root_opt = optarg; break;
-    case O_LOG: log_path = optarg; break;
-    case O_LOGFMT: log_format = optarg; break;
-    case O_DEBUG: g.debug = true; break;
-    case O_SYSTEMD: g.systemd_cgroup = true; break;
-    case O_CGMGR:
-      if (!strcmp(optarg, "disabled"))
-        g.cgroup_manager = 1; /* COVE_CG_MANAGER_DISABLED */
-      else if (!strcmp(optarg, "cgroupfs") || !strcmp(optarg, "systemd"))
-        g.cgroup_manager = 0;
-      else {
-        fprintf(stderr, "cove: --cgroup-manager: unknown manager \"%s\" (cgroupfs or disabled)\n", optarg);
-        return 2;
-      }
-      break;
-    case O_ROOTLESS:
-    case O_CRIU: break;
-    case 'v':
-      printf("cove version %s\nspec: 1.3.0\n", COVE_VERSION);
-      return 0;
-    case 'h':
-      fputs(usage, stdout);
-      return 0;
-    default:
-      fprintf(stderr, "cove: unknown global option %s\n%s", argv[optind - 1], usage);
-      return 2;
-    }
+  /* Global options come before the command; the rest is the command's. */
+  const struct cli_cmd cmd = {"", usage, opts, 0, -1, 1};
+  char **args = NULL;
+  int nargs, r = cli_parse(&cmd, argc, argv, &args, &nargs);
+  if (r != CLI_OK)
+    return cli_done(r);
+  if (version) {
+    printf("cove version %s\nspec: 1.3.0\n", COVE_VERSION);
+    return 0;
+  }
+  if (cg_manager) {
+    if (!strcmp(cg_manager, "disabled"))
+      g.cgroup_manager = 1; /* COVE_CG_MANAGER_DISABLED */
+    else if (!strcmp(cg_manager, "cgroupfs") || !strcmp(cg_manager, "systemd"))
+      g.cgroup_manager = 0;
+    else
+      return cli_usage_error("", "--cgroup-manager \"%s\": unknown manager (cgroupfs or disabled)", cg_manager);
   }
   bool json = strcmp(log_format, "json") == 0;
-  if (!json && strcmp(log_format, "text") != 0) {
-    fprintf(stderr, "cove: --log-format: unknown format \"%s\" (text or json)\n", log_format);
-    return 2;
-  }
+  if (!json && strcmp(log_format, "text") != 0)
+    return cli_usage_error("", "--log-format \"%s\": unknown format (text or json)", log_format);
   if (cove_log_init(log_path, json, g.debug) < 0) {
     fprintf(stderr, "cove: --log %s: %s\n", log_path, strerror(errno));
     return 1;
   }
   if (g.systemd_cgroup)
     cove_debug("--systemd-cgroup: ignored, cove manages its cgroups through cgroupfs");
-  if (optind >= argc) {
-    fputs(usage, stderr);
-    return 2;
+  if (nargs == 0) {
+    /* runc: the help, successfully */
+    fputs(usage, stdout);
+    return 0;
   }
-  const char *name = argv[optind];
+  const char *name = args[0];
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     if (strcmp(commands[i].name, name) == 0) {
       /* The command sees argv[0] = its own name, then its arguments. */
-      optind++;
-      return commands[i].fn(&g, argc - optind + 1, argv + optind - 1);
+      int rc = commands[i].fn(&g, nargs, args);
+      free(args);
+      return rc;
     }
   cove_log(COVE_LOG_ERROR, "unknown command \"%s\" (see cove --help)", name);
-  return 2;
+  free(args);
+  return CLI_EXIT_USAGE;
 }

@@ -111,6 +111,7 @@ struct agent_paths {
   char home[4096];
 };
 int agent_paths_init(struct agent_paths *p, cove_err *err);
+void agent_paths_set_runbase(const char *dir); /* cove --root */
 int agent_validate_group(const char *g, cove_err *err);
 int agent_mkdir_p(const char *path, mode_t mode, cove_err *err);
 

@@ -8,6 +8,7 @@
  *   {"name": "t1", "group": "ci", "command": ["sh","-c","make test"] | "make test",
  *    "policy": {...inline...} | "/abs/policy.json", "timeout": "5m", "workspace": "/abs"} */
 #include "agent.h"
+#include "cove/log.h"
 
 #include "cove/cleanup.h"
 #include "cove/json.h"
@@ -260,7 +261,7 @@ static void start_task(struct task *t, const struct batch_ctx *b)
   struct agent_out eo;
   cove_err e = {0};
   if (agent_out_prepare(&eo, errp, "task stderr", &e) < 0 || agent_out_create(&eo, &e) < 0) {
-    fprintf(stderr, "cove: agent batch: task %s: %s\n", t->name, e.msg);
+    cove_log(COVE_LOG_ERROR, "agent batch: task %s: %s", t->name, e.msg);
     _exit(1);
   }
   dup2(eo.fd, 2);
@@ -268,7 +269,7 @@ static void start_task(struct task *t, const struct batch_ctx *b)
   /* the record file exists from the start, so even a refused run has one */
   struct agent_out ro;
   if (agent_out_prepare(&ro, res, "task result", &e) < 0 || agent_out_create(&ro, &e) < 0) {
-    fprintf(stderr, "cove: agent batch: task %s: %s\n", t->name, e.msg);
+    cove_log(COVE_LOG_ERROR, "agent batch: task %s: %s", t->name, e.msg);
     _exit(1);
   }
   struct agent_run_opts o = {
@@ -342,7 +343,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   *exit_status = 1;
   _cleanup_fclose_ FILE *in = fopen(o->tasks_file, "re");
   if (!in) {
-    fprintf(stderr, "cove: agent batch: %s: %s\n", o->tasks_file, strerror(errno));
+    cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", o->tasks_file, strerror(errno));
     return -1;
   }
   struct task *tasks = NULL;
@@ -362,7 +363,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     }
     memset(&tasks[n], 0, sizeof *tasks);
     if (parse_task(&tasks[n], s, lineno, &err) < 0) {
-      fprintf(stderr, "cove: agent batch: %s: %s\n", o->tasks_file, err.msg);
+      cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", o->tasks_file, err.msg);
       free(line);
       return -1;
     }
@@ -389,7 +390,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
         close(fd);
       }
       if (fd < 0 || !tasks[i].policy_text) {
-        fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+        cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
         return -1;
       }
       tasks[i].policy_origin = strdup(canon);
@@ -398,14 +399,14 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
    * after the whole batch */
   struct agent_out junit = {.fd = -1, .dirfd = -1};
   if (o->junit && agent_out_prepare(&junit, o->junit, "--junit", &err) < 0) {
-    fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
     agent_out_close(&junit);
     return -1;
   }
   char outdir[4096];
   _cleanup_close_ int outfd = open_output_dir(o->output_dir, outdir, &err);
   if (outfd < 0) {
-    fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
     agent_out_close(&junit);
     return -1;
   }
@@ -474,7 +475,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   }
   int rc = 0;
   if (o->junit && write_junit(&junit, tasks, n, outfd, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
-    fprintf(stderr, "cove: agent batch: %s\n", err.msg);
+    cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
     rc = -1;
   }
   for (size_t i = 0; i < n; i++) {

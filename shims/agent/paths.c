@@ -47,6 +47,14 @@ static int xdg(char *out, size_t cap, const char *var, const char *home, const c
   return 0;
 }
 
+/* `cove --root DIR agent ...`: the run directories (each holding its
+ * container's state) go under DIR instead of the default run base. */
+static const char *runbase_override;
+void agent_paths_set_runbase(const char *dir)
+{
+  runbase_override = dir;
+}
+
 int agent_paths_init(struct agent_paths *p, cove_err *err)
 {
   const char *home = getenv("HOME");
@@ -63,7 +71,9 @@ int agent_paths_init(struct agent_paths *p, cove_err *err)
     return -1;
   const char *rt = getenv("XDG_RUNTIME_DIR");
   struct stat st;
-  if (rt && rt[0] == '/' && stat(rt, &st) == 0 && st.st_uid == geteuid())
+  if (runbase_override)
+    snprintf(p->runbase, sizeof p->runbase, "%s", runbase_override);
+  else if (rt && rt[0] == '/' && stat(rt, &st) == 0 && st.st_uid == geteuid())
     snprintf(p->runbase, sizeof p->runbase, "%s/cove-agent", rt);
   else if (geteuid() == 0)
     snprintf(p->runbase, sizeof p->runbase, "/run/cove-agent");

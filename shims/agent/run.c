@@ -9,6 +9,7 @@
  * then only has files to remove (and, once cgroups land, the runtime's
  * delete removes the cgroup). */
 #include "agent.h"
+#include "cove/log.h"
 
 #include "cove/units.h"
 
@@ -687,14 +688,14 @@ cleanup:
     *exit_status = c->exec_status; /* as a shell: 126 not executable, 127 not found */
   write_result(c);
   if (c->error[0])
-    fprintf(stderr, "cove: agent: %s\n", c->error);
+    cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
   release_all(c);
   return c->error[0] ? -1 : 0;
 
 fail:
   snprintf(c->error, sizeof c->error, "%s", err.msg);
   write_result(c);
-  fprintf(stderr, "cove: agent: %s\n", c->error);
+  cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
   release_all(c);
   *exit_status = 1;
   return -1;
