@@ -69,6 +69,9 @@ int agent_policy_load(struct agent_policy *p, const char *path, cove_err *err);
 int agent_policy_parse(struct agent_policy *p, const char *text, const char *what, cove_err *err);
 void agent_policy_free(struct agent_policy *p);
 int agent_allowlist_load(struct agent_allowlist *a, const char *path, cove_err *err);
+/* The file's text (NUL-terminated); `path` only names it in messages. On
+ * failure *a may hold partial results: agent_allowlist_free() it. */
+int agent_allowlist_parse(struct agent_allowlist *a, const char *text, const char *path, cove_err *err);
 void agent_allowlist_free(struct agent_allowlist *a);
 int agent_parse_size(const char *s, uint64_t *out);
 char *agent_read_small_file(const char *path, size_t max, cove_err *err);

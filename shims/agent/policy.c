@@ -453,6 +453,13 @@ int agent_allowlist_load(struct agent_allowlist *a, const char *path, cove_err *
   _cleanup_free_ char *text = agent_read_small_file(path, 1 << 20, err);
   if (!text)
     return cove_error_prefix(err, "mount allowlist");
+  return agent_allowlist_parse(a, text, path, err);
+}
+
+int agent_allowlist_parse(struct agent_allowlist *a, const char *text, const char *path, cove_err *err)
+{
+  memset(a, 0, sizeof *a);
+  a->untrusted_read_only = true;
   char ebuf[512] = "";
   yajl_val root = yajl_tree_parse(text, ebuf, sizeof ebuf);
   if (!root)
