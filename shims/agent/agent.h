@@ -185,6 +185,12 @@ struct agent_stats {
 void agent_stats_collect(struct agent_ctx *c, struct agent_stats *st);
 int agent_result_write(FILE *f, struct agent_ctx *c);
 
+/* batch.c: one line of a tasks file, checked as `cove agent batch` does and
+ * discarded (tests, fuzzing); *policy_text gets the re-serialised inline
+ * policy if there is one. The JUnit text escaper: at most n bytes of s. */
+int agent_batch_parse_line(const char *line, size_t lineno, char **policy_text, cove_err *err);
+void agent_xml_escape(FILE *f, const char *s, size_t n);
+
 /* run.c */
 struct agent_run_opts {
   const char *group;
