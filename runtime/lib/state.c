@@ -209,8 +209,17 @@ int cove_state_read(int dirfd, struct cove_state *st, cove_err *err)
   if (n <= 0)
     return cove_error(err, n < 0 ? errno : EIO, "read state");
   buf[n] = 0;
+  if (cove_state_parse(st, buf, err) < 0)
+    return -1;
+  st->status = cove_state_status(dirfd, st);
+  return 0;
+}
+
+int cove_state_parse(struct cove_state *st, const char *text, cove_err *err)
+{
+  memset(st, 0, sizeof *st);
   char ebuf[256];
-  yajl_val t = yajl_tree_parse(buf, ebuf, sizeof ebuf);
+  yajl_val t = yajl_tree_parse(text, ebuf, sizeof ebuf);
   if (!t)
     return cove_error(err, EINVAL, "corrupt state.json");
   copy_str(t, "id", st->id, sizeof st->id);
@@ -226,7 +235,6 @@ int cove_state_read(int dirfd, struct cove_state *st, cove_err *err)
   st->rootless = YAJL_IS_TRUE(cove_json_field(t, "rootless"));
   st->annotations_json = annotations_to_json(cove_json_field(t, "annotations"));
   yajl_tree_free(t);
-  st->status = cove_state_status(dirfd, st);
   return 0;
 }
 
