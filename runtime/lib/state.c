@@ -167,11 +167,17 @@ int cove_state_write(int dirfd, const struct cove_state *st, cove_err *err)
   return 0;
 }
 
-static void copy_str(yajl_val t, const char *key, char *out, size_t cap)
+/* Too long for the buffer means the file was not written by us: refuse it
+ * rather than cut it (a cut can split a UTF-8 character). */
+static int copy_str(yajl_val t, const char *key, char *out, size_t cap, cove_err *err)
 {
   yajl_val v = cove_json_field(t, key);
-  if (v && YAJL_IS_STRING(v))
-    snprintf(out, cap, "%s", v->u.string);
+  if (v && YAJL_IS_STRING(v)) {
+    if (strlen(v->u.string) >= cap)
+      return cove_error(err, EINVAL, "corrupt state.json: %s: longer than %zu bytes", key, cap - 1);
+    memcpy(out, v->u.string, strlen(v->u.string) + 1);
+  }
+  return 0;
 }
 
 /* Re-serialise the annotations object: yajl_tree has no writer. */
@@ -209,14 +215,26 @@ int cove_state_read(int dirfd, struct cove_state *st, cove_err *err)
   if (n <= 0)
     return cove_error(err, n < 0 ? errno : EIO, "read state");
   buf[n] = 0;
+  if (cove_state_parse(st, buf, err) < 0)
+    return -1;
+  st->status = cove_state_status(dirfd, st);
+  return 0;
+}
+
+int cove_state_parse(struct cove_state *st, const char *text, cove_err *err)
+{
+  memset(st, 0, sizeof *st);
   char ebuf[256];
-  yajl_val t = yajl_tree_parse(buf, ebuf, sizeof ebuf);
+  yajl_val t = yajl_tree_parse(text, ebuf, sizeof ebuf);
   if (!t)
     return cove_error(err, EINVAL, "corrupt state.json");
-  copy_str(t, "id", st->id, sizeof st->id);
-  copy_str(t, "bundle", st->bundle, sizeof st->bundle);
-  copy_str(t, "created", st->created, sizeof st->created);
-  copy_str(t, "ociVersion", st->oci_version, sizeof st->oci_version);
+  if (copy_str(t, "id", st->id, sizeof st->id, err) < 0 ||
+      copy_str(t, "bundle", st->bundle, sizeof st->bundle, err) < 0 ||
+      copy_str(t, "created", st->created, sizeof st->created, err) < 0 ||
+      copy_str(t, "ociVersion", st->oci_version, sizeof st->oci_version, err) < 0) {
+    yajl_tree_free(t);
+    return -1;
+  }
   yajl_val v;
   if ((v = cove_json_field(t, "pid")) && YAJL_IS_INTEGER(v))
     st->pid = (pid_t)v->u.number.i;
@@ -226,7 +244,6 @@ int cove_state_read(int dirfd, struct cove_state *st, cove_err *err)
   st->rootless = YAJL_IS_TRUE(cove_json_field(t, "rootless"));
   st->annotations_json = annotations_to_json(cove_json_field(t, "annotations"));
   yajl_tree_free(t);
-  st->status = cove_state_status(dirfd, st);
   return 0;
 }
 

@@ -70,6 +70,9 @@ int agent_policy_load(struct agent_policy *p, const char *path, struct agent_gua
 int agent_policy_parse(struct agent_policy *p, const char *text, const char *what, cove_err *err);
 void agent_policy_free(struct agent_policy *p);
 int agent_allowlist_load(struct agent_allowlist *a, const char *path, struct agent_guard *g, cove_err *err);
+/* The file's text (NUL-terminated); `path` only names it in messages. On
+ * failure *a may hold partial results: agent_allowlist_free() it. */
+int agent_allowlist_parse(struct agent_allowlist *a, const char *text, const char *path, cove_err *err);
 void agent_allowlist_free(struct agent_allowlist *a);
 int agent_parse_size(const char *s, uint64_t *out);
 char *agent_read_small_file(const char *path, size_t max, cove_err *err);
@@ -237,6 +240,12 @@ struct agent_stats {
 };
 void agent_stats_collect(struct agent_ctx *c, struct agent_stats *st);
 int agent_result_write(FILE *f, struct agent_ctx *c);
+
+/* batch.c: one line of a tasks file, checked as `cove agent batch` does and
+ * discarded (tests, fuzzing); *policy_text gets the re-serialised inline
+ * policy if there is one. The JUnit text escaper: at most n bytes of s. */
+int agent_batch_parse_line(const char *line, size_t lineno, char **policy_text, cove_err *err);
+void agent_xml_escape(FILE *f, const char *s, size_t n);
 
 /* run.c */
 struct agent_run_opts {

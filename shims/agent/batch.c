@@ -146,7 +146,34 @@ out:
   return rc;
 }
 
-static void xml_escape(FILE *f, const char *s, size_t n)
+static void task_free(struct task *t)
+{
+  free(t->name);
+  free(t->group);
+  free(t->policy_file);
+  free(t->policy_text);
+  free(t->policy_origin);
+  free(t->timeout);
+  free(t->workspace);
+  free(t->result);
+  for (char **a = t->argv; a && *a; a++)
+    free(*a);
+  free(t->argv);
+}
+
+int agent_batch_parse_line(const char *line, size_t lineno, char **policy_text, cove_err *err)
+{
+  struct task t = {0};
+  int rc = parse_task(&t, line, lineno, err);
+  if (rc == 0 && policy_text) {
+    *policy_text = t.policy_text;
+    t.policy_text = NULL;
+  }
+  task_free(&t);
+  return rc;
+}
+
+void agent_xml_escape(FILE *f, const char *s, size_t n)
 {
   for (size_t i = 0; i < n && s[i]; i++) {
     unsigned char ch = (unsigned char)s[i];
@@ -185,7 +212,7 @@ static void tail_into(FILE *f, int dirfd, const char *name, size_t max)
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
     buf[n < sizeof buf ? n : sizeof buf - 1] = 0;
-    xml_escape(f, buf, n);
+    agent_xml_escape(f, buf, n);
   }
 }
 
@@ -210,9 +237,9 @@ static int write_junit(struct agent_out *jo, struct task *t, size_t n, int outdi
           fails, errors, total);
   for (size_t i = 0; i < n; i++) {
     fputs("    <testcase classname=\"cove.agent.", f);
-    xml_escape(f, t[i].group ? t[i].group : "default", 128);
+    agent_xml_escape(f, t[i].group ? t[i].group : "default", 128);
     fputs("\" name=\"", f);
-    xml_escape(f, t[i].name, 4096);
+    agent_xml_escape(f, t[i].name, 4096);
     fprintf(f, "\" time=\"%.3f\">\n", t[i].secs);
     if (t[i].failed) {
       fprintf(f, "      <%s type=\"%s\" message=\"%s exit status %d\"/>\n", t[i].error ? "error" : "failure",
@@ -478,19 +505,8 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
     rc = -1;
   }
-  for (size_t i = 0; i < n; i++) {
-    free(tasks[i].name);
-    free(tasks[i].group);
-    free(tasks[i].policy_file);
-    free(tasks[i].policy_text);
-    free(tasks[i].policy_origin);
-    free(tasks[i].timeout);
-    free(tasks[i].workspace);
-    free(tasks[i].result);
-    for (char **a = tasks[i].argv; a && *a; a++)
-      free(*a);
-    free(tasks[i].argv);
-  }
+  for (size_t i = 0; i < n; i++)
+    task_free(&tasks[i]);
   free(tasks);
   agent_out_close(&junit);
   *exit_status = failed || rc < 0 ? 1 : 0;

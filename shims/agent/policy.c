@@ -469,6 +469,13 @@ int agent_allowlist_load(struct agent_allowlist *a, const char *path, struct age
   _cleanup_free_ char *text = read_guarded(path, "mount allowlist", g, err);
   if (!text)
     return -1;
+  return agent_allowlist_parse(a, text, path, err);
+}
+
+int agent_allowlist_parse(struct agent_allowlist *a, const char *text, const char *path, cove_err *err)
+{
+  memset(a, 0, sizeof *a);
+  a->untrusted_read_only = true;
   char ebuf[512] = "";
   yajl_val root = yajl_tree_parse(text, ebuf, sizeof ebuf);
   if (!root)

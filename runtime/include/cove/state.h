@@ -39,6 +39,9 @@ int cove_state_create(const char *root, const char *id, cove_err *err);
 int cove_state_open(const char *root, const char *id, cove_err *err);
 int cove_state_write(int dirfd, const struct cove_state *st, cove_err *err);
 int cove_state_read(int dirfd, struct cove_state *st, cove_err *err);
+/* The fields of state.json text (NUL-terminated); no status derived.
+ * cove_state_release() the result. */
+int cove_state_parse(struct cove_state *st, const char *text, cove_err *err);
 void cove_state_release(struct cove_state *st);
 /* Remove the state directory (dirfd stays valid until closed). */
 int cove_state_remove(const char *root, const char *id, int dirfd, cove_err *err);
