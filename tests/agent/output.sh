@@ -5,13 +5,15 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib-agent.sh"
 
-# invalid UTF-8, NUL and control characters, "]]>", XML specials, and a
-# long multibyte run so the report's tail is cut inside a character
+# a long multibyte run first, so the report's tail (its last 8 KiB) starts
+# inside a character; then invalid UTF-8, NUL and control characters, "]]>"
+# and XML specials, which must be in that tail; the output ends inside a
+# character
 cat >"$WS/noise.py" <<'PY'
 import sys
 o = sys.stdout.buffer
-o.write(b"bad:\xff\xfe\xc3(\xed\xa0\x80\xf8\x88\x80\x80\x80 nul:\x00 ctl:\x01\x08\x0b\x1b[31m ]]> <&\"' \xef\xbf\xbe\n")
 o.write("é€😀".encode() * 3001)
+o.write(b"\nbad:\xff\xfe\xc3(\xed\xa0\x80\xf8\x88\x80\x80\x80 nul:\x00 ctl:\x01\x08\x0b\x1b[31m ]]> <&\"' \xef\xbf\xbe\n")
 o.write(b"\xe2\x82")  # ends inside a character
 sys.stderr.buffer.write(b"err:\xc0\xaf\x7f\x9f\n")
 PY
@@ -50,7 +52,9 @@ for req in (b"G\xffT http://h\xc3\xa9\xff\xfe.test/ HTTP/1.1\r\nHost: x\r\n\r\n"
     try: s.recv(100)
     except OSError: pass
     s.close()'
-capture python3 - "$AUDIT_DIR/global.jsonl" "$AUDIT_DIR/groups/default.jsonl" <<'PY'
+assert_eq 0 "$RC" "proxy run ($ERR)"
+# (a file, not a heredoc: capture gives the command /dev/null as stdin)
+cat >"$T/lines.py" <<'PY'
 import json, sys
 bad = 0
 for p in sys.argv[1:]:
@@ -59,5 +63,6 @@ for p in sys.argv[1:]:
         except Exception as e: print(p, e, line[:200]); bad += 1
 sys.exit(bad != 0)
 PY
+capture python3 "$T/lines.py" "$AUDIT_DIR/global.jsonl" "$AUDIT_DIR/groups/default.jsonl"
 assert_eq 0 "$RC" "audit lines with agent-chosen proxy fields are valid JSON: $OUT"
-assert_contains "$(audit_of_last)" '"event":"proxy"' "proxy requests audited"
+assert_contains "$(audit_of_last)" '"event":"proxy","host":"hé��.test"' "proxy request audited, invalid bytes replaced"
