@@ -170,8 +170,41 @@ size_t agent_proxy_pollfds(struct agent_proxy *px, struct pollfd *pfd, size_t ma
 void agent_proxy_dispatch(struct agent_proxy *px, const struct pollfd *pfd, size_t n);
 /* Closes what is still open (audited), reports the totals, frees. */
 void agent_proxy_free(struct agent_proxy *px, unsigned *allowed, unsigned *denied);
-/* Host decision, exposed for tests of the matcher. */
-bool agent_host_allowed(const struct agent_policy *p, const char *host, bool *exact);
+
+/* http.c: the proxy's pure checks (unit-tested on buffers) */
+struct sockaddr;
+struct agent_http_req {
+  char method[16];
+  char host[256]; /* lower-case, IPv6 without brackets; raw when refused */
+  int port;
+  bool is_connect;
+  long long content_length; /* -1: none */
+  size_t head_len;          /* bytes of the head, blank line included */
+  int status;               /* AGENT_HTTP_BAD: the reply's status and why */
+  const char *reason;
+};
+enum { AGENT_HTTP_BAD = -1, AGENT_HTTP_INCOMPLETE = 0, AGENT_HTTP_OK = 1 };
+/* Parses and checks one request head at the start of buf (at most max
+ * bytes are ever buffered). For plain HTTP, out receives the head to send
+ * upstream: origin-form, Host from the URL, hop-by-hop headers dropped,
+ * `Connection: close` — one request per connection. */
+int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_req *r, char *out, size_t outsz,
+                     size_t *outlen);
+/* host[:port] or [v6][:port] → lower-case host, port (dport if absent);
+ * -1 if it is not a DNS name or IP literal, or the port is bad */
+int agent_hostport_parse(const char *s, size_t len, char *host, size_t hsz, int *port, int dport);
+/* An allow-list entry: name, *.suffix, IP literal, each with an optional
+ * :port (port 0 = any); bare IPv6 literals have no port */
+int agent_allow_entry_parse(const char *entry, char *host, size_t hsz, int *port);
+/* Any form getaddrinfo takes as an address (inet_aton's included) */
+bool agent_ip_literal(const char *host);
+/* IPv4 in a form other than dotted quad: 2130706433, 0x7f.1, 127.1 */
+bool agent_ip_noncanonical(const char *host);
+/* port 0: whether any entry names the host, whatever its port */
+bool agent_host_allowed(const struct agent_policy *p, const char *host, int port, bool *exact);
+/* Not the public internet (loopback, private, link-local, CGNAT, NAT64,
+ * 6to4, Teredo, documentation, multicast, reserved...) */
+bool agent_addr_refused(const struct sockaddr *sa);
 
 /* notify.c: seccomp user notifications for the explicit denials */
 struct agent_notify {

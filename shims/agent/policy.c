@@ -154,16 +154,9 @@ static bool valid_name(const char *s, bool env)
 
 static bool valid_host_pattern(const char *h)
 {
-  if (!strncmp(h, "*.", 2))
-    h += 2;
-  if (!*h || strlen(h) > 253)
-    return false;
-  if (h[0] == '[') /* IPv6 literal */
-    return h[strlen(h) - 1] == ']';
-  for (const char *c = h; *c; c++)
-    if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '.' || *c == ':'))
-      return false;
-  return true;
+  char host[260];
+  int port;
+  return strlen(h) <= 253 && agent_allow_entry_parse(h, host, sizeof host, &port) == 0;
 }
 
 static int parse_strlist(yajl_val v, const char *path, char **out, size_t *n, bool hosts, cove_err *err)
@@ -179,7 +172,7 @@ static int parse_strlist(yajl_val v, const char *path, char **out, size_t *n, bo
       return -1;
     (*n)++;
     if (hosts && !valid_host_pattern(out[*n - 1]))
-      return cove_error(err, 0, "%s: \"%s\" is not a host name, *.suffix or IP literal", p, out[*n - 1]);
+      return cove_error(err, 0, "%s: \"%s\" is not a host name, *.suffix or IP literal (dotted quad), each with an optional :port", p, out[*n - 1]);
   }
   return 0;
 }
