@@ -86,10 +86,17 @@ int agent_validate_group(const char *g, cove_err *err);
 int agent_mkdir_p(const char *path, mode_t mode, cove_err *err);
 
 /* audit.c: JSON lines, one global file and one per group */
+/* Per-run audit volume is bounded: past AGENT_AUDIT_BUDGET bytes one
+ * `audit_limit` line is written, then only the final lines (`final` set:
+ * denial summaries and `end`). */
+#define AGENT_AUDIT_BUDGET (1024 * 1024)
 struct agent_audit {
   int global_fd, group_fd;
   char run_id[64], group[128];
   bool echo; /* also print each line on stderr (demo) */
+  size_t written;
+  bool capped, final;
+  unsigned long long dropped;
 };
 int agent_audit_open(struct agent_audit *a, const struct agent_paths *p, const char *group, const char *run_id,
                      cove_err *err);
@@ -207,11 +214,27 @@ bool agent_host_allowed(const struct agent_policy *p, const char *host, int port
 bool agent_addr_refused(const struct sockaddr *sa);
 
 /* notify.c: seccomp user notifications for the explicit denials */
+/* Repeated denials are aggregated: the first AGENT_DENIAL_LOG_FIRST of
+ * each syscall get a line, then a `seccomp_summary` line per syscall every
+ * AGENT_DENIAL_SUMMARY_S seconds and at the end. */
+#define AGENT_DENIAL_LOG_FIRST 10
+#define AGENT_DENIAL_SUMMARY_S 10
+#define AGENT_DENIAL_KINDS 64
+struct agent_denial_count {
+  uint32_t arch;
+  int nr;
+  unsigned long long count, reported;
+};
 struct agent_notify {
   int listen_fd, conn_fd, notify_fd;
   unsigned denials;
   struct agent_audit *audit;
+  struct agent_denial_count kinds[AGENT_DENIAL_KINDS];
+  size_t nkinds;
+  int64_t last_summary_ns;
 };
+/* summary lines for the denials not yet reported (final: the run's last) */
+void agent_notify_summary(struct agent_notify *n, bool final);
 int agent_notify_listen(struct agent_notify *n, const char *sock_path, cove_err *err);
 size_t agent_notify_pollfds(struct agent_notify *n, struct pollfd *pfd);
 void agent_notify_dispatch(struct agent_notify *n, const struct pollfd *pfd, size_t cnt);

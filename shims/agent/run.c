@@ -614,6 +614,9 @@ cleanup:
     if (c->start_ns && c->end_ns < c->start_ns)
       c->end_ns = agent_now_ns(); /* the sandbox never ran to its end */
     const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
+    /* the final lines are written even past the audit budget */
+    c->audit.final = true;
+    agent_notify_summary(&c->notify, true);
     agent_audit(&c->audit, "end", "status",
                 c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
                 : c->exited && !c->exit_code ? "ok" : "failed",
