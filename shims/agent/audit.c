@@ -90,7 +90,25 @@ void agent_audit(struct agent_audit *a, const char *event, ...)
   }
   va_end(ap);
   fputs("}\n", f);
-  if (fclose(f) == 0) {
+  if (fclose(f) != 0) {
+    free(buf);
+    return;
+  }
+  if (!a->final && a->written + len > AGENT_AUDIT_BUDGET) {
+    /* the agent can cause lines (denials, proxy requests): past the budget
+     * say so once and keep only the final lines, so neither the disk nor
+     * the orchestrator's time is the agent's to spend */
+    a->dropped++;
+    if (!a->capped) {
+      a->capped = true;
+      a->final = true;
+      char b[32];
+      agent_audit(a, "audit_limit", "limit_bytes", AUDIT_NUM(b, AGENT_AUDIT_BUDGET), "note",
+                  "audit budget reached: further lines dropped until the final summary", NULL);
+      a->final = false;
+    }
+  } else {
+    a->written += len;
     put_all(a->global_fd, buf, len);
     put_all(a->group_fd, buf, len);
     if (a->echo)
