@@ -119,10 +119,17 @@ int agent_validate_group(const char *g, cove_err *err);
 int agent_mkdir_p(const char *path, mode_t mode, cove_err *err);
 
 /* audit.c: JSON lines, one global file and one per group */
+/* Per-run audit volume is bounded: past AGENT_AUDIT_BUDGET bytes one
+ * `audit_limit` line is written, then only the final lines (`final` set:
+ * denial summaries and `end`). */
+#define AGENT_AUDIT_BUDGET (1024 * 1024)
 struct agent_audit {
   int global_fd, group_fd;
   char run_id[64], group[128];
   bool echo; /* also print each line on stderr (demo) */
+  size_t written;
+  bool capped, final;
+  unsigned long long dropped;
 };
 int agent_audit_open(struct agent_audit *a, const struct agent_paths *p, const char *group, const char *run_id,
                      cove_err *err);
@@ -135,12 +142,13 @@ void agent_audit(struct agent_audit *a, const char *event, ...) __attribute__((s
 #define AUDIT_FALSE "\001" "false"
 
 /* mounts.c: every host path the sandbox will see, as an fd we hold */
-enum agent_mount_kind { AM_BIND, AM_MASK_FILE, AM_MASK_DIR, AM_TMPFS, AM_PROC, AM_DEVPTS, AM_SYMLINK };
+enum agent_mount_kind { AM_BIND, AM_TMPFS, AM_PROC, AM_DEVPTS, AM_SYMLINK };
 struct agent_mount {
   enum agent_mount_kind kind;
   char *destination;
   int fd; /* AM_BIND: O_PATH fd of the checked source */
   bool writable, recursive;
+  bool walk;  /* AM_BIND: walked and masked in the sandbox's mount ns (agent_mask_stage) */
   char *link; /* AM_SYMLINK target (created in the rootfs skeleton) */
   char *origin; /* host path, for the audit log */
 };
@@ -158,6 +166,12 @@ struct agent_ctx; /* run.c */
 int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
 int agent_plan_build(struct agent_ctx *c, cove_err *err);
 void agent_plan_free(struct agent_plan *p);
+/* Namespace helper only (in the sandbox's mount namespace): clone src
+ * non-recursively at the directory `stage`, walk it and mount the empty
+ * file/dir over every entry to hide, by fd. Returns the staged tree's fd
+ * (bind it recursively), -2 when src is not a directory, -1 on error. */
+int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int empty_file, int empty_dir,
+                     const char *stage, unsigned *masks, cove_err *err);
 /* The fds we hold, as the /proc/self/fd path handed to the runtime. */
 void agent_fd_source(char out[static 32], int fd);
 /* Tests only: pause between resolving sources and mounting them. */
@@ -178,13 +192,20 @@ struct agent_netns_req {
   const char *const *paths; /* canonical paths of the checked sources */
   const int *checked;       /* the orchestrator's fds of them */
   size_t n_sources;
-  /* a policy rootfs: sources[root_index] is bound on root_target (the run
-   * dir's rootfs skeleton) inside the new mount namespace; -1 = none */
+  /* per source: the sandbox path to walk and mask under (NULL = none,
+   * "" = the root); the last two sources are the empty file and directory */
+  const char *const *walk_roots;
+  struct agent_ctx *ctx;
+  const char *stage_dir; /* private directory for the staged trees */
+  unsigned masks;        /* out: entries masked */
+  /* a policy rootfs: sources[root_index] is walked like the others, then
+   * its staged tree is bound on root_target (the run dir's rootfs
+   * skeleton) inside the new mount namespace; -1 = none */
   long root_index;
   const char *root_target;
 };
 /* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
-int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, int *reopened, cove_err *err);
+int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err);
 void agent_netns_close(struct agent_netns *n);
 
 /* proxy.c */
@@ -196,15 +217,64 @@ size_t agent_proxy_pollfds(struct agent_proxy *px, struct pollfd *pfd, size_t ma
 void agent_proxy_dispatch(struct agent_proxy *px, const struct pollfd *pfd, size_t n);
 /* Closes what is still open (audited), reports the totals, frees. */
 void agent_proxy_free(struct agent_proxy *px, unsigned *allowed, unsigned *denied);
-/* Host decision, exposed for tests of the matcher. */
-bool agent_host_allowed(const struct agent_policy *p, const char *host, bool *exact);
+
+/* http.c: the proxy's pure checks (unit-tested on buffers) */
+struct sockaddr;
+struct agent_http_req {
+  char method[16];
+  char host[256]; /* lower-case, IPv6 without brackets; raw when refused */
+  int port;
+  bool is_connect;
+  long long content_length; /* -1: none */
+  size_t head_len;          /* bytes of the head, blank line included */
+  int status;               /* AGENT_HTTP_BAD: the reply's status and why */
+  const char *reason;
+};
+enum { AGENT_HTTP_BAD = -1, AGENT_HTTP_INCOMPLETE = 0, AGENT_HTTP_OK = 1 };
+/* Parses and checks one request head at the start of buf (at most max
+ * bytes are ever buffered). For plain HTTP, out receives the head to send
+ * upstream: origin-form, Host from the URL, hop-by-hop headers dropped,
+ * `Connection: close` — one request per connection. */
+int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_req *r, char *out, size_t outsz,
+                     size_t *outlen);
+/* host[:port] or [v6][:port] → lower-case host, port (dport if absent);
+ * -1 if it is not a DNS name or IP literal, or the port is bad */
+int agent_hostport_parse(const char *s, size_t len, char *host, size_t hsz, int *port, int dport);
+/* An allow-list entry: name, *.suffix, IP literal, each with an optional
+ * :port (port 0 = any); bare IPv6 literals have no port */
+int agent_allow_entry_parse(const char *entry, char *host, size_t hsz, int *port);
+/* Any form getaddrinfo takes as an address (inet_aton's included) */
+bool agent_ip_literal(const char *host);
+/* IPv4 in a form other than dotted quad: 2130706433, 0x7f.1, 127.1 */
+bool agent_ip_noncanonical(const char *host);
+/* port 0: whether any entry names the host, whatever its port */
+bool agent_host_allowed(const struct agent_policy *p, const char *host, int port, bool *exact);
+/* Not the public internet (loopback, private, link-local, CGNAT, NAT64,
+ * 6to4, Teredo, documentation, multicast, reserved...) */
+bool agent_addr_refused(const struct sockaddr *sa);
 
 /* notify.c: seccomp user notifications for the explicit denials */
+/* Repeated denials are aggregated: the first AGENT_DENIAL_LOG_FIRST of
+ * each syscall get a line, then a `seccomp_summary` line per syscall every
+ * AGENT_DENIAL_SUMMARY_S seconds and at the end. */
+#define AGENT_DENIAL_LOG_FIRST 10
+#define AGENT_DENIAL_SUMMARY_S 10
+#define AGENT_DENIAL_KINDS 64
+struct agent_denial_count {
+  uint32_t arch;
+  int nr;
+  unsigned long long count, reported;
+};
 struct agent_notify {
   int listen_fd, conn_fd, notify_fd;
   unsigned denials;
   struct agent_audit *audit;
+  struct agent_denial_count kinds[AGENT_DENIAL_KINDS];
+  size_t nkinds;
+  int64_t last_summary_ns;
 };
+/* summary lines for the denials not yet reported (final: the run's last) */
+void agent_notify_summary(struct agent_notify *n, bool final);
 int agent_notify_listen(struct agent_notify *n, const char *sock_path, cove_err *err);
 size_t agent_notify_pollfds(struct agent_notify *n, struct pollfd *pfd);
 void agent_notify_dispatch(struct agent_notify *n, const struct pollfd *pfd, size_t cnt);

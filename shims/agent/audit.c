@@ -54,6 +54,27 @@ static void put_all(int fd, const char *b, size_t n)
   while (w < 0 && errno == EINTR);
 }
 
+/* A value marked raw by AUDIT_NUM ('\x01' + an integer) or a literal
+ * true/false. Anything else, even with the marker, is the agent's bytes (a
+ * file name, a proxy field can start with \x01) and is written as a string:
+ * the marker must never let data reach the line unescaped. */
+static bool raw_literal(const char *v)
+{
+  if (v[0] != '\x01')
+    return false;
+  const char *p = v + 1;
+  if (!strcmp(p, "true") || !strcmp(p, "false"))
+    return true;
+  if (*p == '-')
+    p++;
+  if (!*p || (p[0] == '0' && p[1])) /* JSON has no leading zeros */
+    return false;
+  for (; *p; p++)
+    if (*p < '0' || *p > '9')
+      return false;
+  return strlen(v + 1) < 24;
+}
+
 void agent_audit(struct agent_audit *a, const char *event, ...)
 {
   char *buf = NULL;
@@ -83,14 +104,32 @@ void agent_audit(struct agent_audit *a, const char *event, ...)
     fputc(':', f);
     if (!v)
       fputs("null", f);
-    else if (v[0] == '\x01')
+    else if (raw_literal(v))
       fputs(v + 1, f);
     else
       cove_json_write_string(f, v);
   }
   va_end(ap);
   fputs("}\n", f);
-  if (fclose(f) == 0) {
+  if (fclose(f) != 0) {
+    free(buf);
+    return;
+  }
+  if (!a->final && a->written + len > AGENT_AUDIT_BUDGET) {
+    /* the agent can cause lines (denials, proxy requests): past the budget
+     * say so once and keep only the final lines, so neither the disk nor
+     * the orchestrator's time is the agent's to spend */
+    a->dropped++;
+    if (!a->capped) {
+      a->capped = true;
+      a->final = true;
+      char b[32];
+      agent_audit(a, "audit_limit", "limit_bytes", AUDIT_NUM(b, AGENT_AUDIT_BUDGET), "note",
+                  "audit budget reached: further lines dropped until the final summary", NULL);
+      a->final = false;
+    }
+  } else {
+    a->written += len;
     put_all(a->global_fd, buf, len);
     put_all(a->group_fd, buf, len);
     if (a->echo)

@@ -80,12 +80,48 @@ static void handle_one(struct agent_notify *n)
   struct seccomp_notif_resp resp = {.id = req.id, .error = -EPERM, .val = 0, .flags = 0};
   ioctl(n->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
   n->denials++;
-  char *name = seccomp_syscall_resolve_num_arch(req.data.arch, req.data.nr);
-  char nr[32], pid[32], a0[32];
-  snprintf(a0, sizeof a0, "0x%llx", (unsigned long long)req.data.args[0]);
-  agent_audit(n->audit, "seccomp", "decision", "deny", "syscall", name ? name : "?", "nr", AUDIT_NUM(nr, req.data.nr),
-              "arg0", a0, "pid", AUDIT_NUM(pid, req.pid), "errno", "EPERM", NULL);
-  free(name);
+  struct agent_denial_count *k = NULL;
+  for (size_t i = 0; i < n->nkinds && !k; i++)
+    if (n->kinds[i].arch == req.data.arch && n->kinds[i].nr == req.data.nr)
+      k = &n->kinds[i];
+  if (!k && n->nkinds < AGENT_DENIAL_KINDS) {
+    k = &n->kinds[n->nkinds++];
+    *k = (struct agent_denial_count){.arch = req.data.arch, .nr = req.data.nr};
+  }
+  /* the explicit denials are a few dozen syscalls, so the table does not
+   * fill; if it did, the rest would still be counted in `denials` */
+  if (k && ++k->count <= AGENT_DENIAL_LOG_FIRST) {
+    k->reported = k->count;
+    char *name = seccomp_syscall_resolve_num_arch(req.data.arch, req.data.nr);
+    char nr[32], pid[32], a0[32];
+    snprintf(a0, sizeof a0, "0x%llx", (unsigned long long)req.data.args[0]);
+    agent_audit(n->audit, "seccomp", "decision", "deny", "syscall", name ? name : "?", "nr",
+                AUDIT_NUM(nr, req.data.nr), "arg0", a0, "pid", AUDIT_NUM(pid, req.pid), "errno", "EPERM", NULL);
+    free(name);
+  }
+  int64_t now = agent_now_ns();
+  if (!n->last_summary_ns)
+    n->last_summary_ns = now;
+  if (now - n->last_summary_ns >= (int64_t)AGENT_DENIAL_SUMMARY_S * 1000000000)
+    agent_notify_summary(n, false);
+}
+
+void agent_notify_summary(struct agent_notify *n, bool final)
+{
+  n->last_summary_ns = agent_now_ns();
+  for (size_t i = 0; i < n->nkinds; i++) {
+    struct agent_denial_count *k = &n->kinds[i];
+    if (k->count == k->reported)
+      continue;
+    char *name = seccomp_syscall_resolve_num_arch(k->arch, k->nr);
+    char nr[32], cnt[32], logged[32];
+    agent_audit(n->audit, "seccomp_summary", "decision", "deny", "syscall", name ? name : "?", "nr",
+                AUDIT_NUM(nr, k->nr), "count", AUDIT_NUM(cnt, k->count), "logged",
+                AUDIT_NUM(logged, k->count < AGENT_DENIAL_LOG_FIRST ? k->count : AGENT_DENIAL_LOG_FIRST), "final",
+                final ? "\001true" : "\001false", NULL);
+    free(name);
+    k->reported = k->count;
+  }
 }
 
 void agent_notify_dispatch(struct agent_notify *n, const struct pollfd *pfd, size_t cnt)

@@ -154,16 +154,9 @@ static bool valid_name(const char *s, bool env)
 
 static bool valid_host_pattern(const char *h)
 {
-  if (!strncmp(h, "*.", 2))
-    h += 2;
-  if (!*h || strlen(h) > 253)
-    return false;
-  if (h[0] == '[') /* IPv6 literal */
-    return h[strlen(h) - 1] == ']';
-  for (const char *c = h; *c; c++)
-    if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '.' || *c == ':'))
-      return false;
-  return true;
+  char host[260];
+  int port;
+  return strlen(h) <= 253 && agent_allow_entry_parse(h, host, sizeof host, &port) == 0;
 }
 
 static int parse_strlist(yajl_val v, const char *path, char **out, size_t *n, bool hosts, cove_err *err)
@@ -179,7 +172,7 @@ static int parse_strlist(yajl_val v, const char *path, char **out, size_t *n, bo
       return -1;
     (*n)++;
     if (hosts && !valid_host_pattern(out[*n - 1]))
-      return cove_error(err, 0, "%s: \"%s\" is not a host name, *.suffix or IP literal", p, out[*n - 1]);
+      return cove_error(err, 0, "%s: \"%s\" is not a host name, *.suffix or IP literal (dotted quad), each with an optional :port", p, out[*n - 1]);
   }
   return 0;
 }
@@ -312,6 +305,28 @@ static bool overlaps(const char *a, const char *b)
   return la == lb || (la > lb ? a[lb] == '/' : b[la] == '/') || l == 1;
 }
 
+/* In place: "//etc/./x/" -> "/etc/x". The reserved and overlap checks
+ * compare strings, so they only mean something on the normal form (".."
+ * is refused before). */
+static void normalize_dest(char *s)
+{
+  char *o = s;
+  for (const char *c = s; *c;) {
+    while (*c == '/')
+      c++;
+    const char *e = strchrnul(c, '/');
+    if (e > c && !(e - c == 1 && c[0] == '.')) {
+      *o++ = '/';
+      memmove(o, c, (size_t)(e - c));
+      o += e - c;
+    }
+    c = e;
+  }
+  if (o == s)
+    *o++ = '/';
+  *o = 0;
+}
+
 static int parse_mounts(struct agent_policy *p, yajl_val v, cove_err *err)
 {
   if (!YAJL_IS_ARRAY(v))
@@ -342,9 +357,7 @@ static int parse_mounts(struct agent_policy *p, yajl_val v, cove_err *err)
       return cove_error(err, 0, "%s: missing", fp);
     if (str_dup(d, fp, &r->destination, err) < 0 || abs_path(r->destination, fp, err) < 0)
       return -1;
-    size_t dl = strlen(r->destination);
-    while (dl > 1 && r->destination[dl - 1] == '/')
-      r->destination[--dl] = 0;
+    normalize_dest(r->destination);
     for (const char *const *rd = reserved_dest; *rd; rd++)
       if (overlaps(r->destination, *rd))
         return cove_error(err, 0, "%s: \"%s\" overlaps %s, which the sandbox reserves", fp, r->destination, *rd);

@@ -2,12 +2,18 @@
  * namespace), reached by the sandbox at 127.0.0.1:PORT through a listener
  * created inside the sandbox's network namespace (netns.c).
  *
- * Policy: a host is allowed when it equals an `allow` entry or ends with
- * ".suffix" of a `*.suffix` entry. IP literals are refused unless listed
- * literally. Names resolving to loopback, private, link-local, CGNAT or
- * unspecified addresses are refused unless the exact name is listed (so
- * `*.example.com` cannot be pointed at 10.0.0.1 by DNS). One audit line per
- * connection: host, port, method, bytes each way, decision, reason.
+ * Policy (http.c has the pure checks): a host:port is allowed when an
+ * `allow` entry names it (or ends with ".suffix" of a `*.suffix` entry) and
+ * the entry has no port or that port. IP literals (every form getaddrinfo
+ * takes) are refused unless listed literally; non-canonical IPv4 forms
+ * always. Names resolving to non-public addresses are refused unless the
+ * exact name is listed (so `*.example.com` cannot be pointed at 10.0.0.1).
+ *
+ * One request per connection: every plain-HTTP head is parsed and checked
+ * (Host must match the URL), forwarded with `Connection: close`, and the
+ * client's bytes after that request's body are never relayed — a second
+ * request on the connection is refused and audited. CONNECT tunnels are
+ * checked on the CONNECT line only (the TLS inside is not inspected).
  *
  * Known limit: name resolution is synchronous (getaddrinfo), so a slow DNS
  * answer stalls this sandbox's other proxied connections meanwhile. */
@@ -40,6 +46,10 @@ struct conn {
   int port;
   char method[16];
   bool is_connect, c_eof, u_eof, c_shut, u_shut, dead;
+  long long body_left; /* plain HTTP: request body bytes still to relay */
+  bool extra;          /* the client sent more after its one request */
+  char extra_head[1024];
+  size_t extra_len;
   char c2u[BUF], u2c[BUF];
   size_t c2u_len, u2c_len;
   unsigned long long up, down;
@@ -73,68 +83,6 @@ struct agent_proxy *agent_proxy_new(int listen_fd, const struct agent_policy *p,
 }
 
 
-static void lower(char *s)
-{
-  for (; *s; s++)
-    *s = (char)tolower((unsigned char)*s);
-}
-
-static bool is_ip_literal(const char *h)
-{
-  unsigned char b[16];
-  return inet_pton(AF_INET, h, b) == 1 || inet_pton(AF_INET6, h, b) == 1;
-}
-
-bool agent_host_allowed(const struct agent_policy *p, const char *host, bool *exact)
-{
-  *exact = false;
-  size_t hl = strlen(host);
-  for (size_t i = 0; i < p->n_allow; i++) {
-    const char *a = p->allow[i];
-    char bare[260];
-    /* "[::1]" in the policy matches host "::1" */
-    if (a[0] == '[' && strlen(a) < sizeof bare) {
-      snprintf(bare, sizeof bare, "%.*s", (int)strlen(a) - 2, a + 1);
-      a = bare;
-    }
-    if (!strcasecmp(a, host)) {
-      *exact = true;
-      return true;
-    }
-    if (!strncmp(a, "*.", 2) && !is_ip_literal(host)) {
-      size_t sl = strlen(a + 1); /* ".suffix" */
-      if (hl > sl && !strcasecmp(host + hl - sl, a + 1))
-        return true;
-    }
-  }
-  return false;
-}
-
-static bool private_addr(const struct sockaddr *sa)
-{
-  if (sa->sa_family == AF_INET) {
-    uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-    return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xA9FE || (a >> 20) == 0xAC1 ||
-           (a >> 16) == 0xC0A8 || (a >> 22) == (0x64400000u >> 22) || (a >> 28) >= 0xE;
-  }
-  if (sa->sa_family == AF_INET6) {
-    const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-    static const uint8_t zero[16];
-    if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1))
-      return true; /* :: and ::1 */
-    if ((b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff)
-      return true;
-    static const uint8_t v4m[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (!memcmp(b, v4m, 12)) {
-      struct sockaddr_in s4 = {.sin_family = AF_INET};
-      memcpy(&s4.sin_addr, b + 12, 4);
-      return private_addr((struct sockaddr *)&s4);
-    }
-    return false;
-  }
-  return true;
-}
-
 static void close_conn(struct agent_proxy *px, struct conn *c)
 {
   char up[32], down[32], port[32];
@@ -146,6 +94,17 @@ static void close_conn(struct agent_proxy *px, struct conn *c)
     px->allowed++;
   else
     px->denied++;
+  if (c->extra) {
+    /* what the second request asked for, when its head is readable */
+    struct agent_http_req r;
+    char scratch[1];
+    size_t sl;
+    agent_http_parse(c->extra_head, c->extra_len, sizeof c->extra_head, &r, scratch, 0, &sl);
+    agent_audit(px->audit, "proxy", "host", r.host[0] ? r.host : NULL, "port", r.host[0] ? AUDIT_NUM(port, r.port) : NULL,
+                "method", r.method[0] ? r.method : NULL, "decision", "deny", "reason",
+                "second request on a connection (one request per connection)", NULL);
+    px->denied++;
+  }
   if (c->cfd >= 0)
     close(c->cfd);
   if (c->ufd >= 0)
@@ -176,55 +135,16 @@ static void deny(struct agent_proxy *px, struct conn *c, int code, const char *t
   close_conn(px, c);
 }
 
-/* host[:port] or [v6]:port into c->host / c->port */
-static int split_hostport(struct conn *c, const char *hp, size_t len, int dport)
-{
-  char tmp[300];
-  if (len >= sizeof tmp || !len)
-    return -1;
-  memcpy(tmp, hp, len);
-  tmp[len] = 0;
-  char *port = NULL;
-  if (tmp[0] == '[') {
-    char *e = strchr(tmp, ']');
-    if (!e)
-      return -1;
-    *e = 0;
-    snprintf(c->host, sizeof c->host, "%s", tmp + 1);
-    if (e[1] == ':')
-      port = e + 2;
-    else if (e[1])
-      return -1;
-  } else {
-    char *col = strrchr(tmp, ':');
-    if (col && strchr(tmp, ':') != col)
-      return -1; /* bare IPv6 without brackets */
-    if (col) {
-      *col = 0;
-      port = col + 1;
-    }
-    snprintf(c->host, sizeof c->host, "%s", tmp);
-  }
-  c->port = dport;
-  if (port) {
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (*end || p < 1 || p > 65535)
-      return -1;
-    c->port = (int)p;
-  }
-  if (!c->host[0])
-    return -1;
-  lower(c->host);
-  return 0;
-}
-
 static void start_upstream(struct agent_proxy *px, struct conn *c)
 {
   bool exact;
-  if (!agent_host_allowed(px->pol, c->host, &exact))
+  if (agent_ip_noncanonical(c->host))
+    return deny(px, c, 403, "Forbidden", "IPv4 literal in a non-canonical form");
+  if (!agent_host_allowed(px->pol, c->host, c->port, &exact))
     return deny(px, c, 403, "Forbidden",
-                is_ip_literal(c->host) ? "IP literal not in the allow list" : "host not in the allow list");
+                agent_host_allowed(px->pol, c->host, 0, &exact) ? "port not in the allow list for this host"
+                : agent_ip_literal(c->host)                     ? "IP literal not in the allow list"
+                                                                : "host not in the allow list");
   struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res = NULL;
   char port[16];
   snprintf(port, sizeof port, "%d", c->port);
@@ -233,14 +153,14 @@ static void start_upstream(struct agent_proxy *px, struct conn *c)
     return deny(px, c, 502, "Bad Gateway", "name resolution failed");
   struct addrinfo *pick = NULL;
   for (struct addrinfo *a = res; a; a = a->ai_next) {
-    if (private_addr(a->ai_addr) && !exact)
+    if (agent_addr_refused(a->ai_addr) && !exact)
       continue;
     pick = a;
     break;
   }
   if (!pick) {
     freeaddrinfo(res);
-    return deny(px, c, 403, "Forbidden", "resolves to a private address (list the exact name to allow it)");
+    return deny(px, c, 403, "Forbidden", "resolves to a non-public address (list the exact name to allow it)");
   }
   c->ufd = socket(pick->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->ufd < 0 || (connect(c->ufd, pick->ai_addr, pick->ai_addrlen) < 0 && errno != EINPROGRESS)) {
@@ -251,50 +171,65 @@ static void start_upstream(struct agent_proxy *px, struct conn *c)
   c->st = C_CONNECTING;
 }
 
+/* Plain HTTP: client bytes past the one request's body are not relayed;
+ * the first of them are kept to audit what was asked. */
+static void trim_extra(struct conn *c, size_t from)
+{
+  size_t n = c->c2u_len - from;
+  if (!n)
+    return;
+  c->extra = true;
+  size_t k = n < sizeof c->extra_head - c->extra_len ? n : sizeof c->extra_head - c->extra_len;
+  memcpy(c->extra_head + c->extra_len, c->c2u + from, k);
+  c->extra_len += k;
+  c->c2u_len = from;
+}
+
+static void relay_body(struct conn *c, size_t from)
+{
+  size_t n = c->c2u_len - from;
+  if ((long long)n > c->body_left) {
+    trim_extra(c, from + (size_t)c->body_left);
+    n = (size_t)c->body_left;
+  }
+  c->body_left -= (long long)n;
+}
+
 static void parse_head(struct agent_proxy *px, struct conn *c)
 {
-  char *end = memmem(c->c2u, c->c2u_len, "\r\n\r\n", 4);
-  if (!end) {
-    if (c->c2u_len == BUF)
-      deny(px, c, 431, "Request Header Fields Too Large", "request head too large");
-    else if (c->c_eof)
+  struct agent_http_req r;
+  char out[BUF];
+  size_t olen = 0;
+  int st = agent_http_parse(c->c2u, c->c2u_len, BUF, &r, out, sizeof out, &olen);
+  if (st == AGENT_HTTP_INCOMPLETE) {
+    if (c->c_eof)
       close_conn(px, c);
     return;
   }
-  char *eol = memmem(c->c2u, c->c2u_len, "\r\n", 2);
-  char *sp1 = memchr(c->c2u, ' ', (size_t)(eol - c->c2u));
-  char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-  if (!sp1 || !sp2 || sp1 - c->c2u >= (long)sizeof c->method)
-    return deny(px, c, 400, "Bad Request", "malformed request line");
-  snprintf(c->method, sizeof c->method, "%.*s", (int)(sp1 - c->c2u), c->c2u);
-  char *target = sp1 + 1;
-  size_t tlen = (size_t)(sp2 - target);
-  if (!strcmp(c->method, "CONNECT")) {
-    c->is_connect = true;
-    if (split_hostport(c, target, tlen, 443) < 0)
-      return deny(px, c, 400, "Bad Request", "bad CONNECT target");
+  snprintf(c->method, sizeof c->method, "%s", r.method);
+  snprintf(c->host, sizeof c->host, "%s", r.host);
+  c->port = r.port;
+  if (st == AGENT_HTTP_BAD)
+    return deny(px, c, r.status,
+                r.status == 403   ? "Forbidden"
+                : r.status == 411 ? "Length Required"
+                : r.status == 431 ? "Request Header Fields Too Large"
+                                  : "Bad Request",
+                r.reason);
+  c->is_connect = r.is_connect;
+  size_t rest = c->c2u_len - r.head_len;
+  if (c->is_connect) {
     /* drop the CONNECT head; anything after it is already tunnel data */
-    size_t head = (size_t)(end + 4 - c->c2u);
-    memmove(c->c2u, c->c2u + head, c->c2u_len - head);
-    c->c2u_len -= head;
+    memmove(c->c2u, c->c2u + r.head_len, rest);
+    c->c2u_len = rest;
   } else {
-    if (tlen < 8 || strncasecmp(target, "http://", 7))
-      return deny(px, c, 400, "Bad Request", "only absolute http:// URLs and CONNECT are proxied");
-    char *hs = target + 7;
-    char *pe = memchr(hs, '/', (size_t)(sp2 - hs));
-    if (!pe)
-      pe = sp2;
-    if (split_hostport(c, hs, (size_t)(pe - hs), 80) < 0)
-      return deny(px, c, 400, "Bad Request", "bad URL host");
-    /* absolute-form → origin-form for the server */
-    size_t cut = (size_t)(pe - target);
-    if (pe == sp2) {
-      *target = '/';
-      target++;
-      cut--;
-    }
-    memmove(target, target + cut, c->c2u_len - (size_t)(target + cut - c->c2u));
-    c->c2u_len -= cut;
+    if (olen + rest > BUF)
+      return deny(px, c, 431, "Request Header Fields Too Large", "request head too large");
+    memmove(c->c2u + olen, c->c2u + r.head_len, rest);
+    memcpy(c->c2u, out, olen);
+    c->c2u_len = olen + rest;
+    c->body_left = r.content_length > 0 ? r.content_length : 0;
+    relay_body(c, olen);
   }
   start_upstream(px, c);
 }
@@ -343,6 +278,8 @@ static void conn_io(struct agent_proxy *px, struct conn *c, bool upstream, short
     ssize_t n = read(from, inbuf + *inlen, BUF - *inlen);
     if (n > 0) {
       *inlen += (size_t)n;
+      if (!upstream && !c->is_connect)
+        relay_body(c, *inlen - (size_t)n);
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
       *eof = true;
     }
@@ -370,7 +307,8 @@ static void conn_io(struct agent_proxy *px, struct conn *c, bool upstream, short
     shutdown(c->cfd, SHUT_WR);
     c->c_shut = true;
   }
-  if (c->u_shut && c->c_shut)
+  /* plain HTTP: the one response is delivered, nothing else may follow */
+  if ((c->u_shut && c->c_shut) || (!c->is_connect && c->c_shut))
     close_conn(px, c);
 }
 

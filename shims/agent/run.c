@@ -70,7 +70,7 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   /* before anything can create a cgroup */
   if (agent_cgroup_record(c->rundir, c->id, err) < 0)
     return -1;
-  static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", NULL};
+  static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", "stage", NULL};
   for (const char *const *d = dirs; *d; d++) {
     snprintf(p, sizeof p, "%s/%s", c->rundir, *d);
     if (mkdir(p, !strcmp(*d, "rootfs") ? 0755 : 0700) < 0)
@@ -370,52 +370,59 @@ restore_fail:
  * mount namespace and verified to be the checked object (netns.c). */
 static int make_namespaces(struct agent_ctx *c, cove_err *err)
 {
-  static const char *paths[AGENT_NETNS_MAX_SOURCES];
+  static const char *paths[AGENT_NETNS_MAX_SOURCES], *walk[AGENT_NETNS_MAX_SOURCES];
   static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES];
   static size_t idx[AGENT_NETNS_MAX_SOURCES];
-  char ef[4300], ed[4300];
+  char ef[4300], ed[4300], stage[4300], rootfs[4300];
   size_t n = 0;
   for (size_t i = 0; i < c->plan.n; i++) {
     if (c->plan.m[i].kind != AM_BIND)
       continue;
-    if (n + 2 >= AGENT_NETNS_MAX_SOURCES)
+    if (n + 3 >= AGENT_NETNS_MAX_SOURCES)
       return cove_error(err, E2BIG, "too many mounts");
     paths[n] = c->plan.m[i].origin;
+    walk[n] = c->plan.m[i].walk ? c->plan.m[i].destination : NULL;
     checked[n] = c->plan.m[i].fd;
     idx[n++] = i;
   }
-  snprintf(ef, sizeof ef, "%s/empty.d/file", c->rundir);
-  snprintf(ed, sizeof ed, "%s/empty.d/dir", c->rundir);
-  paths[n] = ef;
-  checked[n++] = c->plan.empty_file_fd;
-  paths[n] = ed;
-  checked[n++] = c->plan.empty_dir_fd;
-  char rootfs[4300];
+  size_t nb = n; /* the plan's binds; then the rootfs, the empty file and dir */
+  /* the policy rootfs is walked and masked like the workspace (dest "":
+   * its entries are the sandbox's absolute paths) */
   snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
   long root_index = -1;
   if (c->plan.rootfs_fd >= 0) {
     root_index = (long)n;
+    walk[n] = "";
     paths[n] = c->plan.rootfs_origin;
     checked[n++] = c->plan.rootfs_fd;
   }
+  snprintf(ef, sizeof ef, "%s/empty.d/file", c->rundir);
+  snprintf(ed, sizeof ed, "%s/empty.d/dir", c->rundir);
+  snprintf(stage, sizeof stage, "%s/stage", c->rundir);
+  walk[n] = NULL;
+  paths[n] = ef;
+  checked[n++] = c->plan.empty_file_fd;
+  walk[n] = NULL;
+  paths[n] = ed;
+  checked[n++] = c->plan.empty_dir_fd;
   struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
-                              .paths = paths, .checked = checked, .n_sources = n, .root_index = root_index,
-                              .root_target = rootfs};
+                              .paths = paths, .checked = checked, .n_sources = n, .walk_roots = walk, .ctx = c,
+                              .stage_dir = stage, .root_index = root_index, .root_target = rootfs};
   if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
     agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
     return -1;
   }
-  size_t nb = n - 2 - (root_index >= 0);
+  c->plan.n_masks = q.masks;
   for (size_t k = 0; k < nb; k++) {
     close(c->plan.m[idx[k]].fd);
     c->plan.m[idx[k]].fd = reopened[k];
   }
-  close(c->plan.empty_file_fd);
-  close(c->plan.empty_dir_fd);
-  c->plan.empty_file_fd = reopened[nb];
-  c->plan.empty_dir_fd = reopened[nb + 1];
   if (root_index >= 0)
     close(reopened[root_index]); /* it is mounted; ours stays the checked fd */
+  close(c->plan.empty_file_fd);
+  close(c->plan.empty_dir_fd);
+  c->plan.empty_file_fd = reopened[n - 2];
+  c->plan.empty_dir_fd = reopened[n - 1];
   return 0;
 }
 
@@ -667,6 +674,9 @@ cleanup:
     if (c->start_ns && c->end_ns < c->start_ns)
       c->end_ns = agent_now_ns(); /* the sandbox never ran to its end */
     const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
+    /* the final lines are written even past the audit budget */
+    c->audit.final = true;
+    agent_notify_summary(&c->notify, true);
     agent_audit(&c->audit, "end", "status",
                 c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
                 : c->exited && !c->exit_code ? "ok" : "failed",

@@ -20,6 +20,19 @@ assert_not_contains "$OUT" "IMG-KEY" "blocked name inside the rootfs masked"
 assert_not_contains "$OUT" "HASH" "/etc/shadow of the rootfs masked"
 assert_contains "$(audit_of_last)" '"event":"mask","path":"/root/.ssh"'
 
+# the rootfs gets the workspace's walk rules too (the walk of the staged
+# tree in the namespace helper): names matched ignoring case, FIFOs masked
+mkdir -p "$img/srv"
+echo "UPPER-KEY" >"$img/srv/ID_RSA"
+mkfifo "$img/srv/pipe"
+arun --policy "$pol" --workspace "$WS" -- sh -c 'cat /srv/ID_RSA; test -p /srv/pipe && echo FIFO-SHOWN; echo end'
+assert_eq 0 "$RC" "image rootfs with a FIFO runs ($ERR)"
+assert_contains "$OUT" "end"
+assert_not_contains "$OUT" "UPPER-KEY" "blocked name in another case masked in the rootfs"
+assert_not_contains "$OUT" "FIFO-SHOWN" "FIFO in the rootfs masked"
+assert_contains "$(audit_of_last)" '"event":"mask","path":"/srv/pipe"'
+rm -rf "$img/srv"
+
 # outputs inside the rootfs would be visible to the agent
 arun --policy "$pol" --workspace "$WS" --stdout "$img/out.log" -- echo hi
 assert_eq 1 "$RC" "--stdout inside the rootfs refused"

@@ -127,7 +127,10 @@ static void audit_line(const char *in)
   if (line[n - 1] != '\n' || memchr(line, '\n', (size_t)n - 1))
     __builtin_trap();
   yajl_val v = must_parse(line);
-  round_trip(v, "detail", in);
+  /* '\x01' + an integer or true/false is the AUDIT_NUM marker: written as
+   * that literal (still valid JSON, never an injected field) */
+  if (in[0] != '\x01')
+    round_trip(v, "detail", in);
   yajl_tree_free(v);
   free(line);
 }
@@ -155,6 +158,10 @@ static void result_record(const char *in, const uint8_t *data, size_t size)
   snprintf(c->group, sizeof c->group, "default");
   snprintf(c->workspace, sizeof c->workspace, "/w");
   snprintf(c->error, sizeof c->error, "%s", in);
+  /* stdout written to a file: the record names it (stderr: relayed) */
+  c->out[0].dirfd = 3;
+  snprintf(c->out[0].path, sizeof c->out[0].path, "%s", in);
+  c->out[1].dirfd = c->out[2].dirfd = -1;
   c->stats.memory_peak = c->stats.cpu_usec = c->stats.pids_peak = -1;
   char *buf = NULL;
   size_t len = 0;
@@ -163,7 +170,8 @@ static void result_record(const char *in, const uint8_t *data, size_t size)
     agent_result_write(f, c);
     fclose(f);
     yajl_val v = must_parse(buf);
-    round_trip(v, "stdout", in);
+    if (strlen(in) < sizeof c->out[0].path) /* else the path was cut */
+      round_trip(v, "stdout", in);
     yajl_val cmd = cove_json_field(v, "command");
     if (!cmd || !YAJL_IS_ARRAY(cmd) || cmd->u.array.len != n)
       __builtin_trap();
