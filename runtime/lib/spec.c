@@ -462,9 +462,9 @@ static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
 }
 
 /* hooks.<kind>: each entry {path (absolute), args, env, timeout > 0}.
- * An unknown kind is refused rather than skipped: a hook that silently
- * never runs (often the one setting up networking) hands back a container
- * that is not what was asked for. */
+ * The spec forbids failing on an unknown kind, but a misspelt one is a hook
+ * that never runs (often the one setting up networking): parse_hooks warns
+ * about it instead of only logging it with --debug. */
 static int parse_hook_list(yajl_val h, const char *kind, struct cove_hook **out, size_t *n, cove_err *err)
 {
   char path[COVE_PATH_MAX];
@@ -490,8 +490,9 @@ static int parse_hook_list(yajl_val h, const char *kind, struct cove_hook **out,
     static const char *const keys[] = {"path", "args", "env", "timeout", NULL};
     int64_t timeout = 0;
     int r;
-    if (cove_json_known_keys(e, ep, keys, err) < 0 || (r = cove_json_string(e, "path", ep, &hk->path, err)) < 0 ||
-        cove_json_strv(e, "args", ep, &hk->args, err) < 0 || cove_json_strv(e, "env", ep, &hk->env, err) < 0)
+    cove_json_ignore_unknown(e, ep, keys, COVE_LOG_DEBUG);
+    if ((r = cove_json_string(e, "path", ep, &hk->path, err)) < 0 || cove_json_strv(e, "args", ep, &hk->args, err) < 0 ||
+        cove_json_strv(e, "env", ep, &hk->env, err) < 0)
       return -1;
     if (r == 0 || !*hk->path)
       return cove_error(err, 0, "%s.path: missing", ep);
@@ -518,8 +519,8 @@ static int parse_hooks(struct cove_spec *s, yajl_val top, cove_err *err)
   static const char *const kinds[] = {"prestart", "createRuntime", "createContainer", "startContainer",
                                       "poststart", "poststop", NULL};
   struct cove_hooks *k = &s->hooks;
-  if (cove_json_known_keys(h, "hooks", kinds, err) < 0 ||
-      parse_hook_list(h, "prestart", &k->prestart, &k->n_prestart, err) < 0 ||
+  cove_json_ignore_unknown(h, "hooks", kinds, COVE_LOG_WARN);
+  if (parse_hook_list(h, "prestart", &k->prestart, &k->n_prestart, err) < 0 ||
       parse_hook_list(h, "createRuntime", &k->create_runtime, &k->n_create_runtime, err) < 0 ||
       parse_hook_list(h, "createContainer", &k->create_container, &k->n_create_container, err) < 0 ||
       parse_hook_list(h, "startContainer", &k->start_container, &k->n_start_container, err) < 0 ||
