@@ -386,7 +386,7 @@ static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
   if (cove_json_object(top, "linux", "", &lx, err) < 0)
     return -1;
   if (!lx)
-    return cove_error(err, 0, "linux: missing (cove runs Linux containers and needs at least a mount namespace)");
+    return cove_error(err, 0, "linux: missing (cove runs Linux containers)");
   if (parse_namespaces(s, lx, err) < 0 || parse_idmaps(lx, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0 ||
       parse_idmaps(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0 || parse_devices(s, lx, err) < 0 ||
       parse_resources(s, lx, err) < 0 || cove_json_string(lx, "cgroupsPath", "linux", &s->cgroups_path, err) < 0 ||
@@ -575,13 +575,34 @@ int cove_spec_check_sysctl_ns(const struct cove_spec *s, enum cove_ns_kind k, in
   return 0;
 }
 
+/* Without a "mount" namespace the container shares the runtime's mount
+ * namespace (config-linux.md: it MUST inherit it). cove then only chroots
+ * into the rootfs: anything that needs a mount would change the host's
+ * mount table for everyone, so a config asking for one is refused. */
+static int check_shared_mount_ns(const struct cove_spec *s, cove_err *err)
+{
+  static const char why[] = "needs a \"mount\" namespace in linux.namespaces (without one the container shares "
+                            "the host's mount table, which cove never changes)";
+  const char *field = s->n_mounts               ? "mounts"
+                      : s->masked_paths.n       ? "linux.maskedPaths"
+                      : s->readonly_paths.n     ? "linux.readonlyPaths"
+                      : s->root_readonly        ? "root.readonly"
+                      : s->n_devices            ? "linux.devices"
+                      : s->rootfs_propagation   ? "linux.rootfsPropagation"
+                      : s->process.terminal     ? "process.terminal"
+                                                : NULL;
+  if (field)
+    return cove_error(err, 0, "%s: %s", field, why);
+  return 0;
+}
+
 /* Cross-field rules that no single field can check. */
 static int validate(struct cove_spec *s, cove_err *err)
 {
   if (s->cgroups_path && cove_cgroups_path_check(s->cgroups_path, err) < 0)
     return -1;
-  if (!s->ns[COVE_NS_MOUNT].wanted)
-    return cove_error(err, 0, "linux.namespaces: a \"mount\" namespace is required (cove never mounts in the host's namespace)");
+  if (!s->ns[COVE_NS_MOUNT].wanted && check_shared_mount_ns(s, err) < 0)
+    return -1;
   if ((s->n_uid_mappings || s->n_gid_mappings) && !s->ns[COVE_NS_USER].wanted)
     return cove_error(err, 0, "linux.uidMappings: mappings need a \"user\" namespace in linux.namespaces");
   if (s->ns[COVE_NS_USER].wanted && !s->ns[COVE_NS_USER].path && (!s->n_uid_mappings || !s->n_gid_mappings))
