@@ -79,6 +79,7 @@ struct exec_ctx {
   int pidfd;           /* the container's init */
   int ns_fds[N_NS];    /* its namespaces that differ from ours, else -1 */
   int ns_flags;
+  int root_fd;         /* the init's root when it shares our mount namespace, else -1 */
   int sync_fd;         /* child end */
   int console_fd;      /* console socket or our pair's far end, -1 */
   int listener_fd;     /* seccomp notify listener, COVE_SECCOMP_NO_LISTENER */
@@ -390,6 +391,28 @@ fail:
 
 /* ---- joining ---------------------------------------------------------- */
 
+/* A container without a mount namespace (spec.c) is only chrooted into its
+ * rootfs: setns() gives no root then, so the process chroots to the init's
+ * own, held by fd from before anything of the container is joined. */
+static int open_shared_root(struct exec_ctx *x, cove_err *err)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/root", (int)x->st->pid);
+  x->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (x->root_fd < 0)
+    return cove_error(err, errno, "open %s", path);
+  return 0;
+}
+
+static int enter_shared_root(const struct exec_ctx *x, cove_err *err)
+{
+  if (x->root_fd < 0)
+    return 0;
+  if (fchdir(x->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    return cove_error(err, errno, "chroot into the container's root (it has no mount namespace)");
+  return 0;
+}
+
 static int open_ns(struct exec_ctx *x, cove_err *err)
 {
   x->ns_flags = 0;
@@ -408,6 +431,8 @@ static int open_ns(struct exec_ctx *x, cove_err *err)
     struct stat a, b;
     if (fstat(fd, &a) == 0 && stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
       close(fd); /* shared with us: nothing to join */
+      if (ns_order[i].flag == CLONE_NEWNS && open_shared_root(x, err) < 0)
+        return -1;
       continue;
     }
     x->ns_fds[i] = fd;
@@ -422,6 +447,7 @@ static int open_ns(struct exec_ctx *x, cove_err *err)
 
 static void close_ns(struct exec_ctx *x)
 {
+  cove_closep(&x->root_fd);
   for (size_t i = 0; i < N_NS; i++)
     cove_closep(&x->ns_fds[i]);
 }
@@ -463,7 +489,7 @@ __attribute__((noreturn)) static void joiner(struct exec_ctx *x)
   } else {
     cove_cgroup_join_of(x->st->pid);
   }
-  if (join_ns(x, &err) < 0)
+  if (join_ns(x, &err) < 0 || enter_shared_root(x, &err) < 0)
     goto fail;
   close_ns(x);
   pid_t pid = clone_parent();
@@ -531,7 +557,7 @@ int cove_container_exec(const struct cove_exec_opts *o, int *status, cove_err *e
   struct cove_spec spec = {0};
   struct built b = {0};
   struct cove_state st = {0};
-  struct exec_ctx x = {.o = o, .pidfd = -1, .sync_fd = -1, .console_fd = -1,
+  struct exec_ctx x = {.o = o, .pidfd = -1, .root_fd = -1, .sync_fd = -1, .console_fd = -1,
                        .listener_fd = COVE_SECCOMP_NO_LISTENER};
   for (size_t i = 0; i < N_NS; i++)
     x.ns_fds[i] = -1;

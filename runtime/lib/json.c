@@ -188,23 +188,38 @@ int cove_json_strv(yajl_val obj, const char *key, const char *path, struct cove_
   return 1;
 }
 
+/* Index of the first key of obj, from i on, that is not in allowed
+ * (NULL-terminated); the object's length when there is none. */
+static size_t next_unknown(yajl_val obj, size_t i, const char *const *allowed)
+{
+  for (; i < obj->u.object.len; i++) {
+    const char *k = obj->u.object.keys[i];
+    const char *const *a = allowed;
+    while (*a && strcmp(*a, k) != 0)
+      a++;
+    if (!*a)
+      return i;
+  }
+  return i;
+}
+
 int cove_json_known_keys(yajl_val obj, const char *path, const char *const *allowed, cove_err *err)
 {
-  for (size_t i = 0; i < obj->u.object.len; i++) {
-    const char *k = obj->u.object.keys[i];
-    bool ok = false;
-    for (const char *const *a = allowed; *a; a++)
-      if (strcmp(*a, k) == 0) {
-        ok = true;
-        break;
-      }
-    if (!ok) {
-      char p[COVE_PATH_MAX];
-      cove_json_path(p, path, k);
-      return cove_error(err, 0, "%s: unknown field", p);
-    }
+  size_t i = next_unknown(obj, 0, allowed);
+  if (i == obj->u.object.len)
+    return 0;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, obj->u.object.keys[i]);
+  return cove_error(err, 0, "%s: unknown field", p);
+}
+
+void cove_json_ignore_unknown(yajl_val obj, const char *path, const char *const *allowed, enum cove_log_level lvl)
+{
+  for (size_t i = next_unknown(obj, 0, allowed); i < obj->u.object.len; i = next_unknown(obj, i + 1, allowed)) {
+    char p[COVE_PATH_MAX];
+    cove_json_path(p, path, obj->u.object.keys[i]);
+    cove_log(lvl, "%s: unknown property, ignored", p);
   }
-  return 0;
 }
 
 void cove_strv_free(struct cove_strv *v)

@@ -255,9 +255,32 @@ static bool dev_is_mounted(const struct cove_spec *s)
   return false;
 }
 
+/* No mount namespace: the host's mount table is shared and never touched
+ * (spec.c refused every config that would need a mount). chroot is all
+ * there is; unlike pivot_root it leaves the host's tree reachable to a
+ * process that keeps CAP_SYS_CHROOT (docs/security.md). */
+static int chroot_shared_ns(const struct cove_init_ctx *ctx, cove_err *err)
+{
+  const struct cove_spec *s = ctx->spec;
+  _cleanup_close_ int root_fd = open(s->root_path_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return cove_error(err, errno, "open rootfs %s", s->root_path_abs);
+  if (cove_init_before_pivot(ctx, err) < 0)
+    return -1;
+  if (fchdir(root_fd) < 0)
+    return cove_error(err, errno, "chdir rootfs");
+  if (chroot(".") < 0)
+    return cove_error(err, errno, "chroot into the rootfs (no \"mount\" namespace in linux.namespaces)");
+  if (chdir("/") < 0)
+    return cove_error(err, errno, "chdir /");
+  return 0;
+}
+
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
 {
   const struct cove_spec *s = ctx->spec;
+  if (!s->ns[COVE_NS_MOUNT].wanted)
+    return chroot_shared_ns(ctx, err);
   unsigned long prop = MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
     return cove_error(err, errno, "make / a slave mount");
@@ -363,6 +386,8 @@ static int readonly_path(const char *path, cove_err *err)
 int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err)
 {
   const struct cove_spec *s = ctx->spec;
+  if (!s->ns[COVE_NS_MOUNT].wanted)
+    return 0; /* nothing here may run in the host's mount namespace */
   for (size_t i = 0; i < s->readonly_paths.n; i++)
     if (readonly_path(s->readonly_paths.v[i], err) < 0)
       return cove_error_prefix(err, "linux.readonlyPaths[%zu]", i);

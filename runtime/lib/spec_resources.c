@@ -70,8 +70,7 @@ static int parse_memory(yajl_val m, const char *path, struct cove_resources *r, 
   static const char *const keys[] = {"limit",     "reservation", "swap",        "kernel",
                                      "kernelTCP", "swappiness",  "disableOOMKiller", "useHierarchy",
                                      "checkBeforeUpdate", NULL};
-  if (cove_json_known_keys(m, path, keys, err) < 0)
-    return -1;
+  cove_json_ignore_unknown(m, path, keys, COVE_LOG_DEBUG);
   if (opt_i64(m, "limit", path, &r->mem_limit, err) < 0 || opt_i64(m, "reservation", path, &r->mem_reservation, err) < 0 ||
       opt_i64(m, "swap", path, &r->mem_swap, err) < 0 || opt_i64(m, "kernel", path, &r->mem_kernel, err) < 0 ||
       opt_i64(m, "kernelTCP", path, &r->mem_kernel_tcp, err) < 0 ||
@@ -106,8 +105,7 @@ static int parse_cpu(yajl_val c, const char *path, struct cove_resources *r, cov
 {
   static const char *const keys[] = {"shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod",
                                      "cpus",   "mems",  "idle",  NULL};
-  if (cove_json_known_keys(c, path, keys, err) < 0)
-    return -1;
+  cove_json_ignore_unknown(c, path, keys, COVE_LOG_DEBUG);
   if (opt_u64(c, "shares", path, &r->cpu_shares, err) < 0 || opt_i64(c, "quota", path, &r->cpu_quota, err) < 0 ||
       opt_u64(c, "burst", path, &r->cpu_burst, err) < 0 || opt_u64(c, "period", path, &r->cpu_period, err) < 0 ||
       opt_i64(c, "realtimeRuntime", path, &r->cpu_rt_runtime, err) < 0 ||
@@ -173,8 +171,7 @@ static int parse_devs(yajl_val b, const char *k, const char *path, bool weights,
     struct cove_blkio_dev *e = &out->v[i];
     if (!YAJL_IS_OBJECT(d))
       return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(d));
-    if (cove_json_known_keys(d, p, weights ? wkeys : rkeys, err) < 0)
-      return -1;
+    cove_json_ignore_unknown(d, p, weights ? wkeys : rkeys, COVE_LOG_DEBUG);
     int rm = cove_json_int64(d, "major", p, &e->major, err);
     int rn = rm < 0 ? -1 : cove_json_int64(d, "minor", p, &e->minor, err);
     if (rm < 0 || rn < 0)
@@ -206,8 +203,7 @@ static int parse_blkio(yajl_val b, const char *path, struct cove_resources *r, c
                                      "throttleReadIOPSDevice",
                                      "throttleWriteIOPSDevice",
                                      NULL};
-  if (cove_json_known_keys(b, path, keys, err) < 0)
-    return -1;
+  cove_json_ignore_unknown(b, path, keys, COVE_LOG_DEBUG);
   if (parse_weight(b, "weight", path, &r->blkio_weight, err) < 0 ||
       parse_weight(b, "leafWeight", path, &r->blkio_leaf_weight, err) < 0 ||
       parse_devs(b, "weightDevice", path, true, &r->blkio_weight_dev, err) < 0 ||
@@ -243,8 +239,7 @@ static int parse_hugepages(yajl_val res, const char *path, struct cove_resources
     yajl_val h = a->u.array.values[i];
     if (!YAJL_IS_OBJECT(h))
       return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(h));
-    if (cove_json_known_keys(h, p, keys, err) < 0)
-      return -1;
+    cove_json_ignore_unknown(h, p, keys, COVE_LOG_DEBUG);
     int rs = cove_json_string(h, "pageSize", p, &r->hugepages[i].page_size, err);
     int rl = rs < 0 ? -1 : cove_json_uint64(h, "limit", p, &r->hugepages[i].limit, err);
     if (rs < 0 || rl < 0)
@@ -279,8 +274,8 @@ static int parse_rdma(yajl_val res, const char *path, struct cove_resources *r, 
     if (!YAJL_IS_OBJECT(d))
       return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(d));
     r->rdma[i].device = dev;
-    if (cove_json_known_keys(d, p, keys, err) < 0 ||
-        opt_u64(d, "hcaHandles", p, &r->rdma[i].hca_handles, err) < 0 ||
+    cove_json_ignore_unknown(d, p, keys, COVE_LOG_DEBUG);
+    if (opt_u64(d, "hcaHandles", p, &r->rdma[i].hca_handles, err) < 0 ||
         opt_u64(d, "hcaObjects", p, &r->rdma[i].hca_objects, err) < 0)
       return -1;
   }
@@ -309,8 +304,7 @@ static int parse_devices(yajl_val res, const char *path, struct cove_resources *
     struct cove_device_rule *dr = &r->devices[i];
     if (!YAJL_IS_OBJECT(d))
       return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(d));
-    if (cove_json_known_keys(d, p, keys, err) < 0)
-      return -1;
+    cove_json_ignore_unknown(d, p, keys, COVE_LOG_DEBUG);
     int b = cove_json_bool(d, "allow", p, &dr->allow, err);
     if (b < 0)
       return -1;
@@ -389,8 +383,7 @@ int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *
   r->present = true;
   static const char *const keys[] = {"devices", "memory",         "cpu",   "pids",    "blockIO", "hugepageLimits",
                                      "network", "rdma",           "unified", NULL};
-  if (cove_json_known_keys(res, path, keys, err) < 0)
-    return -1;
+  cove_json_ignore_unknown(res, path, keys, COVE_LOG_DEBUG);
   char p[COVE_PATH_MAX];
   yajl_val o;
   int rr;
@@ -407,7 +400,8 @@ int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *
     return -1;
   if (rr > 0) {
     static const char *const pk[] = {"limit", NULL};
-    if (cove_json_known_keys(o, p, pk, err) < 0 || opt_i64(o, "limit", p, &r->pids_limit, err) < 0)
+    cove_json_ignore_unknown(o, p, pk, COVE_LOG_DEBUG);
+    if (opt_i64(o, "limit", p, &r->pids_limit, err) < 0)
       return -1;
     if (r->pids_limit.set && r->pids_limit.v < -1)
       return cove_error(err, 0, "%s.limit: %" PRId64 " is negative (use -1 for unlimited)", p, r->pids_limit.v);
@@ -422,8 +416,7 @@ int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *
     return -1;
   if (rr > 0) {
     static const char *const nk[] = {"classID", "priorities", NULL};
-    if (cove_json_known_keys(o, p, nk, err) < 0)
-      return -1;
+    cove_json_ignore_unknown(o, p, nk, COVE_LOG_DEBUG);
     yajl_val prio = cove_json_field(o, "priorities");
     r->has_network = (cove_json_field(o, "classID") && !YAJL_IS_NULL(cove_json_field(o, "classID"))) ||
                      (prio && YAJL_IS_ARRAY(prio) && prio->u.array.len);

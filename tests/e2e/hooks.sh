@@ -121,7 +121,6 @@ assert_fail cv state "$ID"
 for c in '.hooks.prestart = [{path: "relative/hook"}]@hooks.prestart[0].path' \
          '.hooks.poststop = [{path: "/bin/true", timeout: 0}]@hooks.poststop[0].timeout' \
          '.hooks.createRuntime = [{args: ["x"]}]@hooks.createRuntime[0].path: missing' \
-         '.hooks.preStart = []@hooks.preStart: unknown field' \
          '.hooks.startContainer = [{path: "/bin/true", env: ["NOEQUALS"]}]@hooks.startContainer[0].env[0]' \
          '.hooks.poststart = {}@hooks.poststart: expected array'; do
   hooks

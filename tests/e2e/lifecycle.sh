@@ -142,3 +142,33 @@ assert_status "$ID" running
 assert_ok cv kill --all "$ID" KILL
 wait_status "$ID" stopped 10
 assert_ok cv delete "$ID"
+
+# --- unknown properties inside objects are ignored (config.md
+# "Extensibility": a runtime MAY log them, MUST NOT fail): the container
+# runs, `--debug` names each ignored field; an unknown hook kind is a
+# warning even without --debug (a misspelt kind is a hook that never runs)
+U=$T/unknown
+mkbundle "$U"
+cfg "$U" '.linux.resources = {bogus: {}, memory: {limits: 1}, pids: {max: 5}}
+  | .hooks = {preStart: [], prestart: [{path: "/bin/true", when: "always"}]}
+  | .process.futureField = {x: 1}'
+set_args "$U" sh -c 'echo ran-unknown'
+newid
+capture cv --debug run --bundle "$U" "$ID"
+assert_eq 0 "$RC" "run with unknown properties (stderr: $ERR)"
+assert_eq ran-unknown "$OUT" "output of the container with unknown properties"
+for f in linux.resources.bogus linux.resources.memory.limits linux.resources.pids.max \
+         'hooks.prestart[0].when' hooks.preStart; do
+  assert_contains "$ERR" "$f: unknown property, ignored" "--debug line for $f"
+done
+newid
+capture cv run --bundle "$U" "$ID"
+assert_eq 0 "$RC" "run with unknown properties, no --debug (stderr: $ERR)"
+assert_not_contains "$ERR" "linux.resources.bogus" "debug line without --debug"
+assert_contains "$ERR" "hooks.preStart: unknown property, ignored" "warning for an unknown hook kind"
+# the known properties next to them are still validated
+cfg "$U" '.linux.resources.pids.limit = -5'
+newid
+capture cv create --bundle "$U" "$ID"
+assert_cove_error "linux.resources.pids.limit"
+assert_fail cv state "$ID"

@@ -97,3 +97,46 @@ assert_ne "$(readlink /proc/self/ns/net)" "$OUT" "joined net ns is not the host'
 assert_ok cv kill "$A" KILL
 wait_status "$A" stopped
 assert_ok cv delete "$A"
+
+# --- no "mount" namespace: the container shares the runtime's mount
+# namespace (config-linux.md) and is only chrooted into its rootfs; the
+# mount table is never changed. Its rootfs has no /proc of its own (none
+# can be mounted), so what it shares is checked from outside, by pid.
+N=$T/nomnt
+mkbundle "$N"
+cp -a "$ROOTFS" "$T/nomnt-root"
+echo "nomnt-$TAG" >"$T/nomnt-root/marker"
+cfg "$N" --arg r "$T/nomnt-root" '.root = {path: $r} | .mounts = [] | .linux.maskedPaths = []
+  | .linux.readonlyPaths = [] | del(.linux.devices)
+  | .linux.namespaces |= map(select(.type != "mount"))'
+mi0=$(cat /proc/self/mountinfo)
+set_args "$N" sh -c 'cat /marker; exec sleep '"$SLEEPN"
+newid
+assert_ok cv run --detach --bundle "$N" "$ID"
+cstate "$ID"
+assert_eq "$(readlink /proc/self/ns/mnt)" "$(readlink "/proc/$PID/ns/mnt")" "no mount ns: the container's mount ns is the host's"
+assert_eq "$T/nomnt-root" "$(readlink "/proc/$PID/root")" "no mount ns: the container's root"
+capture cv exec "$ID" cat /marker
+assert_eq "nomnt-$TAG" "$OUT" "no mount ns: exec sees the rootfs as / (stderr: $ERR)"
+capture cv exec "$ID" sh -c 'ls /proc | wc -l'
+assert_eq 0 "$OUT" "no mount ns: exec'd process is chrooted (the rootfs's empty /proc, not the host's)"
+assert_ok cv delete --force "$ID"
+assert_eq "$mi0" "$(cat /proc/self/mountinfo)" "no mount ns: host mount table unchanged"
+# configs that would need a mount in the shared namespace are refused by
+# field, and leave nothing behind
+for c in '.mounts = [{destination: "/tmp", type: "tmpfs", source: "tmpfs"}]@mounts' \
+         '.linux.maskedPaths = ["/etc"]@linux.maskedPaths' \
+         '.linux.readonlyPaths = ["/etc"]@linux.readonlyPaths' \
+         '.root.readonly = true@root.readonly' \
+         '.linux.devices = [{path: "/dev/fuse", type: "c", major: 10, minor: 229}]@linux.devices' \
+         '.linux.rootfsPropagation = "private"@linux.rootfsPropagation' \
+         '.process.terminal = true@process.terminal'; do
+  cp "$N/config.json" "$T/nomnt.json"
+  cfg "$N" "${c%@*}"
+  newid
+  capture cv create --bundle "$N" "$ID"
+  assert_cove_error "${c#*@}: needs a \"mount\" namespace"
+  assert_fail cv state "$ID"
+  cp "$T/nomnt.json" "$N/config.json"
+done
+assert_eq "$mi0" "$(cat /proc/self/mountinfo)" "no mount ns: host mount table unchanged after the refusals"

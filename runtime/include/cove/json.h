@@ -6,6 +6,7 @@
  * valid, -1 (err filled) when present with the wrong type or out of range. */
 #pragma once
 #include "cove/error.h"
+#include "cove/log.h"
 #include "cove/spec.h"
 
 #include <stdbool.h>
@@ -33,8 +34,14 @@ int cove_json_object(yajl_val obj, const char *key, const char *path, yajl_val *
 int cove_json_array(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err);
 /* Array of strings into a NULL-terminated vector (strings borrowed). */
 int cove_json_strv(yajl_val obj, const char *key, const char *path, struct cove_strv *out, cove_err *err);
-/* Reject keys not in `allowed` (NULL-terminated) — catches typos like "readOnly". */
+/* Reject keys not in `allowed` (NULL-terminated) — catches typos like
+ * "readOnly". For cove's own formats (agent policies); not for config.json. */
 int cove_json_known_keys(yajl_val obj, const char *path, const char *const *allowed, cove_err *err);
+/* config.json: the runtime spec (config.md "Extensibility") says a runtime
+ * MAY log unknown properties but MUST NOT fail on them. Logs each key not in
+ * `allowed` at level lvl, naming its path. An unknown property cannot
+ * weaken anything: every known one is still validated. */
+void cove_json_ignore_unknown(yajl_val obj, const char *path, const char *const *allowed, enum cove_log_level lvl);
 void cove_strv_free(struct cove_strv *v);
 /* yajl's tree parser and free recurse once per nesting level: a hostile
  * document of a few hundred thousand '[' would overflow the stack. Parse
