@@ -48,6 +48,15 @@ static bool valid_host(const char *h, bool v6)
   return true;
 }
 
+/* One spelling per IPv6 address (inet_ntop's: lower case, zeros
+ * compressed), so an allow entry and a request naming the same address
+ * compare equal however either was written. */
+static bool canon_v6(char *host, size_t hsz)
+{
+  unsigned char b[16];
+  return inet_pton(AF_INET6, host, b) == 1 && inet_ntop(AF_INET6, b, host, (socklen_t)hsz) != NULL;
+}
+
 int agent_hostport_parse(const char *s, size_t len, char *host, size_t hsz, int *port, int dport)
 {
   char tmp[300];
@@ -90,7 +99,9 @@ int agent_hostport_parse(const char *s, size_t len, char *host, size_t hsz, int 
       return -1;
     *port = (int)p;
   }
-  return valid_host(host, v6) ? 0 : -1;
+  if (v6)
+    return canon_v6(host, hsz) ? 0 : -1;
+  return valid_host(host, false) ? 0 : -1;
 }
 
 int agent_allow_entry_parse(const char *e, char *host, size_t hsz, int *port)
@@ -98,9 +109,11 @@ int agent_allow_entry_parse(const char *e, char *host, size_t hsz, int *port)
   const char *colon = strchr(e, ':');
   if (e[0] != '[' && colon && strchr(colon + 1, ':')) {
     /* a bare IPv6 literal: the whole entry, any port */
-    if (strlen(e) >= hsz || !valid_host(e, true))
+    if (strlen(e) >= hsz)
       return -1;
     snprintf(host, hsz, "%s", e);
+    if (!canon_v6(host, hsz))
+      return -1;
     *port = 0;
     return 0;
   }

@@ -125,6 +125,16 @@ int main(void)
   }
   CHECK(agent_ip_literal("127.0.0.1") && !agent_ip_noncanonical("127.0.0.1"), "dotted quad");
   CHECK(agent_ip_literal("::ffff:127.0.0.1") && !agent_ip_literal("example.com"), "v6 literal / name");
+  /* found by fuzz_http: IPv6 spellings compare as one address */
+  {
+    char h[256];
+    int p = -1;
+    CHECK(agent_allow_entry_parse("2001:DB8:0:0::E", h, sizeof h, &p) == 0 && !strcmp(h, "2001:db8::e") && p == 0,
+          "bare v6 entry canonical: %s", h);
+    CHECK(agent_hostport_parse("[2001:db8::0:E]:8443", 20, h, sizeof h, &p, 80) == 0 && !strcmp(h, "2001:db8::e") &&
+              p == 8443,
+          "bracketed v6 canonical: %s", h);
+  }
 
   /* allow entries: ports, wildcards only on names */
   const char *al[] = {"a.test", "b.test:8443", "*.c.test", "*.d.test:443", "[::1]:81", "10.0.0.1"};
