@@ -268,3 +268,30 @@ if [ "$MODE" = root ]; then
   pass
   rm -rf "$T/rlstate"
 fi
+
+# --- linux.resources.devices on pure v2: only the BPF_CGROUP_DEVICE program
+log "[${SECONDS}s] device rules through the BPF program (pure v2)"
+# (docs/cgroups.md "Devices"). Root only: rootless, the user namespace
+# already refuses mknod of real devices. The program runs before the
+# driver is looked up, so a denied node fails with EPERM whether or not
+# the guest kernel has that driver.
+if [ "$MODE" = root ]; then
+  mkbundle "$T/dev"
+  cfg "$T/dev" '.process.capabilities.bounding += ["CAP_MKNOD"]
+    | .process.capabilities.effective += ["CAP_MKNOD"]
+    | .process.capabilities.permitted += ["CAP_MKNOD"]
+    | .linux.resources.devices = [{allow: false, access: "rwm"},
+        {allow: true, type: "c", major: 1, minor: 3, access: "rwm"}]'
+  set_args "$T/dev" sh -c 'mknod /dev/xfuse c 10 229 && mknod /dev/xnull c 1 3 || exit 3
+    (exec 3<>/dev/xfuse) 2>&1 && echo fuse opened
+    (echo x >/dev/xnull) 2>&1 && echo null ok
+    (echo x >/dev/null) 2>&1 && echo default ok'
+  newid
+  capture cv run --bundle "$T/dev" "$ID"
+  assert_eq 0 "$RC" "device rules run (stderr: $ERR)"
+  assert_not_contains "$OUT" "fuse opened" "denied c 10:229 opened"
+  assert_contains "$OUT" "Operation not permitted" "denied c 10:229: EPERM"
+  assert_contains "$OUT" "null ok" "allowed c 1:3"
+  assert_contains "$OUT" "default ok" "default /dev/null under deny-all"
+  no_cgroup "$ID" run
+fi
