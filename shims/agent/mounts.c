@@ -39,7 +39,10 @@ static const char *const etc_masked[] = {
 };
 static const char *const proc_masked[] = {
   "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/sched_debug",
-  "/proc/scsi", NULL,
+  "/proc/scsi",
+  /* root-only on the host (0400); the sandbox's root is the host's when
+   * the orchestrator runs as root, so they are masked, not left to DAC */
+  "/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup", "/proc/slabinfo", "/proc/vmallocinfo", NULL,
 };
 
 void agent_fd_source(char out[static 32], int fd)
@@ -332,9 +335,32 @@ static int plan_workspace(struct agent_ctx *c, cove_err *err)
   return mask_tree(c, fd, "/workspace", err);
 }
 
+/* The group directory is the sandbox's own (it may chmod it to 0755 or
+ * leave setuid-free but world-readable files in it): what keeps other
+ * local users out is its parent, which must be private to the caller. */
+static int private_groups_dir(struct agent_ctx *c, cove_err *err)
+{
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/groups", c->paths.data);
+  if (agent_mkdir_p(dir, 0700, err) < 0)
+    return cove_error_prefix(err, "group state");
+  _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return cove_error(err, errno, "group state %s", dir);
+  if (st.st_uid != geteuid())
+    return cove_error(err, 0, "group state %s: owned by uid %u, not by the caller (refusing to use it)", dir,
+                      (unsigned)st.st_uid);
+  if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 07700 & ~(mode_t)06000) < 0)
+    return cove_error(err, errno, "group state %s: make it private (0700)", dir);
+  return 0;
+}
+
 static int plan_group(struct agent_ctx *c, cove_err *err)
 {
   char dir[PATH_MAX];
+  if (private_groups_dir(c, err) < 0)
+    return -1;
   snprintf(dir, sizeof dir, "%s/groups/%s", c->paths.data, c->group);
   if (agent_mkdir_p(dir, 0700, err) < 0)
     return cove_error_prefix(err, "group state");
