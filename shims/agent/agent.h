@@ -48,6 +48,7 @@ struct agent_policy {
   double cpus;
   uint64_t pids;
   uint64_t timeout_ms;
+  uint64_t disk; /* bytes the sandbox may add on host-backed writable mounts; 0 = no budget asked */
   bool allow_unlimited;
   bool seccomp_notify; /* route explicit denials to us for the audit log */
 };
@@ -127,6 +128,10 @@ void agent_plan_free(struct agent_plan *p);
 void agent_fd_source(char out[static 32], int fd);
 /* Tests only: pause between resolving sources and mounting them. */
 void agent_test_pause(const char *where);
+
+/* disk.c: limits.disk, enforced or refused (fail closed) */
+struct agent_ctx;
+int agent_disk_check(struct agent_ctx *c, cove_err *err);
 
 /* bundle.c: config.json */
 int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err);
@@ -208,6 +213,7 @@ struct agent_ctx {
   char workspace[4096];
   bool trusted;
   bool limits_enforced;
+  const char *disk_state; /* "enforced", "not_enforced" (allow_unlimited) or "none" (no budget asked) */
   struct agent_netns netns;
   struct agent_notify notify;
   char notify_sock[4096];

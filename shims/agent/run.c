@@ -385,7 +385,7 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
   agent_audit(&c->audit, "start", "workspace", c->workspace, "network",
               c->pol.net == AGENT_NET_NONE ? "none" : c->pol.net == AGENT_NET_HOST ? "host" : "proxy",
               "limits_enforced", c->limits_enforced ? AUDIT_TRUE : AUDIT_FALSE, "memory",
-              AUDIT_NUM(mem, c->pol.memory), "pids", AUDIT_NUM(pids, c->pol.pids), "timeout_ms",
+              AUDIT_NUM(mem, c->pol.memory), "pids", AUDIT_NUM(pids, c->pol.pids), "disk", c->disk_state, "timeout_ms",
               AUDIT_NUM(ms, c->pol.timeout_ms), NULL);
   int r = cove_container_prepare(&co, &h, err);
   if (r < 0 && is_limits_error(err->msg) && c->limits_enforced) {
@@ -551,7 +551,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     cove_err e2;
     agent_gc(&c->paths, false, &removed, &e2);
   }
-  if (agent_plan_build(c, &err) < 0)
+  if (agent_disk_check(c, &err) < 0 || agent_plan_build(c, &err) < 0)
     goto refused;
   agent_test_pause("after-check");
 
