@@ -1,4 +1,5 @@
 #include "cove/json.h"
+#include "cove/utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -213,10 +214,26 @@ void cove_strv_free(struct cove_strv *v)
   v->n = 0;
 }
 
+/* Always valid JSON, whatever the bytes: invalid UTF-8 becomes U+FFFD
+ * (cove/utf8.h), so a line stays parseable when an agent or a proxy client
+ * controls part of it. */
 void cove_json_write_string(FILE *f, const char *s)
 {
   fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  size_t left = strlen(s);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++, left--) {
+    if (*p >= 0x80) {
+      uint32_t cp;
+      size_t k = cove_utf8_next(p, left, &cp);
+      if (!k) {
+        fputs("\ufffd", f);
+      } else {
+        fwrite(p, 1, k, f);
+        p += k - 1;
+        left -= k - 1;
+      }
+      continue;
+    }
     switch (*p) {
     case '"': fputs("\\\"", f); break;
     case '\\': fputs("\\\\", f); break;

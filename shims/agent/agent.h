@@ -103,12 +103,13 @@ void agent_audit(struct agent_audit *a, const char *event, ...) __attribute__((s
 #define AUDIT_FALSE "\001" "false"
 
 /* mounts.c: every host path the sandbox will see, as an fd we hold */
-enum agent_mount_kind { AM_BIND, AM_MASK_FILE, AM_MASK_DIR, AM_TMPFS, AM_PROC, AM_DEVPTS, AM_SYMLINK };
+enum agent_mount_kind { AM_BIND, AM_TMPFS, AM_PROC, AM_DEVPTS, AM_SYMLINK };
 struct agent_mount {
   enum agent_mount_kind kind;
   char *destination;
   int fd; /* AM_BIND: O_PATH fd of the checked source */
   bool writable, recursive;
+  bool walk;  /* AM_BIND: walked and masked in the sandbox's mount ns (agent_mask_stage) */
   char *link; /* AM_SYMLINK target (created in the rootfs skeleton) */
   char *origin; /* host path, for the audit log */
 };
@@ -124,6 +125,12 @@ struct agent_ctx; /* run.c */
 int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
 int agent_plan_build(struct agent_ctx *c, cove_err *err);
 void agent_plan_free(struct agent_plan *p);
+/* Namespace helper only (in the sandbox's mount namespace): clone src
+ * non-recursively at the directory `stage`, walk it and mount the empty
+ * file/dir over every entry to hide, by fd. Returns the staged tree's fd
+ * (bind it recursively), -2 when src is not a directory, -1 on error. */
+int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int empty_file, int empty_dir,
+                     const char *stage, unsigned *masks, cove_err *err);
 /* The fds we hold, as the /proc/self/fd path handed to the runtime. */
 void agent_fd_source(char out[static 32], int fd);
 /* Tests only: pause between resolving sources and mounting them. */
@@ -148,9 +155,15 @@ struct agent_netns_req {
   const char *const *paths; /* canonical paths of the checked sources */
   const int *checked;       /* the orchestrator's fds of them */
   size_t n_sources;
+  /* per source: the sandbox path to walk and mask under (NULL = none);
+   * the last two sources are the empty file and directory */
+  const char *const *walk_roots;
+  struct agent_ctx *ctx;
+  const char *stage_dir; /* private directory for the staged trees */
+  unsigned masks;        /* out: entries masked */
 };
 /* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
-int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, int *reopened, cove_err *err);
+int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err);
 void agent_netns_close(struct agent_netns *n);
 
 /* proxy.c */

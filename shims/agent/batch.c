@@ -10,6 +10,7 @@
 #include "agent.h"
 
 #include "cove/cleanup.h"
+#include "cove/utf8.h"
 #include "cove/json.h"
 
 #include <errno.h>
@@ -143,22 +144,29 @@ out:
   return rc;
 }
 
+/* Valid XML 1.0 whatever the bytes (agent output): well-formed UTF-8 is
+ * copied, anything else (invalid sequences, NUL, the control characters
+ * and U+FFFE/FFFF that XML forbids even escaped) becomes U+FFFD. */
 static void xml_escape(FILE *f, const char *s, size_t n)
 {
-  for (size_t i = 0; i < n && s[i]; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    switch (ch) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    uint32_t cp;
+    size_t k = cove_utf8_next(u + i, n - i, &cp);
+    bool ok = k && (cp >= 0x20 || cp == '\n' || cp == '\t' || cp == '\r') && cp != 0xfffe && cp != 0xffff;
+    if (!ok) {
+      fputs("\xef\xbf\xbd", f);
+      i += k ? k : 1;
+      continue;
+    }
+    switch (cp) {
     case '<': fputs("&lt;", f); break;
     case '>': fputs("&gt;", f); break;
     case '&': fputs("&amp;", f); break;
     case '"': fputs("&quot;", f); break;
-    default:
-      /* XML 1.0 forbids most control characters even escaped */
-      if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r')
-        fputc('?', f);
-      else
-        fputc(ch, f);
+    default: fwrite(u + i, 1, k, f);
     }
+    i += k;
   }
 }
 
@@ -167,19 +175,21 @@ static void tail_into(FILE *f, const char *path, size_t max)
   _cleanup_fclose_ FILE *in = fopen(path, "re");
   if (!in)
     return;
+  bool cut = false;
   if (fseek(in, 0, SEEK_END) == 0) {
     long sz = ftell(in);
-    if (sz > (long)max)
-      fseek(in, sz - (long)max, SEEK_SET);
-    else
-      fseek(in, 0, SEEK_SET);
+    cut = sz > (long)max;
+    fseek(in, cut ? sz - (long)max : 0, SEEK_SET);
   }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
-    buf[n < sizeof buf ? n : sizeof buf - 1] = 0;
-    xml_escape(f, buf, n);
-  }
+  /* the tail in one piece, so no character is split between reads */
+  _cleanup_free_ char *buf = malloc(max);
+  if (!buf)
+    return;
+  size_t n = fread(buf, 1, max, in), i = 0;
+  /* a tail cut inside a character starts at the next one */
+  while (cut && i < n && i < 3 && ((unsigned char)buf[i] & 0xc0) == 0x80)
+    i++;
+  xml_escape(f, buf + i, n - i);
 }
 
 static int write_junit(const char *path, struct task *t, size_t n, const char *outdir, double total, cove_err *err)
@@ -200,9 +210,9 @@ static int write_junit(const char *path, struct task *t, size_t n, const char *o
           fails, errors, total);
   for (size_t i = 0; i < n; i++) {
     fputs("    <testcase classname=\"cove.agent.", f);
-    xml_escape(f, t[i].group ? t[i].group : "default", 128);
+    xml_escape(f, t[i].group ? t[i].group : "default", strlen(t[i].group ? t[i].group : "default"));
     fputs("\" name=\"", f);
-    xml_escape(f, t[i].name, 4096);
+    xml_escape(f, t[i].name, strlen(t[i].name));
     fprintf(f, "\" time=\"%.3f\">\n", t[i].secs);
     if (t[i].failed) {
       fprintf(f, "      <%s type=\"%s\" message=\"%s exit status %d\"/>\n", t[i].error ? "error" : "failure",

@@ -92,14 +92,12 @@ static void emit_mounts(struct cove_gen *g, struct agent_ctx *c)
       agent_fd_source(src, m->fd);
       if (m->recursive)
         mount_obj(g, d, "bind", src, (const char *const[]){"rbind", "rro", "rnosuid", "rnodev", NULL});
+      else if (m->walk) /* the staged tree: its masks are mounts below it */
+        mount_obj(g, d, "bind", src,
+                  (const char *const[]){"rbind", m->writable ? "rw" : "ro", "nosuid", "nodev", NULL});
       else
         mount_obj(g, d, "bind", src,
                   (const char *const[]){"bind", m->writable ? "rw" : "ro", "nosuid", "nodev", NULL});
-      break;
-    case AM_MASK_FILE:
-    case AM_MASK_DIR:
-      agent_fd_source(src, m->kind == AM_MASK_DIR ? c->plan.empty_dir_fd : c->plan.empty_file_fd);
-      mount_obj(g, d, "bind", src, (const char *const[]){"bind", "ro", "nosuid", "nodev", "noexec", NULL});
       break;
     case AM_TMPFS:
       if (!strcmp(d, "/dev"))

@@ -12,11 +12,13 @@
 #include "agent.h"
 
 #include "cove/cleanup.h"
+#include "cove/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +55,12 @@ void agent_fd_source(char out[static 32], int fd)
 static bool name_blocked(const char *name, const struct agent_allowlist *al, const char **which)
 {
   for (const char *const *b = builtin_blocked; *b; b++)
-    if (strstr(name, *b)) {
+    if (strcasestr(name, *b)) {
       *which = *b;
       return true;
     }
   for (size_t i = 0; al && i < al->n_blocked; i++)
-    if (strstr(name, al->blocked[i])) {
+    if (strcasestr(name, al->blocked[i])) {
       *which = al->blocked[i];
       return true;
     }
@@ -171,35 +173,140 @@ static int check_not_cove_dir(struct agent_ctx *c, const char *canon, const char
   return 0;
 }
 
+/* The mask walk runs in the namespace helper (netns.c), inside the
+ * sandbox's own mount namespace and with the sandbox root's rights (so a
+ * mode-000 directory of the caller's is walked, as the sandbox could read
+ * it): the source is cloned NON-recursively (exactly the tree the sandbox's
+ * bind will show: the underlying directories of mount points included,
+ * btrfs subvolumes included), attached at a private staging directory, and
+ * walked by fd. Every entry to hide is opened O_PATH|O_NOFOLLOW relative to
+ * its parent's fd, checked to be the inode the name check saw, and the
+ * empty file/directory is mounted on THAT fd (open_tree + move_mount): no
+ * path is ever resolved again. A mount sits on a dentry, so a concurrent
+ * run renaming a masked entry or its parents later moves the mask along.
+ * The staged tree, masks included, is what the runtime binds (rbind).
+ *
+ * A concurrent writer could still move an unchecked entry into a directory
+ * already listed while the walk runs. So a second pass re-walks the staged
+ * tree and compares every directory's inode, mtime and ctime with the first
+ * pass (any entry moved in or out changes them; the kernel's multigrain
+ * timestamps make such a change visible even within one clock tick) and
+ * checks nothing to hide is left unmasked. On a difference the masking pass
+ * runs again (masked entries are mount points then and are skipped), at
+ * most WALK_ROUNDS times, then the run fails. */
+#define WALK_ROUNDS 4
+struct dirstamp {
+  uint64_t ino;
+  struct statx_timestamp mtime, ctime;
+};
 struct walk {
   struct agent_ctx *c;
   const char *dest_root;
-  dev_t dev;
+  uint64_t mnt_id;
   size_t entries;
+  int empty_file, empty_dir;
+  unsigned masks;
+  bool verify, changed;
+  struct dirstamp *dirs;
+  size_t n_dirs, cap_dirs, pos;
   cove_err *err;
 };
 
-static int add_mask(struct walk *w, const char *rel, bool dir, const char *why)
+static int statx_fd(int dfd, const char *name, int flags, struct statx *sx)
 {
-  struct agent_plan *p = &w->c->plan;
+  return (int)syscall(SYS_statx, dfd, name, flags | AT_STATX_SYNC_AS_STAT,
+                      STATX_TYPE | STATX_INO | STATX_MNT_ID | STATX_MTIME | STATX_CTIME, sx);
+}
+
+static bool ts_eq(struct statx_timestamp a, struct statx_timestamp b)
+{
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* First pass: remember the directory; verify pass: compare, in the same
+ * order. */
+static int stamp_dir(struct walk *w, const struct statx *sx)
+{
+  struct dirstamp s = {.ino = sx->stx_ino, .mtime = sx->stx_mtime, .ctime = sx->stx_ctime};
+  if (w->verify) {
+    const struct dirstamp *o = w->pos < w->n_dirs ? &w->dirs[w->pos] : NULL;
+    w->pos++;
+    if (!o || o->ino != s.ino || !ts_eq(o->mtime, s.mtime) || !ts_eq(o->ctime, s.ctime))
+      w->changed = true;
+    return 0;
+  }
+  if (w->n_dirs == w->cap_dirs) {
+    size_t nc = w->cap_dirs ? w->cap_dirs * 2 : 256;
+    struct dirstamp *d = realloc(w->dirs, nc * sizeof *d);
+    if (!d)
+      return cove_error(w->err, ENOMEM, "walk");
+    w->dirs = d;
+    w->cap_dirs = nc;
+  }
+  w->dirs[w->n_dirs++] = s;
+  return 0;
+}
+
+static int mask_at(struct walk *w, int dfd, const char *name, const char *rel, const struct statx *seen,
+                   const char *why)
+{
+  if (w->verify) { /* something to hide that the masking pass did not see */
+    w->changed = true;
+    return 0;
+  }
   char dest[PATH_MAX];
   snprintf(dest, sizeof dest, "%s/%s", w->dest_root, rel);
-  if (plan_add(p, dir ? AM_MASK_DIR : AM_MASK_FILE, dest, -1, false, NULL) < 0)
-    return cove_error(w->err, ENOMEM, "mask");
-  p->n_masks++;
+  _cleanup_close_ int target = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct statx now;
+  if (target < 0 || statx_fd(target, "", AT_EMPTY_PATH, &now) < 0)
+    return cove_error(w->err, errno, "%s changed while it was being checked", dest);
+  if (now.stx_ino != seen->stx_ino || now.stx_dev_major != seen->stx_dev_major ||
+      now.stx_dev_minor != seen->stx_dev_minor || now.stx_mnt_id != w->mnt_id ||
+      ((now.stx_mode ^ seen->stx_mode) & S_IFMT))
+    return cove_error(w->err, 0, "%s changed while it was being checked (moved or replaced)", dest);
+  bool dir = S_ISDIR(now.stx_mode);
+  _cleanup_close_ int m = cove_open_tree(dir ? w->empty_dir : w->empty_file, "",
+                                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+  if (m < 0 || cove_mount_setattr(m, "", AT_EMPTY_PATH, &a) < 0 ||
+      cove_move_mount(m, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return cove_error(w->err, errno, "mask %s", dest);
+  w->masks++;
   agent_audit(&w->c->audit, "mask", "path", dest, "reason", why, NULL);
   return 0;
+}
+
+/* Entries that are neither regular files, directories nor symlinks reach
+ * something on the host whatever namespace opens them: a unix socket its
+ * server, a FIFO its reader/writer (host IPC even from a read-only mount),
+ * a device node its driver (nodev already, hidden anyway). */
+static const char *special_reason(mode_t mode)
+{
+  switch (mode & S_IFMT) {
+  case S_IFSOCK: return "unix socket (would reach a host service)";
+  case S_IFIFO: return "FIFO (would reach a host process)";
+  case S_IFCHR:
+  case S_IFBLK: return "device node";
+  default: return NULL;
+  }
 }
 
 static int walk_dir(struct walk *w, int dfd, char *rel, size_t rlen, int depth)
 {
   if (depth > 256)
     return cove_error(w->err, ELOOP, "%s/%s: nested too deeply to check", w->dest_root, rel);
+  struct statx before;
+  if (statx_fd(dfd, "", AT_EMPTY_PATH, &before) < 0) {
+    close(dfd);
+    return cove_error(w->err, errno, "stat %s/%s", w->dest_root, rel);
+  }
   _cleanup_closedir_ DIR *d = fdopendir(dfd);
   if (!d) {
     close(dfd);
     return cove_error(w->err, errno, "read %s/%s", w->dest_root, rel);
   }
+  if (stamp_dir(w, &before) < 0)
+    return -1;
   struct dirent *e;
   while ((errno = 0, e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -215,60 +322,132 @@ static int walk_dir(struct walk *w, int dfd, char *rel, size_t rlen, int depth)
       rel[rlen++] = '/';
     memcpy(rel + rlen, e->d_name, nl + 1);
     rlen += nl;
-    struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    struct statx sx;
+    if (statx_fd(dirfd(d), e->d_name, AT_SYMLINK_NOFOLLOW, &sx) < 0) {
       if (errno != ENOENT)
         return cove_error(w->err, errno, "stat %s/%s", w->dest_root, rel);
     } else {
-      const char *which;
-      if (S_ISLNK(st.st_mode)) {
+      const char *which, *special = special_reason(sx.stx_mode);
+      if (sx.stx_mnt_id != w->mnt_id) {
+        /* Nothing is mounted in the fresh non-recursive clone but our
+         * own masks (the staging mount namespace is private). */
+      } else if (S_ISLNK(sx.stx_mode)) {
         /* Resolved inside the sandbox, where unlisted host paths do not
          * exist and blocked ones are masked: nothing to do here. */
       } else if (name_blocked(e->d_name, &w->c->al, &which)) {
         char why[160];
         snprintf(why, sizeof why, "blocked pattern \"%s\"", which);
-        if (add_mask(w, rel, S_ISDIR(st.st_mode), why) < 0)
+        if (mask_at(w, dirfd(d), e->d_name, rel, &sx, why) < 0)
           return -1;
-      } else if (S_ISSOCK(st.st_mode)) {
-        if (add_mask(w, rel, false, "unix socket (would reach a host service)") < 0)
+      } else if (special) {
+        if (mask_at(w, dirfd(d), e->d_name, rel, &sx, special) < 0)
           return -1;
-      } else if (S_ISDIR(st.st_mode) && st.st_dev == w->dev) {
+      } else if (S_ISDIR(sx.stx_mode)) {
         int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) {
-          if (errno != EACCES && errno != ENOENT)
-            return cove_error(w->err, errno, "open %s/%s", w->dest_root, rel);
-          /* unreadable for us: the sandbox (same uid, fewer rights)
-           * cannot read it either */
-        } else if (walk_dir(w, sub, rel, rlen, depth + 1) < 0) {
-          return -1;
+        int r = 1; /* 1: cannot be listed */
+        if (sub < 0 && errno == ENOENT) {
+          r = 0; /* gone */
+        } else if (sub < 0 && errno != EACCES && errno != EPERM) {
+          return cove_error(w->err, errno, "%s/%s changed while it was being checked", w->dest_root, rel);
+        } else if (sub >= 0) {
+          struct statx ss;
+          if (statx_fd(sub, "", AT_EMPTY_PATH, &ss) < 0 || ss.stx_ino != sx.stx_ino || ss.stx_mnt_id != w->mnt_id) {
+            close(sub);
+            return cove_error(w->err, 0, "%s/%s changed while it was being checked", w->dest_root, rel);
+          }
+          if ((r = walk_dir(w, sub, rel, rlen, depth + 1)) < 0)
+            return -1;
         }
+        /* Fail closed: what we cannot list we cannot check, so the sandbox
+         * gets it empty (it could open names in it that we cannot see,
+         * e.g. in a root-owned 0711 directory). */
+        if (r == 1 && mask_at(w, dirfd(d), e->d_name, rel, &sx, "directory cannot be listed") < 0)
+          return -1;
       }
     }
     rlen = save;
     rel[rlen] = 0;
   }
+  if (errno == EACCES || errno == EPERM)
+    return 1; /* unlistable: the caller masks it whole */
   if (errno)
-    return cove_error(w->err, errno, "read %s", w->dest_root);
+    return cove_error(w->err, errno, "read %s/%s", w->dest_root, rel);
+  struct statx after; /* changed while being listed */
+  if (statx_fd(dirfd(d), "", AT_EMPTY_PATH, &after) < 0 || !ts_eq(after.stx_mtime, before.stx_mtime) ||
+      !ts_eq(after.stx_ctime, before.stx_ctime))
+    w->changed = true;
   return 0;
 }
 
-/* Walk the tree behind fd (an O_PATH dir fd) and mask what must not be
- * seen, destinations relative to dest_root. */
-static int mask_tree(struct agent_ctx *c, int fd, const char *dest_root, cove_err *err)
+/* Masking pass + verify pass until the tree held still for both. */
+static int walk_rounds(struct walk *w, int tree)
 {
-  struct stat st;
-  if (fstat(fd, &st) < 0)
+  for (int round = 0; round < WALK_ROUNDS; round++) {
+    bool changed = false;
+    for (int pass = 0; pass < 2; pass++) {
+      w->verify = pass == 1;
+      w->changed = false;
+      w->pos = 0;
+      w->entries = 0;
+      if (!w->verify)
+        w->n_dirs = 0;
+      int dfd = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        return cove_error(w->err, errno, "%s: cannot be listed, so it cannot be checked for blocked names",
+                          w->dest_root);
+      char rel[PATH_MAX] = "";
+      int r = walk_dir(w, dfd, rel, 0, 0);
+      if (r == 1)
+        return cove_error(w->err, EACCES, "%s: cannot be listed, so it cannot be checked for blocked names",
+                          w->dest_root);
+      if (r < 0)
+        return -1;
+      changed |= w->changed || (w->verify && w->pos != w->n_dirs);
+    }
+    if (!changed)
+      return 0;
+  }
+  return cove_error(w->err, 0, "%s kept changing while it was being checked for blocked names (%d attempts)",
+                    w->dest_root, WALK_ROUNDS);
+}
+
+int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int empty_file, int empty_dir,
+                     const char *stage, unsigned *masks, cove_err *err)
+{
+  struct statx sx;
+  if (statx_fd(src, "", AT_EMPTY_PATH, &sx) < 0)
     return cove_error(err, errno, "stat %s", dest_root);
-  if (!S_ISDIR(st.st_mode))
-    return 0;
-  char self[32];
-  agent_fd_source(self, fd);
-  int dfd = open(self, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return cove_error(err, errno, "open %s", dest_root);
-  struct walk w = {.c = c, .dest_root = dest_root, .dev = st.st_dev, .err = err};
-  char rel[PATH_MAX] = "";
-  return walk_dir(&w, dfd, rel, 0, 0);
+  if (!S_ISDIR(sx.stx_mode))
+    return -2; /* nothing to walk: use the source as it is */
+  if (mkdir(stage, 0700) < 0)
+    return cove_error(err, errno, "mkdir %s", stage);
+  _cleanup_close_ int at = open(stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int tree = cove_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (at < 0 || tree < 0 || cove_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    if (errno == EINVAL && tree < 0)
+      cove_error(err, 0, "%s: the source has mounts below it; they are not shown in the sandbox, and the kernel "
+                 "refuses to expose what they cover", dest_root);
+    else
+      cove_error(err, errno, "stage %s for checking", dest_root);
+    if (tree >= 0)
+      close(tree);
+    return -1;
+  }
+  struct walk w = {.c = c, .dest_root = dest_root, .empty_file = empty_file, .empty_dir = empty_dir, .err = err};
+  if (statx_fd(tree, "", AT_EMPTY_PATH, &sx) < 0) {
+    cove_error(err, errno, "stat %s", dest_root);
+    close(tree);
+    return -1;
+  }
+  w.mnt_id = sx.stx_mnt_id;
+  int r = walk_rounds(&w, tree);
+  free(w.dirs);
+  if (r < 0) {
+    close(tree);
+    return -1;
+  }
+  *masks += w.masks;
+  return tree;
 }
 
 static int host_rootfs(struct agent_ctx *c, cove_err *err)
@@ -330,9 +509,10 @@ static int plan_workspace(struct agent_ctx *c, cove_err *err)
   }
   if (plan_add(&c->plan, AM_BIND, "/workspace", fd, c->pol.workspace_writable, canon) < 0)
     return cove_error(err, ENOMEM, "plan");
+  c->plan.m[c->plan.n - 1].walk = true;
   agent_audit(&c->audit, "mount", "decision", "allow", "source", canon, "destination", "/workspace", "mode",
               c->pol.workspace_writable ? "rw" : "ro", NULL);
-  return mask_tree(c, fd, "/workspace", err);
+  return 0;
 }
 
 /* The group directory is the sandbox's own (it may chmod it to 0755 or
@@ -420,9 +600,10 @@ static int plan_extra(struct agent_ctx *c, size_t i, cove_err *err)
     rw = false, why = "untrusted group forced read-only";
   if (plan_add(&c->plan, AM_BIND, r->destination, steal_fd(hold), rw, canon) < 0)
     return cove_error(err, ENOMEM, "plan");
+  c->plan.m[c->plan.n - 1].walk = true;
   agent_audit(&c->audit, "mount", "decision", "allow", "source", canon, "destination", r->destination, "mode",
               rw ? "rw" : "ro", "note", why, NULL);
-  return mask_tree(c, c->plan.m[c->plan.n - 1].fd, r->destination, err);
+  return 0;
 }
 
 static int plan_secret(struct agent_ctx *c, size_t i, cove_err *err)

@@ -120,6 +120,11 @@ static int reopen_same(const char *path, int checked_fd, cove_err *err)
   return fd;
 }
 
+struct hello {
+  int port;
+  unsigned masks;
+};
+
 __attribute__((noreturn)) static void child(int sock, int go, const struct agent_netns_req *q)
 {
   cove_err e = {0};
@@ -170,7 +175,25 @@ __attribute__((noreturn)) static void child(int sock, int go, const struct agent
   for (size_t i = 0; i < q->n_sources; i++)
     if ((out[i] = reopen_same(q->paths[i], q->checked[i], &e)) < 0)
       goto fail;
-  if (send_fds(sock, fds, nf, &port, sizeof port) < 0)
+  /* Trees with masks: walked and masked here, where the sandbox's mounts
+   * live (mounts.c, agent_mask_stage); the staged tree replaces the
+   * source. */
+  struct hello h = {.port = port};
+  for (size_t i = 0; q->walk_roots && i + 2 < q->n_sources; i++) {
+    if (!q->walk_roots[i])
+      continue;
+    char stage[4400];
+    snprintf(stage, sizeof stage, "%s/%zu", q->stage_dir, i);
+    int t = agent_mask_stage(q->ctx, q->walk_roots[i], out[i], out[q->n_sources - 2], out[q->n_sources - 1], stage,
+                             &h.masks, &e);
+    if (t == -1)
+      goto fail;
+    if (t >= 0) {
+      close(out[i]);
+      out[i] = t;
+    }
+  }
+  if (send_fds(sock, fds, nf, &h, sizeof h) < 0)
     _exit(1);
   for (size_t i = 0; i < q->n_sources; i += BATCH) {
     size_t k = q->n_sources - i < BATCH ? q->n_sources - i : BATCH;
@@ -185,7 +208,7 @@ fail:
   _exit(1);
 }
 
-int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, int *reopened, cove_err *err)
+int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err)
 {
   n->userns_fd = n->mntns_fd = n->netns_fd = n->listen_fd = -1;
   if (q->n_sources > AGENT_NETNS_MAX_SOURCES)
@@ -249,9 +272,11 @@ int agent_netns_create(struct agent_netns *n, const struct agent_netns_req *q, i
   {
     int fds[4];
     size_t nf = 2 + (q->new_net ? 1 : 0) + (q->listener ? 1 : 0);
-    int port = 0;
-    if (recv_fds(sp[0], fds, nf, (char *)&port, sizeof port, err) < 0)
+    struct hello h = {0};
+    if (recv_fds(sp[0], fds, nf, (char *)&h, sizeof h, err) < 0)
       goto reap;
+    int port = h.port;
+    q->masks = h.masks;
     size_t k = 0;
     n->userns_fd = fds[k++];
     n->mntns_fd = fds[k++];

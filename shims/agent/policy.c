@@ -324,6 +324,28 @@ static bool overlaps(const char *a, const char *b)
   return la == lb || (la > lb ? a[lb] == '/' : b[la] == '/') || l == 1;
 }
 
+/* In place: "//etc/./x/" -> "/etc/x". The reserved and overlap checks
+ * compare strings, so they only mean something on the normal form (".."
+ * is refused before). */
+static void normalize_dest(char *s)
+{
+  char *o = s;
+  for (const char *c = s; *c;) {
+    while (*c == '/')
+      c++;
+    const char *e = strchrnul(c, '/');
+    if (e > c && !(e - c == 1 && c[0] == '.')) {
+      *o++ = '/';
+      memmove(o, c, (size_t)(e - c));
+      o += e - c;
+    }
+    c = e;
+  }
+  if (o == s)
+    *o++ = '/';
+  *o = 0;
+}
+
 static int parse_mounts(struct agent_policy *p, yajl_val v, cove_err *err)
 {
   if (!YAJL_IS_ARRAY(v))
@@ -354,9 +376,7 @@ static int parse_mounts(struct agent_policy *p, yajl_val v, cove_err *err)
       return cove_error(err, 0, "%s: missing", fp);
     if (str_dup(d, fp, &r->destination, err) < 0 || abs_path(r->destination, fp, err) < 0)
       return -1;
-    size_t dl = strlen(r->destination);
-    while (dl > 1 && r->destination[dl - 1] == '/')
-      r->destination[--dl] = 0;
+    normalize_dest(r->destination);
     for (const char *const *rd = reserved_dest; *rd; rd++)
       if (overlaps(r->destination, *rd))
         return cove_error(err, 0, "%s: \"%s\" overlaps %s, which the sandbox reserves", fp, r->destination, *rd);

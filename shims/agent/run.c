@@ -149,7 +149,7 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   *lock_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) < 0 || rename(p, lk) < 0)
     return cove_error(err, errno, "%s", p);
-  static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", NULL};
+  static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", "stage", NULL};
   for (const char *const *d = dirs; *d; d++) {
     snprintf(p, sizeof p, "%s/%s", c->rundir, *d);
     if (mkdir(p, !strcmp(*d, "rootfs") ? 0755 : 0700) < 0)
@@ -455,10 +455,10 @@ restore_fail:
  * mount namespace and verified to be the checked object (netns.c). */
 static int make_namespaces(struct agent_ctx *c, cove_err *err)
 {
-  static const char *paths[AGENT_NETNS_MAX_SOURCES];
+  static const char *paths[AGENT_NETNS_MAX_SOURCES], *walk[AGENT_NETNS_MAX_SOURCES];
   static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES];
   static size_t idx[AGENT_NETNS_MAX_SOURCES];
-  char ef[4300], ed[4300];
+  char ef[4300], ed[4300], stage[4300];
   size_t n = 0;
   for (size_t i = 0; i < c->plan.n; i++) {
     if (c->plan.m[i].kind != AM_BIND)
@@ -466,21 +466,27 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
     if (n + 2 >= AGENT_NETNS_MAX_SOURCES)
       return cove_error(err, E2BIG, "too many mounts");
     paths[n] = c->plan.m[i].origin;
+    walk[n] = c->plan.m[i].walk ? c->plan.m[i].destination : NULL;
     checked[n] = c->plan.m[i].fd;
     idx[n++] = i;
   }
   snprintf(ef, sizeof ef, "%s/empty.d/file", c->rundir);
   snprintf(ed, sizeof ed, "%s/empty.d/dir", c->rundir);
+  snprintf(stage, sizeof stage, "%s/stage", c->rundir);
+  walk[n] = NULL;
   paths[n] = ef;
   checked[n++] = c->plan.empty_file_fd;
+  walk[n] = NULL;
   paths[n] = ed;
   checked[n++] = c->plan.empty_dir_fd;
   struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
-                              .paths = paths, .checked = checked, .n_sources = n};
+                              .paths = paths, .checked = checked, .n_sources = n, .walk_roots = walk, .ctx = c,
+                              .stage_dir = stage};
   if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
     agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
     return -1;
   }
+  c->plan.n_masks = q.masks;
   for (size_t k = 0; k + 2 < n; k++) {
     close(c->plan.m[idx[k]].fd);
     c->plan.m[idx[k]].fd = reopened[k];

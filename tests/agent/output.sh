@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Bytes the agent controls in structured output (issue 10, item 10): every
+# JSON line stays valid UTF-8 JSON and the JUnit report valid XML, whatever
+# the agent prints or sends to the proxy.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/lib-agent.sh"
+
+# invalid UTF-8, NUL and control characters, "]]>", XML specials, and a
+# long multibyte run so the report's tail is cut inside a character
+cat >"$WS/noise.py" <<'PY'
+import sys
+o = sys.stdout.buffer
+o.write(b"bad:\xff\xfe\xc3(\xed\xa0\x80\xf8\x88\x80\x80\x80 nul:\x00 ctl:\x01\x08\x0b\x1b[31m ]]> <&\"' \xef\xbf\xbe\n")
+o.write("é€😀".encode() * 3001)
+o.write(b"\xe2\x82")  # ends inside a character
+sys.stderr.buffer.write(b"err:\xc0\xaf\x7f\x9f\n")
+PY
+tasks=$T/tasks.jsonl
+echo "{\"name\": \"noisy\", \"command\": [\"python3\", \"/workspace/noise.py\"], \"policy\": {\"allow_unlimited\": true}, \"workspace\": \"$WS\"}" >"$tasks"
+echo "{\"name\": \"n\\u00e9\\u00ff]]>\", \"command\": \"printf '\\\\377\\\\376x'\", \"policy\": {\"allow_unlimited\": true}, \"workspace\": \"$WS\"}" >>"$tasks"
+capture "$COVE" agent batch "$tasks" --parallel 1 --junit "$T/junit.xml" --output "$T/out"
+for id in $(jq -r .id <<<"$OUT" 2>/dev/null); do RUN_IDS+=("$id"); done
+assert_eq 0 "$RC" "batch ran ($ERR)"
+cat >"$T/check.py" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+bad = 0
+for path in sys.argv[2:]:
+    for n, line in enumerate(open(path, "rb").read().split(b"\n")):
+        if not line.strip(): continue
+        try: json.loads(line.decode("utf-8", "strict"))
+        except Exception as e: print(f"{path}:{n+1}: invalid JSON line: {e}"); bad += 1
+root = ET.parse(sys.argv[1]).getroot()
+out = "".join(e.text or "" for e in root.iter("system-out"))
+if "\ufffd" not in out: print("no replacement character in system-out"); bad += 1
+if "]]>" not in out or "<&" not in out: print("escaped specials lost"); bad += 1
+if "é€😀" not in out: print("multibyte output lost"); bad += 1
+sys.exit(1 if bad else 0)
+PY
+printf '%s\n' "$OUT" >"$T/records.jsonl"
+capture python3 "$T/check.py" "$T/junit.xml" "$T/records.jsonl" "$AUDIT_DIR/global.jsonl"
+assert_eq 0 "$RC" "JUnit is valid XML and every JSON line parses: $OUT $ERR"
+
+# the proxy's audit line with a Host and method the agent chose
+allow=$(policy allow '{"allow_unlimited": true, "network": {"allow": ["localhost"], "no_proxy": []}}')
+arun --policy "$allow" --workspace "$WS" -- python3 -c '
+import os, socket
+port = int(os.environ["HTTP_PROXY"].rsplit(":", 1)[1])
+for req in (b"G\xffT http://h\xc3\xa9\xff\xfe.test/ HTTP/1.1\r\nHost: x\r\n\r\n", b"CONNECT \xe2\x82:443 HTTP/1.1\r\n\r\n"):
+    s = socket.create_connection(("127.0.0.1", port)); s.sendall(req)
+    try: s.recv(100)
+    except OSError: pass
+    s.close()'
+capture python3 - "$AUDIT_DIR/global.jsonl" "$AUDIT_DIR/groups/default.jsonl" <<'PY'
+import json, sys
+bad = 0
+for p in sys.argv[1:]:
+    for line in open(p, "rb"):
+        try: json.loads(line.decode("utf-8", "strict"))
+        except Exception as e: print(p, e, line[:200]); bad += 1
+sys.exit(bad != 0)
+PY
+assert_eq 0 "$RC" "audit lines with agent-chosen proxy fields are valid JSON: $OUT"
+assert_contains "$(audit_of_last)" '"event":"proxy"' "proxy requests audited"
