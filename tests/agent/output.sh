@@ -6,12 +6,14 @@
 . "$(dirname "$0")/lib-agent.sh"
 
 # invalid UTF-8, NUL and control characters, "]]>", XML specials, and a
-# long multibyte run so the report's tail is cut inside a character
+# long multibyte run so the report's tail (its last 8 KiB) is cut inside a
+# character; the specials again at the end, inside that tail
 cat >"$WS/noise.py" <<'PY'
 import sys
 o = sys.stdout.buffer
 o.write(b"bad:\xff\xfe\xc3(\xed\xa0\x80\xf8\x88\x80\x80\x80 nul:\x00 ctl:\x01\x08\x0b\x1b[31m ]]> <&\"' \xef\xbf\xbe\n")
 o.write("é€😀".encode() * 3001)
+o.write(b"\nend:\xff ]]> <&\"' \x01\n")
 o.write(b"\xe2\x82")  # ends inside a character
 sys.stderr.buffer.write(b"err:\xc0\xaf\x7f\x9f\n")
 PY
