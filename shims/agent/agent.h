@@ -119,6 +119,7 @@ struct agent_plan {
   char *masked_paths[32];
   size_t n_masked_paths;
   int empty_file_fd, empty_dir_fd; /* sources of masks */
+  int rootfs_fd;                   /* the sandbox's root (skeleton or policy rootfs) */
   size_t n_masks;
 };
 struct agent_ctx; /* run.c */
@@ -130,7 +131,7 @@ void agent_plan_free(struct agent_plan *p);
  * file/dir over every entry to hide, by fd. Returns the staged tree's fd
  * (bind it recursively), -2 when src is not a directory, -1 on error. */
 int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int empty_file, int empty_dir,
-                     const char *stage, unsigned *masks, cove_err *err);
+                     int idmap_userns, const char *stage, unsigned *masks, cove_err *err);
 /* The fds we hold, as the /proc/self/fd path handed to the runtime. */
 void agent_fd_source(char out[static 32], int fd);
 /* Tests only: pause between resolving sources and mounting them. */
@@ -150,8 +151,17 @@ struct agent_netns {
   int userns_fd, mntns_fd, netns_fd, listen_fd;
   int port;
 };
+/* As root the sandbox's root is this one host uid and gid, never the
+ * host's root; the same for every run (docs/agent.md, "Identity"). */
+#define AGENT_HOST_ID 2147221504u
+/* agent_netns_req.idmap[i]: no idmapped mount, the sandbox's own user
+ * namespace (source owned by root), or a user namespace fd. */
+#define AGENT_IDMAP_NONE (-1)
+#define AGENT_IDMAP_SANDBOX (-2)
 struct agent_netns_req {
   bool new_net, listener;
+  bool host_root;   /* we are root: map the sandbox to AGENT_HOST_ID, sources idmapped */
+  const int *idmap; /* per source, AGENT_IDMAP_* or a user namespace fd */
   const char *const *paths; /* canonical paths of the checked sources */
   const int *checked;       /* the orchestrator's fds of them */
   size_t n_sources;
@@ -165,6 +175,11 @@ struct agent_netns_req {
 /* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
 int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err);
 void agent_netns_close(struct agent_netns *n);
+/* Idmapping helpers (root only): a user namespace mapping host uid:gid
+ * to `base`, and MOUNT_ATTR_IDMAP on a detached tree (userns < 0: none),
+ * failing with an error naming `origin`. */
+int agent_idmap_userns(uid_t uid, gid_t gid, uid_t base, cove_err *err);
+int agent_idmap_tree(int tree, int userns, const char *origin, cove_err *err);
 
 /* proxy.c */
 struct agent_proxy;
@@ -181,6 +196,7 @@ bool agent_host_allowed(const struct agent_policy *p, const char *host, bool *ex
 /* notify.c: seccomp user notifications for the explicit denials */
 struct agent_notify {
   int listen_fd, conn_fd, notify_fd;
+  int sock_path_fd; /* O_PATH fd of the socket file: the sandbox connects through /proc/self/fd */
   unsigned denials;
   struct agent_audit *audit;
 };
@@ -223,6 +239,7 @@ struct agent_ctx {
   char id[64];
   char group[128];
   char rundir[4096];
+  char rootfs[4096]; /* canonical path of the sandbox's root, for messages */
   char workspace[4096];
   bool trusted;
   bool limits_enforced;

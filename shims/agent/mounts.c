@@ -42,8 +42,9 @@ static const char *const etc_masked[] = {
 static const char *const proc_masked[] = {
   "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/sched_debug",
   "/proc/scsi",
-  /* root-only on the host (0400); the sandbox's root is the host's when
-   * the orchestrator runs as root, so they are masked, not left to DAC */
+  /* root-only on the host (0400): unreadable by DAC already (the
+   * sandbox's root is never the host's), masked as well so they do not
+   * depend on the identity mapping */
   "/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup", "/proc/slabinfo", "/proc/vmallocinfo", NULL,
 };
 
@@ -132,8 +133,10 @@ void agent_plan_free(struct agent_plan *p)
     close(p->empty_file_fd);
   if (p->empty_dir_fd >= 0)
     close(p->empty_dir_fd);
+  if (p->rootfs_fd >= 0)
+    close(p->rootfs_fd);
   memset(p, 0, sizeof *p);
-  p->empty_file_fd = p->empty_dir_fd = -1;
+  p->empty_file_fd = p->empty_dir_fd = p->rootfs_fd = -1;
 }
 
 /* Canonical path → O_PATH fd, refusing any symlink on the way: the path
@@ -412,7 +415,7 @@ static int walk_rounds(struct walk *w, int tree)
 }
 
 int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int empty_file, int empty_dir,
-                     const char *stage, unsigned *masks, cove_err *err)
+                     int idmap_userns, const char *stage, unsigned *masks, cove_err *err)
 {
   struct statx sx;
   if (statx_fd(src, "", AT_EMPTY_PATH, &sx) < 0)
@@ -423,6 +426,10 @@ int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int em
     return cove_error(err, errno, "mkdir %s", stage);
   _cleanup_close_ int at = open(stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   int tree = cove_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree >= 0 && agent_idmap_tree(tree, idmap_userns, dest_root, err) < 0) {
+    close(tree);
+    return -1;
+  }
   if (at < 0 || tree < 0 || cove_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
     if (errno == EINVAL && tree < 0)
       cove_error(err, 0, "%s: the source has mounts below it; they are not shown in the sandbox, and the kernel "
@@ -629,7 +636,7 @@ static int plan_secret(struct agent_ctx *c, size_t i, cove_err *err)
 int agent_plan_build(struct agent_ctx *c, cove_err *err)
 {
   struct agent_plan *p = &c->plan;
-  p->empty_file_fd = p->empty_dir_fd = -1;
+  p->empty_file_fd = p->empty_dir_fd = p->rootfs_fd = -1;
   if (!c->pol.rootfs && host_rootfs(c, err) < 0)
     return -1;
   if (plan_add(p, AM_PROC, "/proc", -1, false, NULL) < 0 || plan_add(p, AM_TMPFS, "/dev", -1, true, NULL) < 0 ||

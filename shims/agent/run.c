@@ -158,20 +158,33 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   /* the run dir is 0700, but the rootfs skeleton must be traversable by
    * the sandbox's root (the caller) only — it is */
   snprintf(p, sizeof p, "%s/empty.d/file", c->rundir);
-  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  /* world-readable: as root the sandbox's id does not own them, and a
+   * mask must read as empty, not fail */
+  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0)
     return cove_error(err, errno, "%s", p);
   close(fd);
   c->plan.empty_file_fd = open(p, O_PATH | O_CLOEXEC | O_NOFOLLOW);
   snprintf(p, sizeof p, "%s/empty.d/dir", c->rundir);
-  if (mkdir(p, 0500) < 0)
+  if (mkdir(p, 0555) < 0)
     return cove_error(err, errno, "%s", p);
   c->plan.empty_dir_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (c->plan.empty_file_fd < 0 || c->plan.empty_dir_fd < 0)
     return cove_error(err, errno, "mask sources");
+  char rootfs[4300];
+  snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+  if (c->pol.rootfs) {
+    if (!realpath(c->pol.rootfs, rootfs))
+      return cove_error(err, errno, "rootfs %s", c->pol.rootfs);
+  } else if (geteuid() == 0 && chown(rootfs, AGENT_HOST_ID, AGENT_HOST_ID) < 0) {
+    /* the sandbox's root creates its mount points in the skeleton */
+    return cove_error(err, errno, "chown %s", rootfs);
+  }
+  c->plan.rootfs_fd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (c->plan.rootfs_fd < 0)
+    return cove_error(err, errno, "rootfs %s", rootfs);
+  snprintf(c->rootfs, sizeof c->rootfs, "%s", rootfs);
   if (!c->pol.rootfs) {
-    char rootfs[4300];
-    snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
     for (size_t i = 0; i < c->plan.n; i++) {
       const struct agent_mount *m = &c->plan.m[i];
       if (m->kind != AM_SYMLINK)
@@ -456,46 +469,102 @@ restore_fail:
 static int make_namespaces(struct agent_ctx *c, cove_err *err)
 {
   static const char *paths[AGENT_NETNS_MAX_SOURCES], *walk[AGENT_NETNS_MAX_SOURCES];
-  static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES];
+  static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES], idmap[AGENT_NETNS_MAX_SOURCES];
   static size_t idx[AGENT_NETNS_MAX_SOURCES];
+  struct {
+    uid_t uid;
+    gid_t gid;
+    int fd;
+  } owners[8];
+  size_t n_owners = 0;
   char ef[4300], ed[4300], stage[4300];
+  bool root = geteuid() == 0;
   size_t n = 0;
+  int rc = -1;
   for (size_t i = 0; i < c->plan.n; i++) {
-    if (c->plan.m[i].kind != AM_BIND)
+    const struct agent_mount *m = &c->plan.m[i];
+    if (m->kind != AM_BIND)
       continue;
-    if (n + 2 >= AGENT_NETNS_MAX_SOURCES)
-      return cove_error(err, E2BIG, "too many mounts");
-    paths[n] = c->plan.m[i].origin;
-    walk[n] = c->plan.m[i].walk ? c->plan.m[i].destination : NULL;
-    checked[n] = c->plan.m[i].fd;
+    if (n + 3 >= AGENT_NETNS_MAX_SOURCES) {
+      cove_error(err, E2BIG, "too many mounts");
+      goto out;
+    }
+    paths[n] = m->origin;
+    walk[n] = m->walk ? m->destination : NULL;
+    checked[n] = m->fd;
+    idmap[n] = AGENT_IDMAP_NONE;
+    /* As root every host-backed mount but the read-only OS directories is
+     * idmapped: its owner (the caller, or whoever owns the workspace) is
+     * the sandbox's root there, so the sandbox's writes land as that owner
+     * and everything else in it is nobody's to the sandbox. */
+    struct stat st;
+    if (root && !m->recursive) {
+      if (fstat(m->fd, &st) < 0) {
+        cove_error(err, errno, "%s", m->origin);
+        goto out;
+      }
+      if (st.st_uid == 0 && st.st_gid == 0) {
+        idmap[n] = AGENT_IDMAP_SANDBOX;
+      } else {
+        size_t k = 0;
+        while (k < n_owners && (owners[k].uid != st.st_uid || owners[k].gid != st.st_gid))
+          k++;
+        if (k == n_owners) {
+          if (n_owners == sizeof owners / sizeof *owners) {
+            cove_error(err, E2BIG, "%s: too many different owners among the mounts", m->origin);
+            goto out;
+          }
+          owners[k].uid = st.st_uid;
+          owners[k].gid = st.st_gid;
+          if ((owners[k].fd = agent_idmap_userns(st.st_uid, st.st_gid, AGENT_HOST_ID, err)) < 0)
+            goto out;
+          n_owners++;
+        }
+        idmap[n] = owners[k].fd;
+      }
+    }
     idx[n++] = i;
   }
   snprintf(ef, sizeof ef, "%s/empty.d/file", c->rundir);
   snprintf(ed, sizeof ed, "%s/empty.d/dir", c->rundir);
   snprintf(stage, sizeof stage, "%s/stage", c->rundir);
+  /* the root is handed over as an fd too: as root the sandbox's id cannot
+   * traverse our private run directory */
   walk[n] = NULL;
+  idmap[n] = AGENT_IDMAP_NONE;
+  paths[n] = c->rootfs;
+  checked[n++] = c->plan.rootfs_fd;
+  walk[n] = NULL;
+  idmap[n] = AGENT_IDMAP_NONE;
   paths[n] = ef;
   checked[n++] = c->plan.empty_file_fd;
   walk[n] = NULL;
+  idmap[n] = AGENT_IDMAP_NONE;
   paths[n] = ed;
   checked[n++] = c->plan.empty_dir_fd;
   struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
-                              .paths = paths, .checked = checked, .n_sources = n, .walk_roots = walk, .ctx = c,
-                              .stage_dir = stage};
+                              .host_root = root, .idmap = idmap, .paths = paths, .checked = checked,
+                              .n_sources = n, .walk_roots = walk, .ctx = c, .stage_dir = stage};
   if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
     agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
-    return -1;
+    goto out;
   }
   c->plan.n_masks = q.masks;
-  for (size_t k = 0; k + 2 < n; k++) {
+  for (size_t k = 0; k + 3 < n; k++) {
     close(c->plan.m[idx[k]].fd);
     c->plan.m[idx[k]].fd = reopened[k];
   }
+  close(c->plan.rootfs_fd);
   close(c->plan.empty_file_fd);
   close(c->plan.empty_dir_fd);
+  c->plan.rootfs_fd = reopened[n - 3];
   c->plan.empty_file_fd = reopened[n - 2];
   c->plan.empty_dir_fd = reopened[n - 1];
-  return 0;
+  rc = 0;
+out:
+  for (size_t k = 0; k < n_owners; k++)
+    close(owners[k].fd);
+  return rc;
 }
 
 static bool group_trusted(const struct agent_allowlist *al, const char *g)
@@ -513,9 +582,9 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   memset(c, 0, sizeof *c);
   c->o = o;
   c->audit.global_fd = c->audit.group_fd = -1;
-  c->plan.empty_file_fd = c->plan.empty_dir_fd = -1;
+  c->plan.empty_file_fd = c->plan.empty_dir_fd = c->plan.rootfs_fd = -1;
   c->netns.userns_fd = c->netns.mntns_fd = c->netns.netns_fd = c->netns.listen_fd = -1;
-  c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = -1;
+  c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = c->notify.sock_path_fd = -1;
   c->notify.audit = &c->audit;
   c->stats.memory_peak = c->stats.cpu_usec = c->stats.pids_peak = -1;
   cove_err err = {0};
