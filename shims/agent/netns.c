@@ -25,8 +25,8 @@
  *
  * As root the sandbox's root is a fixed unprivileged host id
  * (AGENT_HOST_ID), which cannot reach sources under /root or the private
- * run directory. There the sources are prepared by a second child that
- * stays host root and only joins the sandbox's mount namespace: re-open,
+ * run directory. There the orchestrator itself (host root) steps into the
+ * sandbox's mount namespace and back to prepare the sources: re-open,
  * verify, clone, idmap (the source's owner becomes the sandbox's root on
  * that mount), attach under stage/, walk and mask. */
 #include "agent.h"
@@ -44,6 +44,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -349,60 +350,27 @@ fail:
   _exit(1);
 }
 
-/* As root: a child of ours (host root, so it can reach every checked
- * path, /root included) joins the sandbox's mount namespace and prepares
- * the sources there; the sandbox's user namespace is the idmapping. */
+/* As root: we (host root, so every checked path is reachable, /root
+ * included) step into the sandbox's mount namespace, prepare the sources
+ * there with the sandbox's user namespace as the idmapping, and step back.
+ * In-process rather than in another child: no fork and fd passing on the
+ * start-up path. setns() also moves root and cwd, so cwd is restored. */
 static int sources_as_host_root(const struct agent_netns_req *q, const struct agent_netns *n, unsigned *masks,
                                 int *reopened, cove_err *err)
 {
-  int sp[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-    return cove_error(err, errno, "socketpair");
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(sp[0]);
-    close(sp[1]);
-    return cove_error(err, errno, "fork");
+  _cleanup_close_ int home = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  _cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (home < 0 || cwd < 0)
+    return cove_error(err, errno, "own mount namespace");
+  if (setns(n->mntns_fd, CLONE_NEWNS) < 0)
+    return cove_error(err, errno, "join the sandbox's mount namespace");
+  int r = prepare_sources(q, n->userns_fd, reopened, masks, err);
+  if (setns(home, CLONE_NEWNS) < 0 || fchdir(cwd) < 0) {
+    /* nothing may run on in the sandbox's view of the filesystem */
+    fprintf(stderr, "cove: agent: cannot return to the host mount namespace: %s\n", strerror(errno));
+    abort();
   }
-  if (pid == 0) {
-    close(sp[0]);
-    cove_err e = {0};
-    char msg[COVE_ERR_MSG_MAX + 16];
-    static int out[AGENT_NETNS_MAX_SOURCES];
-    unsigned mk = 0;
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (setns(n->mntns_fd, CLONE_NEWNS) < 0) {
-      cove_error(&e, errno, "join the sandbox's mount namespace");
-    } else if (prepare_sources(q, n->userns_fd, out, &mk, &e) == 0) {
-      if (send_fds(sp[1], &n->userns_fd, 1, &mk, sizeof mk) < 0 || send_sources(sp[1], out, q->n_sources) < 0)
-        _exit(1);
-      _exit(0);
-    }
-    snprintf(msg, sizeof msg, "E%s", e.msg);
-    if (write(sp[1], msg, strlen(msg)) < 0)
-      _exit(2);
-    _exit(1);
-  }
-  close(sp[1]);
-  int rc = -1, one = -1;
-  size_t got = 0;
-  if (recv_fds(sp[0], &one, 1, (char *)masks, sizeof *masks, err) < 0)
-    goto reap;
-  close(one);
-  for (; got < q->n_sources; got += BATCH) {
-    size_t b = q->n_sources - got < BATCH ? q->n_sources - got : BATCH;
-    if (recv_fds(sp[0], reopened + got, b, NULL, 0, err) < 0)
-      goto reap;
-  }
-  rc = 0;
-reap:
-  close(sp[0]);
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-    ;
-  if (rc < 0)
-    for (size_t i = 0; i < got && i < q->n_sources; i++)
-      close(reopened[i]);
-  return rc;
+  return r;
 }
 
 int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err)
