@@ -65,3 +65,10 @@ assert_contains "$OUT" "chown 1" "host root's file cannot be taken over"
 assert_contains "$OUT" "owner 65534" "host root's file is nobody's in the sandbox"
 assert_eq "$cu:$cg" "$(stat -c %u:%g "$WS2/new")" "file lands owned by the workspace owner"
 assert_eq "0:0" "$(stat -c %u:%g "$WS2/root-private")" "host root's file untouched"
+
+# a source whose filesystem refuses an idmapped mount (sysfs) fails the
+# run, naming it; never a fallback to the host's root
+arun --policy "$UNL" --workspace /sys/kernel/mm -- true
+assert_eq 1 "$RC" "run on a filesystem without idmapped mounts refused"
+assert_contains "$ERR" "/sys/kernel/mm" "error names the path"
+assert_contains "$ERR" "idmapped mount" "error says why"
