@@ -176,10 +176,12 @@ static int check_not_cove_dir(struct agent_ctx *c, const char *canon, const char
   return 0;
 }
 
-/* The mask walk runs in the namespace helper (netns.c), inside the
- * sandbox's own mount namespace and with the sandbox root's rights (so a
+/* The mask walk runs inside the sandbox's own mount namespace (netns.c):
+ * rootless in the namespace helper, with the sandbox root's rights (so a
  * mode-000 directory of the caller's is walked, as the sandbox could read
- * it): the source is cloned NON-recursively (exactly the tree the sandbox's
+ * it); as root in the orchestrator itself, still host root, which can
+ * list at least what the sandbox's unprivileged id can (the source is
+ * idmapped first, so the walk sees the sandbox's ownership): the source is cloned NON-recursively (exactly the tree the sandbox's
  * bind will show: the underlying directories of mount points included,
  * btrfs subvolumes included), attached at a private staging directory, and
  * walked by fd. Every entry to hide is opened O_PATH|O_NOFOLLOW relative to

@@ -464,6 +464,37 @@ restore_fail:
   return -1;
 }
 
+/* The idmapping for a source as root (agent_netns_req.idmap): its owner
+ * uid:gid seen as the sandbox's root; one user namespace per owner. -3 on
+ * error. */
+struct owners {
+  uid_t uid[8];
+  gid_t gid[8];
+  int fd[8];
+  size_t n;
+};
+static int idmap_for(int fd, const char *origin, struct owners *ow, cove_err *err)
+{
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return cove_error(err, errno, "%s", origin), -3;
+  if (st.st_uid == 0 && st.st_gid == 0)
+    return AGENT_IDMAP_SANDBOX; /* the sandbox's own user namespace maps exactly that */
+  size_t k = 0;
+  while (k < ow->n && (ow->uid[k] != st.st_uid || ow->gid[k] != st.st_gid))
+    k++;
+  if (k < ow->n)
+    return ow->fd[k];
+  if (k == sizeof ow->fd / sizeof *ow->fd)
+    return cove_error(err, E2BIG, "%s: too many different owners among the mounts", origin), -3;
+  if ((ow->fd[k] = agent_idmap_userns(st.st_uid, st.st_gid, AGENT_HOST_ID, err)) < 0)
+    return -3;
+  ow->uid[k] = st.st_uid;
+  ow->gid[k] = st.st_gid;
+  ow->n++;
+  return ow->fd[k];
+}
+
 /* The sandbox's namespaces, with every bind source re-opened inside its
  * mount namespace and verified to be the checked object (netns.c). */
 static int make_namespaces(struct agent_ctx *c, cove_err *err)
@@ -471,12 +502,7 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
   static const char *paths[AGENT_NETNS_MAX_SOURCES], *walk[AGENT_NETNS_MAX_SOURCES];
   static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES], idmap[AGENT_NETNS_MAX_SOURCES];
   static size_t idx[AGENT_NETNS_MAX_SOURCES];
-  struct {
-    uid_t uid;
-    gid_t gid;
-    int fd;
-  } owners[8];
-  size_t n_owners = 0;
+  struct owners ow = {.n = 0};
   char ef[4300], ed[4300], stage[4300];
   bool root = geteuid() == 0;
   size_t n = 0;
@@ -497,32 +523,8 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
      * idmapped: its owner (the caller, or whoever owns the workspace) is
      * the sandbox's root there, so the sandbox's writes land as that owner
      * and everything else in it is nobody's to the sandbox. */
-    struct stat st;
-    if (root && !m->recursive) {
-      if (fstat(m->fd, &st) < 0) {
-        cove_error(err, errno, "%s", m->origin);
-        goto out;
-      }
-      if (st.st_uid == 0 && st.st_gid == 0) {
-        idmap[n] = AGENT_IDMAP_SANDBOX;
-      } else {
-        size_t k = 0;
-        while (k < n_owners && (owners[k].uid != st.st_uid || owners[k].gid != st.st_gid))
-          k++;
-        if (k == n_owners) {
-          if (n_owners == sizeof owners / sizeof *owners) {
-            cove_error(err, E2BIG, "%s: too many different owners among the mounts", m->origin);
-            goto out;
-          }
-          owners[k].uid = st.st_uid;
-          owners[k].gid = st.st_gid;
-          if ((owners[k].fd = agent_idmap_userns(st.st_uid, st.st_gid, AGENT_HOST_ID, err)) < 0)
-            goto out;
-          n_owners++;
-        }
-        idmap[n] = owners[k].fd;
-      }
-    }
+    if (root && !m->recursive && (idmap[n] = idmap_for(m->fd, m->origin, &ow, err)) == -3)
+      goto out;
     idx[n++] = i;
   }
   snprintf(ef, sizeof ef, "%s/empty.d/file", c->rundir);
@@ -532,6 +534,10 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
    * traverse our private run directory */
   walk[n] = NULL;
   idmap[n] = AGENT_IDMAP_NONE;
+  /* a policy rootfs is an image: its owner is the sandbox's root, as in a
+   * container (it is read-only; the runtime may add mount points) */
+  if (root && c->pol.rootfs && (idmap[n] = idmap_for(c->plan.rootfs_fd, c->rootfs, &ow, err)) == -3)
+    goto out;
   paths[n] = c->rootfs;
   checked[n++] = c->plan.rootfs_fd;
   walk[n] = NULL;
@@ -562,8 +568,8 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
   c->plan.empty_dir_fd = reopened[n - 1];
   rc = 0;
 out:
-  for (size_t k = 0; k < n_owners; k++)
-    close(owners[k].fd);
+  for (size_t k = 0; k < ow.n; k++)
+    close(ow.fd[k]);
   return rc;
 }
 

@@ -72,3 +72,14 @@ arun --policy "$UNL" --workspace /sys/kernel/mm -- true
 assert_eq 1 "$RC" "run on a filesystem without idmapped mounts refused"
 assert_contains "$ERR" "/sys/kernel/mm" "error names the path"
 assert_contains "$ERR" "idmapped mount" "error says why"
+
+# a policy rootfs (an image, owned by root here): its owner is the
+# sandbox's root on it, so the runtime can add the mount points it lacks;
+# the sandbox is still not host root
+cp -a "$ROOTFS" "$T/image"
+rmdir "$T/image/workspace" "$T/image/group" 2>/dev/null
+img=$(policy img "{\"allow_unlimited\": true, \"rootfs\": \"$T/image\"}")
+arun --policy "$img" --workspace "$WS" -- sh -c 'awk "\$1 == 0 { print \"map\", \$2 }" /proc/self/uid_map; cat /workspace/README'
+assert_eq 0 "$RC" "run on a policy rootfs ($ERR)"
+assert_contains "$OUT" "readme" "workspace mounted in the image"
+assert_not_contains "$OUT" "map 0" "sandbox uid 0 is not host 0 on a policy rootfs"
