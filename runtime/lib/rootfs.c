@@ -284,11 +284,16 @@ int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
   unsigned long prop = MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
     return cove_error(err, errno, "make / a slave mount");
-  if (mount(s->root_path_abs, s->root_path_abs, NULL, MS_BIND | MS_REC, NULL) < 0)
-    return cove_error(err, errno, "bind rootfs %s", s->root_path_abs);
-  _cleanup_close_ int root_fd = open(s->root_path_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0)
+  /* Bound onto itself by fd, and held as the fd of that new mount: the
+   * path is looked up once (it may be a /proc/self/fd link the caller
+   * holds, when our ids cannot traverse the directories above it). */
+  _cleanup_close_ int under = open(s->root_path_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (under < 0)
     return cove_error(err, errno, "open rootfs %s", s->root_path_abs);
+  _cleanup_close_ int root_fd =
+    cove_open_tree(under, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  if (root_fd < 0 || cove_move_mount(root_fd, "", under, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return cove_error(err, errno, "bind rootfs %s", s->root_path_abs);
 
   for (size_t i = 0; i < s->n_mounts; i++)
     if (mount_one(ctx, root_fd, i, err) < 0)

@@ -48,6 +48,7 @@ struct agent_policy {
   double cpus;
   uint64_t pids;
   uint64_t timeout_ms;
+  uint64_t disk; /* bytes the sandbox may add on host-backed writable mounts; 0 = no budget asked */
   bool allow_unlimited;
   bool seccomp_notify; /* route explicit denials to us for the audit log */
 };
@@ -159,8 +160,12 @@ struct agent_plan {
   size_t n_masked_paths;
   int empty_file_fd, empty_dir_fd; /* sources of masks */
   size_t n_masks;
-  int rootfs_fd;      /* policy rootfs (O_PATH, checked), -1 = host OS directories */
-  char *rootfs_origin; /* its canonical path */
+  /* the sandbox's root: until the run dir exists the checked policy rootfs
+   * (O_PATH) or -1 (host OS directories); then the run dir's skeleton or
+   * the policy rootfs, and after make_namespaces its sandbox-namespace
+   * fd (staged and masked for a policy rootfs), handed over as root.path */
+  int rootfs_fd;
+  char *rootfs_origin; /* a policy rootfs's canonical path */
 };
 struct agent_ctx; /* run.c */
 int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
@@ -171,11 +176,15 @@ void agent_plan_free(struct agent_plan *p);
  * file/dir over every entry to hide, by fd. Returns the staged tree's fd
  * (bind it recursively), -2 when src is not a directory, -1 on error. */
 int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int empty_file, int empty_dir,
-                     const char *stage, unsigned *masks, cove_err *err);
+                     int idmap_userns, const char *stage, unsigned *masks, cove_err *err);
 /* The fds we hold, as the /proc/self/fd path handed to the runtime. */
 void agent_fd_source(char out[static 32], int fd);
 /* Tests only: pause between resolving sources and mounting them. */
 void agent_test_pause(const char *where);
+
+/* disk.c: limits.disk, enforced or refused (fail closed) */
+struct agent_ctx;
+int agent_disk_check(struct agent_ctx *c, cove_err *err);
 
 /* bundle.c: config.json */
 int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err);
@@ -187,8 +196,17 @@ struct agent_netns {
   int userns_fd, mntns_fd, netns_fd, listen_fd;
   int port;
 };
+/* As root the sandbox's root is this one host uid and gid, never the
+ * host's root; the same for every run (docs/agent.md, "Identity"). */
+#define AGENT_HOST_ID 2147221504u
+/* agent_netns_req.idmap[i]: no idmapped mount, the sandbox's own user
+ * namespace (source owned by root), or a user namespace fd. */
+#define AGENT_IDMAP_NONE (-1)
+#define AGENT_IDMAP_SANDBOX (-2)
 struct agent_netns_req {
   bool new_net, listener;
+  bool host_root;   /* we are root: map the sandbox to AGENT_HOST_ID, sources idmapped */
+  const int *idmap; /* per source, AGENT_IDMAP_* or a user namespace fd */
   const char *const *paths; /* canonical paths of the checked sources */
   const int *checked;       /* the orchestrator's fds of them */
   size_t n_sources;
@@ -198,15 +216,15 @@ struct agent_netns_req {
   struct agent_ctx *ctx;
   const char *stage_dir; /* private directory for the staged trees */
   unsigned masks;        /* out: entries masked */
-  /* a policy rootfs: sources[root_index] is walked like the others, then
-   * its staged tree is bound on root_target (the run dir's rootfs
-   * skeleton) inside the new mount namespace; -1 = none */
-  long root_index;
-  const char *root_target;
 };
 /* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
 int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err);
 void agent_netns_close(struct agent_netns *n);
+/* Idmapping helpers (root only): a user namespace mapping host uid:gid
+ * to `base`, and MOUNT_ATTR_IDMAP on a detached tree (userns < 0: none),
+ * failing with an error naming `origin`. */
+int agent_idmap_userns(uid_t uid, gid_t gid, uid_t base, cove_err *err);
+int agent_idmap_tree(int tree, int userns, const char *origin, cove_err *err);
 
 /* proxy.c */
 struct agent_proxy;
@@ -267,6 +285,7 @@ struct agent_denial_count {
 };
 struct agent_notify {
   int listen_fd, conn_fd, notify_fd;
+  int sock_path_fd; /* O_PATH fd of the socket file: the sandbox connects through /proc/self/fd */
   unsigned denials;
   struct agent_audit *audit;
   struct agent_denial_count kinds[AGENT_DENIAL_KINDS];
@@ -349,9 +368,11 @@ struct agent_ctx {
   char id[64];
   char group[128];
   char rundir[4096];
+  char rootfs[4096]; /* canonical path of the sandbox's root, for messages */
   char workspace[4096];
   bool trusted;
   bool limits_enforced;
+  const char *disk_state; /* "enforced", "not_enforced" (allow_unlimited) or "none" (no budget asked) */
   struct agent_netns netns;
   struct agent_notify notify;
   char notify_sock[4096];

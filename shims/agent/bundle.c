@@ -62,7 +62,9 @@ static void emit_seccomp(struct cove_gen *g, yajl_val prof, struct agent_ctx *c)
     }
   }
   if (notify) {
-    cove_gen_kv_str(g, "listenerPath", c->notify_sock);
+    char lp[32];
+    agent_fd_source(lp, c->notify.sock_path_fd); /* the socket file, reached without traversing the run dir */
+    cove_gen_kv_str(g, "listenerPath", lp);
     cove_gen_kv_str(g, "listenerMetadata", c->id);
   }
   cove_gen_map_close(g);
@@ -198,8 +200,10 @@ int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err)
   char cfg[4200], tmp[4300], rootfs[4200];
   snprintf(cfg, sizeof cfg, "%s/bundle/config.json", c->rundir);
   snprintf(tmp, sizeof tmp, "%s.tmp", cfg);
-  /* a policy rootfs is bound there from its checked fd (netns.c) */
-  snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+  /* by fd, like every source: as root the sandbox's id cannot traverse
+   * the private run directory (the runtime binds the root by fd); for a
+   * policy rootfs it is the checked tree, staged and masked (netns.c) */
+  agent_fd_source(rootfs, c->plan.rootfs_fd);
   FILE *f = fopen(tmp, "we");
   if (!f) {
     yajl_tree_free(prof);

@@ -41,7 +41,11 @@ static const char *const etc_masked[] = {
 };
 static const char *const proc_masked[] = {
   "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/sched_debug",
-  "/proc/scsi", NULL,
+  "/proc/scsi",
+  /* root-only on the host (0400): unreadable by DAC already (the
+   * sandbox's root is never the host's), masked as well so they do not
+   * depend on the identity mapping */
+  "/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup", "/proc/slabinfo", "/proc/vmallocinfo", NULL,
 };
 
 void agent_fd_source(char out[static 32], int fd)
@@ -173,10 +177,12 @@ static int check_not_cove_dir(struct agent_ctx *c, const char *canon, const char
   return 0;
 }
 
-/* The mask walk runs in the namespace helper (netns.c), inside the
- * sandbox's own mount namespace and with the sandbox root's rights (so a
+/* The mask walk runs inside the sandbox's own mount namespace (netns.c):
+ * rootless in the namespace helper, with the sandbox root's rights (so a
  * mode-000 directory of the caller's is walked, as the sandbox could read
- * it): the source is cloned NON-recursively (exactly the tree the sandbox's
+ * it); as root in the orchestrator itself, still host root, which can
+ * list at least what the sandbox's unprivileged id can (the source is
+ * idmapped first, so the walk sees the sandbox's ownership): the source is cloned NON-recursively (exactly the tree the sandbox's
  * bind will show: the underlying directories of mount points included,
  * btrfs subvolumes included), attached at a private staging directory, and
  * walked by fd. Every entry to hide is opened O_PATH|O_NOFOLLOW relative to
@@ -413,7 +419,7 @@ static int walk_rounds(struct walk *w, int tree)
 }
 
 int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int empty_file, int empty_dir,
-                     const char *stage, unsigned *masks, cove_err *err)
+                     int idmap_userns, const char *stage, unsigned *masks, cove_err *err)
 {
   /* dest_root "" is the policy rootfs: its entries are absolute paths */
   const char *label = *dest_root ? dest_root : "rootfs";
@@ -426,6 +432,10 @@ int agent_mask_stage(struct agent_ctx *c, const char *dest_root, int src, int em
     return cove_error(err, errno, "mkdir %s", stage);
   _cleanup_close_ int at = open(stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   int tree = cove_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree >= 0 && agent_idmap_tree(tree, idmap_userns, label, err) < 0) {
+    close(tree);
+    return -1;
+  }
   if (at < 0 || tree < 0 || cove_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
     if (errno == EINVAL && tree < 0)
       cove_error(err, 0, "%s: the source has mounts below it; they are not shown in the sandbox, and the kernel "
@@ -549,9 +559,32 @@ static int plan_workspace(struct agent_ctx *c, cove_err *err)
   return 0;
 }
 
+/* The group directory is the sandbox's own (it may chmod it to 0755 or
+ * leave setuid-free but world-readable files in it): what keeps other
+ * local users out is its parent, which must be private to the caller. */
+static int private_groups_dir(struct agent_ctx *c, cove_err *err)
+{
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/groups", c->paths.data);
+  if (agent_mkdir_p(dir, 0700, err) < 0)
+    return cove_error_prefix(err, "group state");
+  _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return cove_error(err, errno, "group state %s", dir);
+  if (st.st_uid != geteuid())
+    return cove_error(err, 0, "group state %s: owned by uid %u, not by the caller (refusing to use it)", dir,
+                      (unsigned)st.st_uid);
+  if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 07700 & ~(mode_t)06000) < 0)
+    return cove_error(err, errno, "group state %s: make it private (0700)", dir);
+  return 0;
+}
+
 static int plan_group(struct agent_ctx *c, cove_err *err)
 {
   char dir[PATH_MAX];
+  if (private_groups_dir(c, err) < 0)
+    return -1;
   snprintf(dir, sizeof dir, "%s/groups/%s", c->paths.data, c->group);
   if (agent_mkdir_p(dir, 0700, err) < 0)
     return cove_error_prefix(err, "group state");

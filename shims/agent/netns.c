@@ -21,22 +21,31 @@
  *    sandbox init cannot be used for this: it is non-dumpable, so an
  *    unprivileged orchestrator may not setns() into it.)
  * The child must be single-threaded to unshare a user namespace; it exits
- * as soon as it has sent its fds. */
+ * as soon as it has sent its fds.
+ *
+ * As root the sandbox's root is a fixed unprivileged host id
+ * (AGENT_HOST_ID), which cannot reach sources under /root or the private
+ * run directory. There the orchestrator itself (host root) steps into the
+ * sandbox's mount namespace and back to prepare the sources: re-open,
+ * verify, clone, idmap (the source's owner becomes the sandbox's root on
+ * that mount), attach under stage/, walk and mask. */
 #include "agent.h"
 
 #include "cove/cleanup.h"
+#include "cove/fsutil.h"
 #include "cove/netlink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -126,6 +135,161 @@ struct hello {
   unsigned masks;
 };
 
+static int send_sources(int sock, const int *out, size_t n)
+{
+  for (size_t i = 0; i < n; i += BATCH) {
+    size_t k = n - i < BATCH ? n - i : BATCH;
+    if (send_fds(sock, out + i, k, "s", 1) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* A detached clone of src with the ownership seen through `userns`
+ * (MOUNT_ATTR_IDMAP), attached at `stage` in the current mount namespace:
+ * a detached mount cannot be cloned again by the runtime, an attached one
+ * can. Returns the attached mount's fd. */
+static int idmap_stage(int src, int userns, const char *origin, const char *stage, cove_err *err)
+{
+  struct stat st;
+  if (fstat(src, &st) < 0)
+    return cove_error(err, errno, "%s", origin);
+  bool dir = S_ISDIR(st.st_mode);
+  int made = dir ? mkdir(stage, 0700) : open(stage, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  if (made < 0)
+    return cove_error(err, errno, "mkdir %s", stage);
+  if (!dir)
+    close(made);
+  _cleanup_close_ int at = open(stage, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  int tree = cove_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (at < 0 || tree < 0) {
+    cove_error(err, errno, "%s: clone for the sandbox", origin);
+    goto fail;
+  }
+  if (agent_idmap_tree(tree, userns, origin, err) < 0)
+    goto fail;
+  if (cove_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    cove_error(err, errno, "%s: attach for the sandbox", origin);
+    goto fail;
+  }
+  return tree;
+fail:
+  if (tree >= 0)
+    close(tree);
+  return -1;
+}
+
+/* Every checked source, re-opened in the sandbox's mount namespace (the
+ * caller is in it); trees with masks walked and masked there
+ * (mounts.c, agent_mask_stage), the staged tree replacing the source (a
+ * policy rootfs is one of them: the runtime gets its staged tree by fd);
+ * as root, sources with an owner idmapped (sandbox_userns = the sandbox's
+ * user namespace, for idmap[i] == AGENT_IDMAP_SANDBOX). */
+static int prepare_sources(const struct agent_netns_req *q, int sandbox_userns, int *out, unsigned *masks,
+                           cove_err *e)
+{
+  size_t i = 0;
+  for (; i < q->n_sources; i++)
+    if ((out[i] = reopen_same(q->paths[i], q->checked[i], e)) < 0)
+      goto fail;
+  for (i = 0; i < q->n_sources; i++) {
+    int userns = !q->idmap || q->idmap[i] == AGENT_IDMAP_NONE ? -1
+                 : q->idmap[i] == AGENT_IDMAP_SANDBOX         ? sandbox_userns
+                                                              : q->idmap[i];
+    char stage[4400];
+    snprintf(stage, sizeof stage, "%s/%zu", q->stage_dir, i);
+    int t = -2;
+    if (q->walk_roots && q->walk_roots[i])
+      t = agent_mask_stage(q->ctx, q->walk_roots[i], out[i], out[q->n_sources - 2], out[q->n_sources - 1], userns,
+                           stage, masks, e);
+    if (t == -1) {
+      if (userns >= 0)
+        cove_error_prefix(e, "%s", q->paths[i]);
+      goto fail_all;
+    }
+    if (t == -2 && userns >= 0 && (t = idmap_stage(out[i], userns, q->paths[i], stage, e)) < 0)
+      goto fail_all;
+    if (t >= 0) {
+      close(out[i]);
+      out[i] = t;
+    }
+  }
+  return 0;
+fail_all:
+  i = q->n_sources;
+fail:
+  while (i > 0)
+    close(out[--i]);
+  return -1;
+}
+
+int agent_idmap_tree(int tree, int userns, const char *origin, cove_err *err)
+{
+  if (userns < 0)
+    return 0;
+  struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+  if (cove_mount_setattr(tree, "", AT_EMPTY_PATH, &a) < 0)
+    return cove_error(err, errno,
+                      "%s: its filesystem refuses an idmapped mount (MOUNT_ATTR_IDMAP), which running as root needs "
+                      "so the sandbox's root is not the host's",
+                      origin);
+  return 0;
+}
+
+/* A user namespace whose only use is as an idmapping (MOUNT_ATTR_IDMAP):
+ * host uid:gid `uid`:`gid` seen as `base`, i.e. as the sandbox's root. */
+int agent_idmap_userns(uid_t uid, gid_t gid, uid_t base, cove_err *err)
+{
+  int sp[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+    return cove_error(err, errno, "socketpair");
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sp[0]);
+    close(sp[1]);
+    return cove_error(err, errno, "fork");
+  }
+  if (pid == 0) {
+    close(sp[0]);
+    char c;
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (unshare(CLONE_NEWUSER) < 0 || write(sp[1], "u", 1) != 1)
+      _exit(1);
+    /* held until the parent has the namespace (EOF) */
+    while (read(sp[1], &c, 1) > 0)
+      ;
+    _exit(0);
+  }
+  close(sp[1]);
+  int fd = -1;
+  char path[64], m[64], c = 0;
+  if (read(sp[0], &c, 1) != 1 || c != 'u') {
+    cove_error(err, errno, "idmapping: user namespace");
+    goto out;
+  }
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  snprintf(m, sizeof m, "%u %u 1\n", (unsigned)uid, (unsigned)base);
+  if (write_file(path, m) < 0) {
+    cove_error(err, errno, "idmapping: %s", path);
+    goto out;
+  }
+  snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+  snprintf(m, sizeof m, "%u %u 1\n", (unsigned)gid, (unsigned)base);
+  if (write_file(path, m) < 0) {
+    cove_error(err, errno, "idmapping: %s", path);
+    goto out;
+  }
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    cove_error(err, errno, "idmapping: %s", path);
+out:
+  close(sp[0]);
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  return fd;
+}
+
 __attribute__((noreturn)) static void child(int sock, int go, const struct agent_netns_req *q)
 {
   cove_err e = {0};
@@ -171,54 +335,43 @@ __attribute__((noreturn)) static void child(int sock, int go, const struct agent
       cove_error(&e, errno, "open own namespaces");
       goto fail;
     }
-  /* Every checked source, re-opened in the sandbox's mount namespace. */
-  static int out[AGENT_NETNS_MAX_SOURCES];
-  for (size_t i = 0; i < q->n_sources; i++)
-    if ((out[i] = reopen_same(q->paths[i], q->checked[i], &e)) < 0)
-      goto fail;
-  /* Trees with masks: walked and masked here, where the sandbox's mounts
-   * live (mounts.c, agent_mask_stage); the staged tree replaces the
-   * source. The policy rootfs is one of them. */
   struct hello h = {.port = port};
-  for (size_t i = 0; q->walk_roots && i + 2 < q->n_sources; i++) {
-    if (!q->walk_roots[i])
-      continue;
-    char stage[4400];
-    snprintf(stage, sizeof stage, "%s/%zu", q->stage_dir, i);
-    int t = agent_mask_stage(q->ctx, q->walk_roots[i], out[i], out[q->n_sources - 2], out[q->n_sources - 1], stage,
-                             &h.masks, &e);
-    if (t == -1)
-      goto fail;
-    if (t >= 0) {
-      close(out[i]);
-      out[i] = t;
-    }
-  }
-  /* A policy rootfs is mounted from its verified (and staged, masks
-   * included) fd onto the run dir's skeleton (private to us), so the
-   * runtime's root.path names exactly the checked tree. The namespace is
-   * owned by a new user namespace: nothing propagates back to the host. */
-  if (q->root_index >= 0) {
-    char src[32];
-    agent_fd_source(src, out[q->root_index]);
-    if (mount(src, q->root_target, NULL, MS_BIND | MS_REC, NULL) < 0) {
-      cove_error(&e, errno, "bind rootfs %s", q->paths[q->root_index]);
-      goto fail;
-    }
-  }
+  static int out[AGENT_NETNS_MAX_SOURCES];
+  if (!q->host_root && prepare_sources(q, -1, out, &h.masks, &e) < 0)
+    goto fail;
   if (send_fds(sock, fds, nf, &h, sizeof h) < 0)
     _exit(1);
-  for (size_t i = 0; i < q->n_sources; i += BATCH) {
-    size_t k = q->n_sources - i < BATCH ? q->n_sources - i : BATCH;
-    if (send_fds(sock, out + i, k, "s", 1) < 0)
-      _exit(1);
-  }
+  if (!q->host_root && send_sources(sock, out, q->n_sources) < 0)
+    _exit(1);
   _exit(0);
 fail:
   snprintf(msg, sizeof msg, "E%s", e.msg);
   if (write(sock, msg, strlen(msg)) < 0)
     _exit(2);
   _exit(1);
+}
+
+/* As root: we (host root, so every checked path is reachable, /root
+ * included) step into the sandbox's mount namespace, prepare the sources
+ * there with the sandbox's user namespace as the idmapping, and step back.
+ * In-process rather than in another child: no fork and fd passing on the
+ * start-up path. setns() also moves root and cwd, so cwd is restored. */
+static int sources_as_host_root(const struct agent_netns_req *q, const struct agent_netns *n, unsigned *masks,
+                                int *reopened, cove_err *err)
+{
+  _cleanup_close_ int home = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  _cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (home < 0 || cwd < 0)
+    return cove_error(err, errno, "own mount namespace");
+  if (setns(n->mntns_fd, CLONE_NEWNS) < 0)
+    return cove_error(err, errno, "join the sandbox's mount namespace");
+  int r = prepare_sources(q, n->userns_fd, reopened, masks, err);
+  if (setns(home, CLONE_NEWNS) < 0 || fchdir(cwd) < 0) {
+    /* nothing may run on in the sandbox's view of the filesystem */
+    fprintf(stderr, "cove: agent: cannot return to the host mount namespace: %s\n", strerror(errno));
+    abort();
+  }
+  return r;
 }
 
 int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err)
@@ -258,7 +411,8 @@ int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *re
     goto reap;
   }
   {
-    /* the same single-id map the runtime would write: sandbox root = us */
+    /* one id: the sandbox's root is us rootless, and as root a fixed
+     * unprivileged host id (AGENT_HOST_ID, docs/agent.md), never uid 0 */
     char p[64], m[64];
     snprintf(p, sizeof p, "/proc/%d/setgroups", (int)pid);
     if (write_file(p, "deny") < 0 && geteuid() != 0) {
@@ -266,13 +420,13 @@ int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *re
       goto reap;
     }
     snprintf(p, sizeof p, "/proc/%d/gid_map", (int)pid);
-    snprintf(m, sizeof m, "0 %u 1\n", (unsigned)getegid());
+    snprintf(m, sizeof m, "0 %u 1\n", q->host_root ? AGENT_HOST_ID : (unsigned)getegid());
     if (write_file(p, m) < 0) {
       cove_error(err, errno, "%s", p);
       goto reap;
     }
     snprintf(p, sizeof p, "/proc/%d/uid_map", (int)pid);
-    snprintf(m, sizeof m, "0 %u 1\n", (unsigned)geteuid());
+    snprintf(m, sizeof m, "0 %u 1\n", q->host_root ? AGENT_HOST_ID : (unsigned)geteuid());
     if (write_file(p, m) < 0) {
       cove_error(err, errno, "%s", p);
       goto reap;
@@ -298,6 +452,11 @@ int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *re
     if (q->listener)
       n->listen_fd = fds[k++];
     n->port = port;
+    if (q->host_root) {
+      if (sources_as_host_root(q, n, &q->masks, reopened, err) < 0)
+        goto reap;
+      got = q->n_sources;
+    }
     for (; got < q->n_sources; got += BATCH) {
       size_t b = q->n_sources - got < BATCH ? q->n_sources - got : BATCH;
       if (recv_fds(sp[0], reopened + got, b, NULL, 0, err) < 0)

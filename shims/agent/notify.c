@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,6 +33,12 @@ int agent_notify_listen(struct agent_notify *n, const char *sock_path, cove_err 
   if (n->listen_fd < 0)
     return cove_error(err, errno, "seccomp listener socket");
   if (bind(n->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(n->listen_fd, 1) < 0)
+    return cove_error(err, errno, "seccomp listener socket %s", sock_path);
+  /* The sandbox's init connects through an fd of the socket file (as root
+   * its id cannot traverse the run directory), as an id that does not own
+   * it: connect needs write permission. Only fd holders reach it. */
+  n->sock_path_fd = open(sock_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (n->sock_path_fd < 0 || chmod(sock_path, 0666) < 0)
     return cove_error(err, errno, "seccomp listener socket %s", sock_path);
   return 0;
 }
@@ -157,5 +164,7 @@ void agent_notify_close(struct agent_notify *n)
     close(n->conn_fd);
   if (n->notify_fd >= 0)
     close(n->notify_fd);
-  n->listen_fd = n->conn_fd = n->notify_fd = -1;
+  if (n->sock_path_fd >= 0)
+    close(n->sock_path_fd);
+  n->listen_fd = n->conn_fd = n->notify_fd = n->sock_path_fd = -1;
 }

@@ -243,7 +243,7 @@ static int parse_limits(struct agent_policy *p, yajl_val v, cove_err *err)
 {
   if (!YAJL_IS_OBJECT(v))
     return cove_error(err, 0, "limits: expected object, got %s", cove_json_type_name(v));
-  static const char *const keys[] = {"memory", "cpus", "pids", "timeout", NULL};
+  static const char *const keys[] = {"memory", "cpus", "pids", "timeout", "disk", NULL};
   if (cove_json_known_keys(v, "limits", keys, err) < 0)
     return -1;
   yajl_val m = cove_json_field(v, "memory");
@@ -259,6 +259,18 @@ static int parse_limits(struct agent_policy *p, yajl_val v, cove_err *err)
     }
     if (p->memory < (4u << 20))
       return cove_error(err, 0, "limits.memory: below 4 MiB cannot run anything");
+  }
+  yajl_val d = cove_json_field(v, "disk");
+  if (d) {
+    if (YAJL_IS_STRING(d)) {
+      if (agent_parse_size(d->u.string, &p->disk) < 0 || !p->disk)
+        return cove_error(err, 0, "limits.disk: \"%s\": expected bytes or a size like \"1G\"", d->u.string);
+    } else if (YAJL_IS_INTEGER(d) && d->u.number.i > 0) {
+      p->disk = (uint64_t)d->u.number.i;
+    } else {
+      return cove_error(err, 0, "limits.disk: expected a positive integer or a size string, got %s",
+                        cove_json_type_name(d));
+    }
   }
   yajl_val c = cove_json_field(v, "cpus");
   if (c) {

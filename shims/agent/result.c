@@ -86,6 +86,8 @@ int agent_result_write(FILE *f, struct agent_ctx *c)
   kv_i(f, "cpu_usec", s->cpu_usec, s->cpu_usec >= 0);
   kv_i(f, "pids_peak", s->pids_peak, s->pids_peak >= 0);
   fprintf(f, ",\"limits_enforced\":%s", c->limits_enforced ? "true" : "false");
+  kv_i(f, "disk_limit_bytes", (int64_t)c->pol.disk, c->pol.disk > 0);
+  fprintf(f, ",\"disk\":\"%s\"", c->disk_state ? c->disk_state : "none");
   fprintf(f, ",\"denials\":{\"seccomp\":%u,\"network\":%u,\"masked_paths\":%zu}", c->notify.denials, c->proxy_denied,
           c->plan.n_masks);
   fprintf(f, ",\"proxied_connections\":%u", c->proxy_allowed);

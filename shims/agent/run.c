@@ -79,20 +79,32 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   /* the run dir is 0700, but the rootfs skeleton must be traversable by
    * the sandbox's root (the caller) only — it is */
   snprintf(p, sizeof p, "%s/empty.d/file", c->rundir);
-  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  /* world-readable: as root the sandbox's id does not own them, and a
+   * mask must read as empty, not fail */
+  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0)
     return cove_error(err, errno, "%s", p);
   close(fd);
   c->plan.empty_file_fd = open(p, O_PATH | O_CLOEXEC | O_NOFOLLOW);
   snprintf(p, sizeof p, "%s/empty.d/dir", c->rundir);
-  if (mkdir(p, 0500) < 0)
+  if (mkdir(p, 0555) < 0)
     return cove_error(err, errno, "%s", p);
   c->plan.empty_dir_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (c->plan.empty_file_fd < 0 || c->plan.empty_dir_fd < 0)
     return cove_error(err, errno, "mask sources");
-  if (!c->pol.rootfs) {
+  if (c->pol.rootfs) {
+    /* checked and pinned by the plan (mounts.c, plan_rootfs) */
+    snprintf(c->rootfs, sizeof c->rootfs, "%s", c->plan.rootfs_origin);
+  } else {
     char rootfs[4300];
     snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
+    /* the sandbox's root creates its mount points in the skeleton */
+    if (geteuid() == 0 && chown(rootfs, AGENT_HOST_ID, AGENT_HOST_ID) < 0)
+      return cove_error(err, errno, "chown %s", rootfs);
+    c->plan.rootfs_fd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (c->plan.rootfs_fd < 0)
+      return cove_error(err, errno, "rootfs %s", rootfs);
+    snprintf(c->rootfs, sizeof c->rootfs, "%s", rootfs);
     for (size_t i = 0; i < c->plan.n; i++) {
       const struct agent_mount *m = &c->plan.m[i];
       if (m->kind != AM_SYMLINK)
@@ -299,7 +311,7 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
   agent_audit(&c->audit, "start", "workspace", c->workspace, "network",
               c->pol.net == AGENT_NET_NONE ? "none" : c->pol.net == AGENT_NET_HOST ? "host" : "proxy",
               "limits_enforced", c->limits_enforced ? AUDIT_TRUE : AUDIT_FALSE, "memory",
-              AUDIT_NUM(mem, c->pol.memory), "pids", AUDIT_NUM(pids, c->pol.pids), "timeout_ms",
+              AUDIT_NUM(mem, c->pol.memory), "pids", AUDIT_NUM(pids, c->pol.pids), "disk", c->disk_state, "timeout_ms",
               AUDIT_NUM(ms, c->pol.timeout_ms), NULL);
   int r = cove_container_prepare(&co, &h, err);
   if (r < 0 && is_limits_error(err->msg) && c->limits_enforced) {
@@ -366,64 +378,116 @@ restore_fail:
   return -1;
 }
 
+/* The idmapping for a source as root (agent_netns_req.idmap): its owner
+ * uid:gid seen as the sandbox's root; one user namespace per owner. -3 on
+ * error. */
+struct owners {
+  uid_t uid[8];
+  gid_t gid[8];
+  int fd[8];
+  size_t n;
+};
+static int idmap_for(int fd, const char *origin, struct owners *ow, cove_err *err)
+{
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return cove_error(err, errno, "%s", origin), -3;
+  if (st.st_uid == 0 && st.st_gid == 0)
+    return AGENT_IDMAP_SANDBOX; /* the sandbox's own user namespace maps exactly that */
+  size_t k = 0;
+  while (k < ow->n && (ow->uid[k] != st.st_uid || ow->gid[k] != st.st_gid))
+    k++;
+  if (k < ow->n)
+    return ow->fd[k];
+  if (k == sizeof ow->fd / sizeof *ow->fd)
+    return cove_error(err, E2BIG, "%s: too many different owners among the mounts", origin), -3;
+  if ((ow->fd[k] = agent_idmap_userns(st.st_uid, st.st_gid, AGENT_HOST_ID, err)) < 0)
+    return -3;
+  ow->uid[k] = st.st_uid;
+  ow->gid[k] = st.st_gid;
+  ow->n++;
+  return ow->fd[k];
+}
+
 /* The sandbox's namespaces, with every bind source re-opened inside its
  * mount namespace and verified to be the checked object (netns.c). */
 static int make_namespaces(struct agent_ctx *c, cove_err *err)
 {
   static const char *paths[AGENT_NETNS_MAX_SOURCES], *walk[AGENT_NETNS_MAX_SOURCES];
-  static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES];
+  static int checked[AGENT_NETNS_MAX_SOURCES], reopened[AGENT_NETNS_MAX_SOURCES], idmap[AGENT_NETNS_MAX_SOURCES];
   static size_t idx[AGENT_NETNS_MAX_SOURCES];
-  char ef[4300], ed[4300], stage[4300], rootfs[4300];
+  struct owners ow = {.n = 0};
+  char ef[4300], ed[4300], stage[4300];
+  bool root = geteuid() == 0;
   size_t n = 0;
+  int rc = -1;
   for (size_t i = 0; i < c->plan.n; i++) {
-    if (c->plan.m[i].kind != AM_BIND)
+    const struct agent_mount *m = &c->plan.m[i];
+    if (m->kind != AM_BIND)
       continue;
-    if (n + 3 >= AGENT_NETNS_MAX_SOURCES)
-      return cove_error(err, E2BIG, "too many mounts");
-    paths[n] = c->plan.m[i].origin;
-    walk[n] = c->plan.m[i].walk ? c->plan.m[i].destination : NULL;
-    checked[n] = c->plan.m[i].fd;
+    if (n + 3 >= AGENT_NETNS_MAX_SOURCES) {
+      cove_error(err, E2BIG, "too many mounts");
+      goto out;
+    }
+    paths[n] = m->origin;
+    walk[n] = m->walk ? m->destination : NULL;
+    checked[n] = m->fd;
+    idmap[n] = AGENT_IDMAP_NONE;
+    /* As root every host-backed mount but the read-only OS directories is
+     * idmapped: its owner (the caller, or whoever owns the workspace) is
+     * the sandbox's root there, so the sandbox's writes land as that owner
+     * and everything else in it is nobody's to the sandbox. */
+    if (root && !m->recursive && (idmap[n] = idmap_for(m->fd, m->origin, &ow, err)) == -3)
+      goto out;
     idx[n++] = i;
-  }
-  size_t nb = n; /* the plan's binds; then the rootfs, the empty file and dir */
-  /* the policy rootfs is walked and masked like the workspace (dest "":
-   * its entries are the sandbox's absolute paths) */
-  snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
-  long root_index = -1;
-  if (c->plan.rootfs_fd >= 0) {
-    root_index = (long)n;
-    walk[n] = "";
-    paths[n] = c->plan.rootfs_origin;
-    checked[n++] = c->plan.rootfs_fd;
   }
   snprintf(ef, sizeof ef, "%s/empty.d/file", c->rundir);
   snprintf(ed, sizeof ed, "%s/empty.d/dir", c->rundir);
   snprintf(stage, sizeof stage, "%s/stage", c->rundir);
+  /* after the plan's binds: the root, the empty file and dir. The root is
+   * handed over as an fd too: as root the sandbox's id cannot traverse
+   * our private run directory. A policy
+   * rootfs is walked and masked like the workspace (dest "": its entries
+   * are the sandbox's absolute paths); the skeleton is ours, not walked */
+  walk[n] = c->pol.rootfs ? "" : NULL;
+  idmap[n] = AGENT_IDMAP_NONE;
+  /* a policy rootfs is an image: its owner is the sandbox's root, as in a
+   * container (it is read-only; the runtime may add mount points) */
+  if (root && c->pol.rootfs && (idmap[n] = idmap_for(c->plan.rootfs_fd, c->rootfs, &ow, err)) == -3)
+    goto out;
+  paths[n] = c->rootfs;
+  checked[n++] = c->plan.rootfs_fd;
   walk[n] = NULL;
+  idmap[n] = AGENT_IDMAP_NONE;
   paths[n] = ef;
   checked[n++] = c->plan.empty_file_fd;
   walk[n] = NULL;
+  idmap[n] = AGENT_IDMAP_NONE;
   paths[n] = ed;
   checked[n++] = c->plan.empty_dir_fd;
   struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
-                              .paths = paths, .checked = checked, .n_sources = n, .walk_roots = walk, .ctx = c,
-                              .stage_dir = stage, .root_index = root_index, .root_target = rootfs};
+                              .host_root = root, .idmap = idmap, .paths = paths, .checked = checked,
+                              .n_sources = n, .walk_roots = walk, .ctx = c, .stage_dir = stage};
   if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
     agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
-    return -1;
+    goto out;
   }
   c->plan.n_masks = q.masks;
-  for (size_t k = 0; k < nb; k++) {
+  for (size_t k = 0; k + 3 < n; k++) {
     close(c->plan.m[idx[k]].fd);
     c->plan.m[idx[k]].fd = reopened[k];
   }
-  if (root_index >= 0)
-    close(reopened[root_index]); /* it is mounted; ours stays the checked fd */
+  close(c->plan.rootfs_fd);
   close(c->plan.empty_file_fd);
   close(c->plan.empty_dir_fd);
+  c->plan.rootfs_fd = reopened[n - 3];
   c->plan.empty_file_fd = reopened[n - 2];
   c->plan.empty_dir_fd = reopened[n - 1];
-  return 0;
+  rc = 0;
+out:
+  for (size_t k = 0; k < ow.n; k++)
+    close(ow.fd[k]);
+  return rc;
 }
 
 static bool group_trusted(const struct agent_allowlist *al, const char *g)
@@ -557,7 +621,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   c->audit.global_fd = c->audit.group_fd = -1;
   c->plan.empty_file_fd = c->plan.empty_dir_fd = c->plan.rootfs_fd = -1;
   c->netns.userns_fd = c->netns.mntns_fd = c->netns.netns_fd = c->netns.listen_fd = -1;
-  c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = -1;
+  c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = c->notify.sock_path_fd = -1;
   c->notify.audit = &c->audit;
   c->stats.memory_peak = c->stats.cpu_usec = c->stats.pids_peak = -1;
   cove_err err = {0};
@@ -617,7 +681,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     cove_err e2;
     agent_gc(&c->paths, false, &removed, &e2);
   }
-  if (agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0)
+  if (agent_disk_check(c, &err) < 0 || agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0)
     goto refused;
   /* checked: the outputs may be created now */
   for (int i = 0; i < 3; i++)

@@ -5,15 +5,18 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib-agent.sh"
 
-# a long multibyte run first, so the report's tail (its last 8 KiB) starts
-# inside a character; then invalid UTF-8, NUL and control characters, "]]>"
-# and XML specials, which must be in that tail; the output ends inside a
-# character
+# invalid UTF-8, NUL and control characters, "]]>" and XML specials at the
+# start (the whole output file); then a long multibyte run, so the report's
+# tail (its last 8 KiB) starts inside a character; the specials again, and
+# a short line of them at the end, which must be in that tail; the output
+# ends inside a character
 cat >"$WS/noise.py" <<'PY'
 import sys
 o = sys.stdout.buffer
+o.write(b"bad:\xff\xfe\xc3(\xed\xa0\x80\xf8\x88\x80\x80\x80 nul:\x00 ctl:\x01\x08\x0b\x1b[31m ]]> <&\"' \xef\xbf\xbe\n")
 o.write("é€😀".encode() * 3001)
 o.write(b"\nbad:\xff\xfe\xc3(\xed\xa0\x80\xf8\x88\x80\x80\x80 nul:\x00 ctl:\x01\x08\x0b\x1b[31m ]]> <&\"' \xef\xbf\xbe\n")
+o.write(b"\nend:\xff ]]> <&\"' \x01\n")
 o.write(b"\xe2\x82")  # ends inside a character
 sys.stderr.buffer.write(b"err:\xc0\xaf\x7f\x9f\n")
 PY

@@ -37,8 +37,14 @@ print("getfl", fcntl.fcntl(fd, fcntl.F_GETFL) >= 0)
 try:
     fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK); print("LEASE-TAKEN")
 except OSError as e:
-    print("lease", e.errno)'
+    print("lease", e.errno)
+# the kernel reads cmd as 32 bits: high bits must not slip past the rule
+import ctypes, platform
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.syscall({"x86_64": 72, "aarch64": 25}[platform.machine()], fd, ctypes.c_ulong(0x100000400), ctypes.c_ulong(fcntl.F_RDLCK))
+print("hilease", r, ctypes.get_errno())'
 assert_eq 0 "$RC" "probe ran ($ERR)"
 assert_contains "$OUT" "getfl True" "other fcntl commands allowed"
 assert_contains "$OUT" "lease 1" "F_SETLEASE denied with EPERM"
 assert_not_contains "$OUT" "LEASE-TAKEN"
+assert_contains "$OUT" "hilease -1 1" "F_SETLEASE with high bits in cmd (truncated by the kernel) denied too"
