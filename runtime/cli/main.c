@@ -2,6 +2,7 @@
  * come before the command; command options may appear anywhere after it,
  * as --opt=val, --opt val or -opt (urfave/cli style, which containerd's
  * shim and conmon rely on). One parser for all of it: opts.c. */
+#include "cove/cleanup.h"
 #include "cove/container.h"
 #include "cove/defaults.h"
 #include "cove/error.h"
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
   };
   /* Global options come before the command; the rest is the command's. */
   const struct cli_cmd cmd = {"", usage, opts, 0, -1, 1};
-  char **args = NULL;
+  _cleanup_free_ char **args = NULL; /* every early return frees it */
   int nargs, r = cli_parse(&cmd, argc, argv, &args, &nargs);
   if (r != CLI_OK)
     return cli_done(r);
@@ -114,11 +115,8 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     if (strcmp(commands[i].name, name) == 0) {
       /* The command sees argv[0] = its own name, then its arguments. */
-      int rc = commands[i].fn(&g, nargs, args);
-      free(args);
-      return rc;
+      return commands[i].fn(&g, nargs, args);
     }
   cove_log(COVE_LOG_ERROR, "unknown command \"%s\" (see cove --help)", name);
-  free(args);
   return CLI_EXIT_USAGE;
 }
