@@ -375,20 +375,6 @@ capture c task delete d3
 assert_contains "$ERR" "exit code 137" "SIGKILL exit status reached containerd"
 assert_ok c containers delete d3
 
-# cgfile PID CONTROLLER V1FILE V2FILE: a limit file of the cgroup of PID
-cgfile() {
-  local n ctrls path f
-  while IFS=: read -r n ctrls path; do
-    if [[ ",$ctrls," == *",$2,"* ]] && [ -e "/sys/fs/cgroup/$2$path/$3" ]; then
-      echo "/sys/fs/cgroup/$2$path/$3"; return
-    fi
-    if [ -z "$ctrls" ]; then
-      for f in "/sys/fs/cgroup$path/$4" "/sys/fs/cgroup/unified$path/$4"; do
-        [ -e "$f" ] && { echo "$f"; return; }
-      done
-    fi
-  done <"/proc/$1/cgroup"
-}
 
 # ------------------------------------------------------ cgroup limits
 

@@ -196,20 +196,6 @@ trap '_rc=$?; _podman_cleanup; _cgp_cleanup; (exit $_rc); _finish' EXIT
 log "podman $(podman --version | awk '{print $3}'), exec=$(has_cmd exec && echo yes || echo no)," \
   "pause=$(has_cmd pause && echo yes || echo no), cgroups=$HAS_CGROUPS"
 
-# cgfile PID CONTROLLER V1FILE V2FILE: the container's limit file
-cgfile() {
-  local line n ctrls path
-  while IFS=: read -r n ctrls path; do
-    if [[ ",$ctrls," == *",$2,"* ]] && [ -e "/sys/fs/cgroup/$2$path/$3" ]; then
-      echo "/sys/fs/cgroup/$2$path/$3"; return
-    fi
-    if [ -z "$ctrls" ]; then
-      for line in "/sys/fs/cgroup$path/$4" "/sys/fs/cgroup/unified$path/$4"; do
-        [ -e "$line" ] && { echo "$line"; return; }
-      done
-    fi
-  done <"/proc/$1/cgroup"
-}
 
 # ---------------------------------------------------------- foreground run
 

@@ -487,3 +487,20 @@ trap 'exit 130' INT TERM HUP
 log "$TESTNAME mode=$MODE uid=$UID_NOW T=$T cove=$COVE rootfs=$ROOTFS"
 [ -x "$COVE" ] || die "cove binary $COVE is not executable"
 [ -x "$ROOTFS/bin/busybox" ] || die "rootfs $ROOTFS has no bin/busybox"
+
+# cgfile PID CONTROLLER V1FILE V2FILE: the path of a limit file of PID's
+# cgroup, seen from the host (v1 hierarchy of CONTROLLER, else the v2 one,
+# at /sys/fs/cgroup or /sys/fs/cgroup/unified on hybrid hosts)
+cgfile() {
+  local n ctrls path f
+  while IFS=: read -r n ctrls path; do
+    if [[ ",$ctrls," == *",$2,"* ]] && [ -e "/sys/fs/cgroup/$2$path/$3" ]; then
+      echo "/sys/fs/cgroup/$2$path/$3"; return
+    fi
+    if [ -z "$ctrls" ]; then
+      for f in "/sys/fs/cgroup$path/$4" "/sys/fs/cgroup/unified$path/$4"; do
+        [ -e "$f" ] && { echo "$f"; return; }
+      done
+    fi
+  done <"/proc/$1/cgroup"
+}
