@@ -4,17 +4,39 @@
 #include <stdio.h>
 #include <string.h>
 
-int cove_error(cove_err *err, int errnum, const char *fmt, ...)
+static int verror(cove_err *err, enum cove_err_kind kind, int errnum, const char *fmt, va_list ap)
 {
-  va_list ap;
-  va_start(ap, fmt);
   int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-  va_end(ap);
   if (n < 0)
     n = 0;
   if (errnum && (size_t)n < sizeof err->msg)
     snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(errnum));
   err->code = errnum;
+  err->kind = kind;
+  return -1;
+}
+
+int cove_error(cove_err *err, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  verror(err, COVE_EK_GENERIC, errnum, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int cove_error_kind(cove_err *err, enum cove_err_kind kind, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  verror(err, kind, errnum, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int cove_err_set_kind(cove_err *err, enum cove_err_kind kind)
+{
+  err->kind = kind;
   return -1;
 }
 
@@ -40,5 +62,6 @@ int cove_error_prefix(cove_err *err, const char *fmt, ...)
 void cove_err_clear(cove_err *err)
 {
   err->code = 0;
+  err->kind = COVE_EK_GENERIC;
   err->msg[0] = 0;
 }
