@@ -217,14 +217,6 @@ static void strip_trailing(char *p)
     p[--l] = 0;
 }
 
-static bool under(const char *path, const char *prefix)
-{
-  size_t l = strlen(prefix);
-  if (l == 1 && prefix[0] == '/')
-    return path[0] == '/';
-  return !strncmp(path, prefix, l) && (path[l] == 0 || path[l] == '/');
-}
-
 static bool cg_has_procs(const char *dir)
 {
   char b[64];
@@ -490,27 +482,17 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
       cove_debug("cgroup v1 %s: not used: %s", v1_names[c], e.msg);
       continue;
     }
-    if (c == COVE_CG_CPUSET) {
-      /* A new v1 cpuset starts with no cpus and no mems: a process cannot
-       * even join it. Inherit the parent's along the made path. */
-      char cpus[4096], mems[4096];
-      if (cove_cg_read(base, "cpuset.cpus", cpus, sizeof cpus) >= 0 &&
-          cove_cg_read(base, "cpuset.mems", mems, sizeof mems) >= 0) {
-        for (size_t i = 0; i < cg->n_made; i++)
-          if (under(cg->made[i], base) && strcmp(cg->made[i], base)) {
-            char cur[128];
-            cpus[strcspn(cpus, "\n")] = 0;
-            mems[strcspn(mems, "\n")] = 0;
-            if (cove_cg_read(cg->made[i], "cpuset.cpus", cur, sizeof cur) >= 0 && (cur[0] == '\n' || !cur[0]) &&
-                (cove_cg_write(cg->made[i], "cpuset.cpus", cpus, &e) < 0 ||
-                 cove_cg_write(cg->made[i], "cpuset.mems", mems, &e) < 0)) {
-              if (needed) {
-                *err = e;
-                goto fail;
-              }
-            }
-          }
+    /* A new v1 cpuset starts with no cpus and no mems, and so may an
+     * existing parent (kubelet's pod cgroup): fill them or no process
+     * can join. */
+    if (c == COVE_CG_CPUSET && cove_cg_v1_cpuset_fill(base, leaf, &e) < 0) {
+      if (needed) {
+        *err = e;
+        cove_error_prefix(err, "config.json: linux.resources.cpu.cpus/mems (cgroup v1 cpuset)");
+        goto fail;
       }
+      cove_debug("cgroup v1 cpuset: not used: %s", e.msg);
+      continue;
     }
     snprintf(cg->v1[c], sizeof cg->v1[c], "%s", leaf);
   }

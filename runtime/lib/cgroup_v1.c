@@ -259,3 +259,45 @@ int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *
     return cove_error(err, 0, F("unified") ": the container has no cgroup v2 directory");
   return 0;
 }
+
+/* One cpuset file of `dir`: left alone when set, else the parent's. */
+static int cpuset_inherit(const char *parent, const char *dir, const char *file, cove_err *err)
+{
+  char cur[4096], up[4096];
+  if (cove_cg_read(dir, file, cur, sizeof cur) < 0)
+    return cove_error(err, errno, "read %s/%s", dir, file);
+  cur[strcspn(cur, "\n")] = 0;
+  if (cur[0])
+    return 0;
+  if (cove_cg_read(parent, file, up, sizeof up) < 0)
+    return cove_error(err, errno, "read %s/%s", parent, file);
+  up[strcspn(up, "\n")] = 0;
+  if (!up[0])
+    return cove_error(err, ENOSPC, "%s/%s is empty: nothing to inherit", parent, file);
+  return cove_cg_write(dir, file, up, err);
+}
+
+int cove_cg_v1_cpuset_fill(const char *base, const char *leaf, cove_err *err)
+{
+  size_t bl = strlen(base);
+  if (strncmp(leaf, base, bl) != 0 || (leaf[bl] != '/' && leaf[bl] != 0) || strlen(leaf) >= 4096)
+    return cove_error(err, EINVAL, "cpuset: %s is not below %s", leaf, base);
+  char parent[4096], dir[4096];
+  snprintf(parent, sizeof parent, "%s", base);
+  snprintf(dir, sizeof dir, "%s", leaf);
+  /* top-down: each level's parent is filled before the level itself (mems
+   * first: the kernel checks cpus and mems against the parent's) */
+  for (char *s = dir + bl + (leaf[bl] == '/'); *s; ) {
+    char *e = strchr(s, '/');
+    if (e)
+      *e = 0;
+    if (cpuset_inherit(parent, dir, "cpuset.mems", err) < 0 || cpuset_inherit(parent, dir, "cpuset.cpus", err) < 0)
+      return -1;
+    snprintf(parent, sizeof parent, "%s", dir);
+    if (!e)
+      break;
+    *e = '/';
+    s = e + 1;
+  }
+  return 0;
+}

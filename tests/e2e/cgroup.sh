@@ -246,6 +246,41 @@ assert_eq "" "$left" "absolute cgroupsPath directories left"
 rmdir "$sub"
 cfg "$B" 'del(.linux.cgroupsPath)'
 
+# --- a pre-created, empty cpuset parent (kubelet makes pod cgroups with
+# plain mkdir: cpuset.cpus/mems empty): cove fills every empty level from
+# its parent top-down, as runc does, or no process could join
+if [ -d "/sys/fs/cgroup/cpuset$(own cpuset)" ]; then
+  cs="/sys/fs/cgroup/cpuset$(own cpuset)"
+  cs=${cs%/}
+  mkdir -p "$cs/cove-pod-$TAG/burst" || die "mkdir $cs/cove-pod-$TAG/burst"
+  assert_eq "" "$(cat "$cs/cove-pod-$TAG/burst/cpuset.cpus")" "a plain mkdir'ed cpuset starts empty"
+  cfg "$B" --arg p "cove-pod-$TAG/burst/ctr" '.linux.cgroupsPath = $p | .linux.resources = {memory: {limit: 67108864}}'
+  set_args "$B" sh -c 'grep -E "^Cpus_allowed_list|^Mems_allowed_list" /proc/self/status'
+  newid
+  capture cv run --bundle "$B" "$ID"
+  assert_eq 0 "$RC" "run below an empty pre-created cpuset parent (stderr: $ERR)"
+  assert_contains "$OUT" "Cpus_allowed_list:	$(cat "$cs/cpuset.cpus")" "the container's cpus = the top parent's"
+  for d in "$cs/cove-pod-$TAG" "$cs/cove-pod-$TAG/burst"; do
+    assert_eq "$(cat "$cs/cpuset.cpus")" "$(cat "$d/cpuset.cpus")" "cpuset.cpus filled in ${d#"$cs"/}"
+    assert_eq "$(cat "$cs/cpuset.mems")" "$(cat "$d/cpuset.mems")" "cpuset.mems filled in ${d#"$cs"/}"
+  done
+  # a level that has its own cpus keeps them (not overwritten by the parent's)
+  first=$(cut -d, -f1 <"$cs/cpuset.cpus" | cut -d- -f1)
+  mkdir "$cs/cove-pod-$TAG/pinned" && echo "$first" >"$cs/cove-pod-$TAG/pinned/cpuset.cpus"
+  cfg "$B" --arg p "cove-pod-$TAG/pinned/ctr" '.linux.cgroupsPath = $p | .linux.resources = {memory: {limit: 67108864}}'
+  newid
+  capture cv run --bundle "$B" "$ID"
+  assert_eq 0 "$RC" "run below a pinned pre-created cpuset parent (stderr: $ERR)"
+  assert_contains "$OUT" "Cpus_allowed_list:	$first" "the pinned parent's cpus hold"
+  assert_eq "$first" "$(cat "$cs/cove-pod-$TAG/pinned/cpuset.cpus")" "the pinned parent keeps its cpus"
+  # the pre-created parents are the caller's: they survive, cove's leaf not
+  assert_eq "" "$(find "$cs/cove-pod-$TAG" -name ctr)" "the container's cpuset cgroups are removed"
+  rmdir "$cs/cove-pod-$TAG/burst" "$cs/cove-pod-$TAG/pinned" "$cs/cove-pod-$TAG"
+  left=$(find /sys/fs/cgroup -maxdepth 6 -name "cove-pod-$TAG" 2>/dev/null)
+  assert_eq "" "$left" "the directories cove made in the other hierarchies are removed"
+  cfg "$B" 'del(.linux.cgroupsPath)'
+fi
+
 # --- memory.kernel (deprecated) is accepted with a warning, even -1 (the
 # spec's own example); kernelTCP is applied where v1 has the file
 for k in -1 100000000; do

@@ -118,6 +118,11 @@ int cove_cg_read(const char *dir, const char *file, char *buf, size_t cap);
 bool cove_cg_exists(const char *dir, const char *file);
 int cove_cg_v2_apply(const char *dir, const struct cove_resources *r, bool update, cove_err *err);
 int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err);
+/* v1 cpuset: fill every empty cpuset.cpus/cpuset.mems from `base` (whose
+ * own are set) down to `leaf`, top-down from the parent, as runc does:
+ * directories made by plain mkdir (kubelet's pod cgroups, cove's own)
+ * start empty and no process can join them. `leaf` is below `base`. */
+int cove_cg_v1_cpuset_fill(const char *base, const char *leaf, cove_err *err);
 /* linux.resources.devices (+ the default list): v1 devices controller and
  * a BPF_CGROUP_DEVICE program on the v2 directory (cgroup_devices.c). */
 int cove_cg_devices_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool rootless, cove_err *err);
