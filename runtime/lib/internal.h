@@ -74,5 +74,9 @@ int cove_write_pid_file(const char *path, pid_t pid, cove_err *err);
 /* rootfs.c */
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);
 int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err);
+/* cgroup_mount.c: a `cgroup`/`cgroup2` mount = the container's own cgroups
+ * (v1: a tmpfs of per-hierarchy binds), at target (resolved in root_fd). */
+int cove_mount_cgroup(const struct cove_init_ctx *ctx, int root_fd, const struct cove_mount *m, int target,
+                      cove_err *err);
 /* After pivot_root: the container's terminal also answers at /dev/console. */
 int cove_rootfs_bind_console(int pty_fd, cove_err *err);

@@ -102,6 +102,8 @@ static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cov
 
   if (m->bind)
     return bind_at(src_fd, "", m->recursive, m, target, err);
+  if (is_type(m, "cgroup") || is_type(m, "cgroup2"))
+    return cove_mount_cgroup(ctx, root_fd, m, target, err);
 
   const char *type = m->type;
   if (is_type(m, "cgroup"))
