@@ -2,6 +2,7 @@
 #include "cove/cgroup.h"
 
 #include "cove/cleanup.h"
+#include "cove/spec.h"
 #include "cove/state.h"
 
 #include <errno.h>
@@ -64,6 +65,27 @@ int cove_container_resume(const char *root, const char *id, cove_err *err)
   return r;
 }
 
+/* Whether `r`'s device rules are exactly those the container was created
+ * with (its bundle's config.json): containerd's CRI plugin sends the whole
+ * LinuxResources on every update, devices included, meaning no change. */
+static bool devices_unchanged(int state_dirfd, const struct cove_resources *r)
+{
+  struct cove_state st;
+  cove_err e;
+  if (cove_state_read(state_dirfd, &st, &e) < 0)
+    return false;
+  struct cove_spec spec = {0};
+  bool same = cove_spec_load(&spec, st.bundle, &e) == 0 && spec.res.n_devices == r->n_devices;
+  cove_state_release(&st);
+  for (size_t i = 0; same && i < r->n_devices; i++) {
+    const struct cove_device_rule *a = &spec.res.devices[i], *b = &r->devices[i];
+    same = a->allow == b->allow && a->type == b->type && a->major == b->major && a->minor == b->minor &&
+           a->access == b->access;
+  }
+  cove_spec_free(&spec);
+  return same;
+}
+
 int cove_container_update(const char *root, const char *id, const struct cove_resources *r, cove_err *err)
 {
   struct cove_cgroup cg;
@@ -74,7 +96,7 @@ int cove_container_update(const char *root, const char *id, const struct cove_re
   int ret;
   if (s == COVE_STOPPED)
     ret = cove_error(err, 0, "container \"%s\" is stopped: cannot update it", id);
-  else if (r->n_devices)
+  else if (r->n_devices && !devices_unchanged(fd, r))
     ret = cove_error(err, 0, "linux.resources.devices: device rules cannot be changed by update (they are fixed when "
                              "the container is created)");
   else if (r->has_network)

@@ -281,6 +281,23 @@ if [ -d "/sys/fs/cgroup/cpuset$(own cpuset)" ]; then
   cfg "$B" 'del(.linux.cgroupsPath)'
 fi
 
+# --- update with the container's own device rules (containerd's CRI
+# plugin sends the whole LinuxResources, devices included) applies the
+# rest; different device rules are refused
+cfg "$B" '.linux.resources = {memory: {limit: 67108864}, devices: [{allow: false, access: "rwm"}, {allow: true, type: "c", major: 1, minor: 3, access: "rwm"}]}'
+set_args "$B" "${LONG[@]}"
+newid
+assert_ok cv create --bundle "$B" "$ID"
+jq -n '{devices: [{allow: false, access: "rwm"}, {allow: true, type: "c", major: 1, minor: 3, access: "rwm"}], memory: {limit: 100663296}}' >"$T/upd.json"
+capture cv update -r "$T/upd.json" "$ID"
+assert_eq 0 "$RC" "update carrying the unchanged device rules (stderr: $ERR)"
+assert_eq 100663296 "$(cat "$(cgdir memory "$ID")/memory.limit_in_bytes" 2>&1)" "update with unchanged devices: the memory limit applied"
+jq -n '{devices: [{allow: true, access: "rwm"}], memory: {limit: 67108864}}' >"$T/upd.json"
+assert_fail cv update -r "$T/upd.json" "$ID"
+assert_cove_error "linux.resources.devices"
+assert_eq 100663296 "$(cat "$(cgdir memory "$ID")/memory.limit_in_bytes" 2>&1)" "a refused update changes nothing"
+assert_ok cv delete --force "$ID"
+
 # --- memory.kernel (deprecated) is accepted with a warning, even -1 (the
 # spec's own example); kernelTCP is applied where v1 has the file
 for k in -1 100000000; do
