@@ -30,6 +30,9 @@ EXTRA_PKGS=(
   # podman 4.3 picks CNI): the bridge/host-local/portmap/firewall/tuning
   # plugins and iptables for its NAT rules; rootless, slirp4netns.
   podman containerd containernetworking-plugins iptables slirp4netns
+  # tests/integration/cri.sh: a CRI client generated at test time from the
+  # CRI proto (grpc_tools.protoc), talking gRPC to containerd's CRI plugin
+  python3-grpcio python3-grpc-tools
   # tests/vm (ctest -L vm): pure cgroup v2 guest under qemu
   qemu-system-x86 linux-image-amd64 cpio xz-utils
 )
