@@ -33,6 +33,7 @@
 # pause, resume, cgroup limits) run when `cove` has them and print a SKIP
 # line otherwise.
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/lib-oci.sh"
 
 only_root "containerd runs as root only"
 for p in containerd ctr containerd-shim-runc-v2; do
@@ -200,44 +201,7 @@ log "containerd $(containerd --version | awk '{print $3}'), exec=$(has_cmd exec 
 
 # ---------------------------------------------------------- the image
 
-# mkimage ROOTFS OUT.tar: an OCI image layout tarball, one gzip layer.
-mkimage() {
-  local rootfs=$1 out=$2 w=$T/img
-  rm -rf "$w"
-  mkdir -p "$w/layout/blobs/sha256"
-  tar -C "$rootfs" --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 \
-    --exclude=./.cove-rootfs-stamp -cf "$w/layer.tar" . || return 1
-  local diffid
-  diffid=$(sha256sum "$w/layer.tar" | cut -d' ' -f1)
-  gzip -n -c "$w/layer.tar" >"$w/layer.tgz" || return 1
-  blob() { # FILE → "digest size", file moved into blobs/sha256/
-    local d s
-    d=$(sha256sum "$1" | cut -d' ' -f1)
-    s=$(stat -c %s "$1")
-    mv "$1" "$w/layout/blobs/sha256/$d"
-    echo "$d $s"
-  }
-  local ld ls cd cs md ms
-  read -r ld ls < <(blob "$w/layer.tgz")
-  jq -cn --arg d "sha256:$diffid" '{architecture: "amd64", os: "linux",
-      config: {Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"], WorkingDir: "/"},
-      rootfs: {type: "layers", diff_ids: [$d]}}' >"$w/config.json"
-  read -r cd cs < <(blob "$w/config.json")
-  jq -cn --arg cd "sha256:$cd" --argjson cs "$cs" --arg ld "sha256:$ld" --argjson ls "$ls" '{schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
-      layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: $ls}]}' >"$w/manifest.json"
-  read -r md ms < <(blob "$w/manifest.json")
-  jq -cn --arg md "sha256:$md" --argjson ms "$ms" --arg n "$IMAGE" '{schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.index.v1+json",
-      manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $md, size: $ms,
-        platform: {architecture: "amd64", os: "linux"},
-        annotations: {"io.containerd.image.name": $n, "org.opencontainers.image.ref.name": "test"}}]}' \
-    >"$w/layout/index.json"
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$w/layout/oci-layout"
-  tar -C "$w/layout" -cf "$out" oci-layout index.json blobs
-}
-mkimage "$ROOTFS" "$T/busybox-oci.tar" || die "could not build the OCI image tarball"
+mkimage "$ROOTFS" "$T/busybox-oci.tar" "$IMAGE" || die "could not build the OCI image tarball"
 
 assert_ok c images import "$T/busybox-oci.tar"
 capture c images ls -q
