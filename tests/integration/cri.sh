@@ -128,13 +128,17 @@ state = "$T/cstate"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         Root = "$T/runc"
         SystemdCgroup = false
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.cove]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.cove.options]
-        BinaryName = "$COVE"
-        Root = "$T/cove"
-        SystemdCgroup = false
 EOF
+# cove's handler exactly as shims/containerd/config.toml tells users to
+# merge it, BinaryName and Root pointed at this test
+HANDLER_TOML=$COVE_TESTS_DIR/../shims/containerd/config.toml
+[ -f "$HANDLER_TOML" ] || die "missing $HANDLER_TOML"
+sed -n '/^\[/,$p' "$HANDLER_TOML" |
+  sed -e "s|^\\(\\s*BinaryName = \\).*|\\1\"$COVE\"|" -e "s|^\\(\\s*Root = \\).*|\\1\"$T/cove\"|" >>"$T/config.toml"
+capture containerd --config "$T/config.toml" config dump
+assert_eq 0 "$RC" "containerd parses the config (stderr: $ERR)"
+assert_contains "$OUT" "BinaryName = \"$COVE\"" "the cove handler runs this cove"
+assert_contains "$OUT" "Root = \"$T/cove\"" "the cove handler's state root is this test's"
 
 _cri_cleanup() {
   local p i

@@ -250,6 +250,22 @@ assert_eq $'7\n0::/' "$OUT" "nested cgroupsPath (inside)"
 [ ! -e "$BASE/cove-nest-$TAG" ] || fail "nested cgroupsPath parent left behind"
 pass
 
+# --- /sys/fs/cgroup without a cgroup namespace: a bind of the container's
+# own cgroup (docs/cgroups.md), never the host's tree
+log "[${SECONDS}s] /sys/fs/cgroup without a cgroup namespace"
+cfg "$B" 'del(.linux.cgroupsPath) | del(.linux.namespaces[] | select(.type == "cgroup"))
+  | .linux.resources = {pids: {limit: 7}}'
+set_args "$B" sh -c 'cat /sys/fs/cgroup/pids.max
+  while read -r _ _ _ r m _; do [ "$m" = /sys/fs/cgroup ] && echo "root=$r"; done </proc/self/mountinfo
+  echo x >/sys/fs/cgroup/pids.max 2>/dev/null && echo writable'
+newid
+capture cv run --bundle "$B" "$ID"
+assert_eq 0 "$RC" "run without a cgroup namespace (stderr: $ERR)"
+assert_eq 7 "${OUT%%$'\n'*}" "its own pids.max at /sys/fs/cgroup"
+assert_match "$OUT" "root=[^ ]*/cove-$ID"$'(\n|$)' "the mount is the container's own cgroup"
+assert_not_contains "$OUT" "writable" "read-only"
+cfg "$B" '.linux.namespaces += [{type: "cgroup"}]'
+
 # --- rootless without delegation: refusal (root drops to the user, in a
 log "[${SECONDS}s] rootless without delegation: refusal (root drops t"
 # cgroup the user may not write)
