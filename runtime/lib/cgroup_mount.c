@@ -33,7 +33,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#define MAX_HIER 32
+#define MAX_HIER 16
 
 struct hier {
   char name[NAME_MAX + 1]; /* directory name in the view: the mount point's basename */
@@ -248,6 +248,14 @@ static int view_entry(const struct cove_init_ctx *ctx, int dir_fd, const struct 
     return 0;
   }
   if (ctx->spec->ns[COVE_NS_CGROUP].wanted) {
+    /* mountinfo shows the host's mount root relative to the namespace's
+     * root: "/" means the namespace's root is the hierarchy's (the
+     * container got no cgroup of its own there, e.g. rootless), and a
+     * fresh mount would show the host's whole tree */
+    if (!strcmp(h->root, "/")) {
+      cove_debug("cgroup view: %s left empty (no container cgroup of its own there)", h->name);
+      return 0;
+    }
     char data[300];
     snprintf(data, sizeof data, "%s", h->ctrls);
     if (fresh_at(h->v2 ? "cgroup2" : "cgroup", h->v2 ? NULL : data, m, t) == 0)
@@ -315,7 +323,8 @@ int cove_mount_cgroup(const struct cove_init_ctx *ctx, int root_fd, const struct
   bool v1 = false;
   const struct hier *v2 = NULL;
   for (size_t i = 0; i < n; i++) {
-    v1 |= !h[i].v2;
+    /* a named hierarchy alone (name=systemd beside pure v2) makes no v1 host */
+    v1 |= !h[i].v2 && strncmp(h[i].ctrls, "name=", 5) != 0;
     if (h[i].v2)
       v2 = &h[i];
   }

@@ -143,6 +143,16 @@ assert_not_contains "$C" "writable" "rootless: the view is read-only"
 for c in memory cpu pids; do
   [ "$(own "$c")" = / ] && assert_eq 0 "$(val "n.$c" "$C")" "rootless: nothing of the host's $c tree shows (this user is in its root)"
 done
+# with a cgroup namespace: its root is this user's cgroup; where that is a
+# hierarchy's root, a fresh mount would show the host's tree: left empty
+cfg "$B" '.linux.namespaces += [{type: "cgroup"}]'
+probe cove
+assert_eq 0 "$RC" "rootless, cgroup namespace: the probe runs (stderr: $ERR)"
+log "cove rootless, cgroup namespace: $(tr '\n' ' ' <<<"$OUT")"
+for c in memory cpu pids; do
+  [ "$(own "$c")" = / ] && assert_eq 0 "$(val "n.$c" "$OUT")" "rootless, cgroup namespace: nothing of the host's $c tree shows"
+done
+cfg "$B" 'del(.linux.namespaces[] | select(.type == "cgroup"))'
 exp=$(cat "/sys/fs/cgroup/memory$(own memory)/memory.limit_in_bytes" 2>/dev/null)
 [ "$(own memory)" != / ] && assert_eq "$exp" "$(val jvm.memory "$C")" "rootless: the memory limit of this user's cgroup, as a JVM finds it"
 if [ $HAVE_RUNC = 1 ]; then
