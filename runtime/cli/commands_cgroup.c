@@ -174,6 +174,73 @@ static char *read_all(const char *path, cove_err *err)
   return buf;
 }
 
+/* The update flags as a LinuxResources document, validated like
+ * config.json afterwards. 0, or the exit code. */
+struct update_flags {
+  const char *mem, *swap, *resv, *shares, *quota, *period, *rt_period, *rt_runtime, *cpus, *mems, *pids, *blkio;
+};
+
+static int flags_to_json(const struct update_flags *u, char **out, cove_err *err)
+{
+  char *json = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&json, &len);
+  if (!f) {
+    cove_error(err, errno, "update: open_memstream");
+    return cli_fail(err);
+  }
+  struct cove_gen gen;
+  if (cove_gen_init(&gen, f, err) < 0) {
+    fclose(f);
+    return cli_fail(err);
+  }
+  bool ok = true;
+  cove_gen_map_open(&gen);
+  if (u->mem || u->swap || u->resv) {
+    cove_gen_key(&gen, "memory");
+    cove_gen_map_open(&gen);
+    ok = ok && num_arg(&gen, "limit", "--memory", u->mem, true) == 0;
+    ok = ok && num_arg(&gen, "swap", "--memory-swap", u->swap, true) == 0;
+    ok = ok && num_arg(&gen, "reservation", "--memory-reservation", u->resv, true) == 0;
+    cove_gen_map_close(&gen);
+  }
+  if (u->shares || u->quota || u->period || u->rt_period || u->rt_runtime || u->cpus || u->mems) {
+    cove_gen_key(&gen, "cpu");
+    cove_gen_map_open(&gen);
+    ok = ok && num_arg(&gen, "shares", "--cpu-share", u->shares, false) == 0;
+    ok = ok && num_arg(&gen, "quota", "--cpu-quota", u->quota, false) == 0;
+    ok = ok && num_arg(&gen, "period", "--cpu-period", u->period, false) == 0;
+    ok = ok && num_arg(&gen, "realtimePeriod", "--cpu-rt-period", u->rt_period, false) == 0;
+    ok = ok && num_arg(&gen, "realtimeRuntime", "--cpu-rt-runtime", u->rt_runtime, false) == 0;
+    if (u->cpus)
+      cove_gen_kv_str(&gen, "cpus", u->cpus);
+    if (u->mems)
+      cove_gen_kv_str(&gen, "mems", u->mems);
+    cove_gen_map_close(&gen);
+  }
+  if (u->pids) {
+    cove_gen_key(&gen, "pids");
+    cove_gen_map_open(&gen);
+    ok = ok && num_arg(&gen, "limit", "--pids-limit", u->pids, false) == 0;
+    cove_gen_map_close(&gen);
+  }
+  if (u->blkio) {
+    cove_gen_key(&gen, "blockIO");
+    cove_gen_map_open(&gen);
+    ok = ok && num_arg(&gen, "weight", "--blkio-weight", u->blkio, false) == 0;
+    cove_gen_map_close(&gen);
+  }
+  cove_gen_map_close(&gen);
+  int w = cove_gen_finish(&gen, "update");
+  fclose(f);
+  if (!ok || w < 0) {
+    free(json);
+    return !ok ? CLI_EXIT_USAGE : cli_fail(err);
+  }
+  *out = json;
+  return 0;
+}
+
 int cmd_update(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] =
@@ -224,60 +291,10 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     /* Flags become a LinuxResources document, validated like config.json */
     if (!(mem || swap || resv || shares || quota || period || rt_period || rt_runtime || cpus || mems || pids || blkio))
       return cli_usage_error("update", "nothing to update (give --resources or a limit option)");
-    size_t len = 0;
-    FILE *f = open_memstream(&json, &len);
-    if (!f) {
-      cove_error(&err, errno, "update: open_memstream");
-      return cli_fail(&err);
-    }
-    struct cove_gen gen;
-    if (cove_gen_init(&gen, f, &err) < 0) {
-      fclose(f);
-      return cli_fail(&err);
-    }
-    bool ok = true;
-    cove_gen_map_open(&gen);
-    if (mem || swap || resv) {
-      cove_gen_key(&gen, "memory");
-      cove_gen_map_open(&gen);
-      ok = ok && num_arg(&gen, "limit", "--memory", mem, true) == 0;
-      ok = ok && num_arg(&gen, "swap", "--memory-swap", swap, true) == 0;
-      ok = ok && num_arg(&gen, "reservation", "--memory-reservation", resv, true) == 0;
-      cove_gen_map_close(&gen);
-    }
-    if (shares || quota || period || rt_period || rt_runtime || cpus || mems) {
-      cove_gen_key(&gen, "cpu");
-      cove_gen_map_open(&gen);
-      ok = ok && num_arg(&gen, "shares", "--cpu-share", shares, false) == 0;
-      ok = ok && num_arg(&gen, "quota", "--cpu-quota", quota, false) == 0;
-      ok = ok && num_arg(&gen, "period", "--cpu-period", period, false) == 0;
-      ok = ok && num_arg(&gen, "realtimePeriod", "--cpu-rt-period", rt_period, false) == 0;
-      ok = ok && num_arg(&gen, "realtimeRuntime", "--cpu-rt-runtime", rt_runtime, false) == 0;
-      if (cpus)
-        cove_gen_kv_str(&gen, "cpus", cpus);
-      if (mems)
-        cove_gen_kv_str(&gen, "mems", mems);
-      cove_gen_map_close(&gen);
-    }
-    if (pids) {
-      cove_gen_key(&gen, "pids");
-      cove_gen_map_open(&gen);
-      ok = ok && num_arg(&gen, "limit", "--pids-limit", pids, false) == 0;
-      cove_gen_map_close(&gen);
-    }
-    if (blkio) {
-      cove_gen_key(&gen, "blockIO");
-      cove_gen_map_open(&gen);
-      ok = ok && num_arg(&gen, "weight", "--blkio-weight", blkio, false) == 0;
-      cove_gen_map_close(&gen);
-    }
-    cove_gen_map_close(&gen);
-    int w = cove_gen_finish(&gen, "update");
-    fclose(f);
-    if (!ok)
-      return CLI_EXIT_USAGE;
-    if (w < 0)
-      return cli_fail(&err);
+    struct update_flags u = {mem, swap, resv, shares, quota, period, rt_period, rt_runtime, cpus, mems, pids, blkio};
+    int rc = flags_to_json(&u, &json, &err);
+    if (rc)
+      return rc;
   }
   char ebuf[256] = "";
   yajl_val tree = yajl_tree_parse(json, ebuf, sizeof ebuf);

@@ -1,13 +1,8 @@
-/* Where the container's cgroups go, creating, entering and removing them.
- *
- * Hierarchies come from /proc/self/mountinfo (cgroup2 mount; cgroup v1
- * mounts and their controllers), the caller's own place in each from
- * /proc/self/cgroup. Relative (and default) paths are resolved under the
- * caller's own cgroup; on v2 under its parent when the caller is not in the
- * root cgroup, because a cgroup that holds processes cannot give its
- * children controllers (the no-internal-process rule): the container's
- * cgroup becomes a sibling of the caller's. */
-#include "cove/cgroup.h"
+/* The container's cgroups: setup (carrying out cove_cg_plan), the record
+ * in the state directory, and the public entry points, which hand each
+ * operation to the container's manager (cgroup_internal.h; v2, hybrid and
+ * disabled in cgroup_fs.c). */
+#include "cgroup_internal.h"
 
 #include "cove/cleanup.h"
 #include "cove/log.h"
@@ -16,27 +11,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
-
-static const char *const v1_names[COVE_CG_V1_COUNT] = {
-  [COVE_CG_MEMORY] = "memory", [COVE_CG_CPU] = "cpu",         [COVE_CG_CPUACCT] = "cpuacct",
-  [COVE_CG_CPUSET] = "cpuset", [COVE_CG_PIDS] = "pids",       [COVE_CG_BLKIO] = "blkio",
-  [COVE_CG_FREEZER] = "freezer", [COVE_CG_HUGETLB] = "hugetlb",   [COVE_CG_DEVICES] = "devices",
-};
-
-const char *cove_cg_ctrl_name(enum cove_cg_ctrl c)
-{
-  return v1_names[c];
-}
 
 /* ------------------------------------------------------------ file I/O */
 
@@ -87,136 +66,6 @@ bool cove_cg_exists(const char *dir, const char *file)
   return access(p, F_OK) == 0;
 }
 
-static bool word_in(const char *list, const char *w)
-{
-  size_t l = strlen(w);
-  for (const char *p = list; (p = strstr(p, w)); p += l)
-    if ((p == list || p[-1] == ' ' || p[-1] == '\n' || p[-1] == ',') &&
-        (p[l] == 0 || p[l] == ' ' || p[l] == '\n' || p[l] == ','))
-      return true;
-  return false;
-}
-
-/* ---------------------------------------------------- host discovery */
-
-struct hier {
-  char mnt[PATH_MAX];  /* mount point */
-  char own[PATH_MAX];  /* our cgroup in it ("/..." ) */
-};
-
-struct host {
-  bool has_v2;
-  struct hier v2;
-  bool has_v1[COVE_CG_V1_COUNT];
-  struct hier v1[COVE_CG_V1_COUNT];
-};
-
-static void unescape_mount(char *s)
-{
-  char *o = s;
-  for (char *p = s; *p; p++) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] && p[3]) {
-      *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-      p += 3;
-    } else {
-      *o++ = *p;
-    }
-  }
-  *o = 0;
-}
-
-static int discover(struct host *h, cove_err *err)
-{
-  memset(h, 0, sizeof *h);
-  _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-  if (!f)
-    return cove_error(err, errno, "/proc/self/mountinfo");
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    /* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
-    char *sep = strstr(line, " - ");
-    if (!sep)
-      continue;
-    char root[PATH_MAX], mnt[PATH_MAX], fstype[64], src[256], sopts[1024] = "";
-    if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2)
-      continue;
-    if (sscanf(sep + 3, "%63s %255s %1023s", fstype, src, sopts) < 2)
-      continue;
-    unescape_mount(mnt);
-    if (!strcmp(fstype, "cgroup2")) {
-      if (!h->has_v2) {
-        h->has_v2 = true;
-        snprintf(h->v2.mnt, sizeof h->v2.mnt, "%s", mnt);
-      }
-    } else if (!strcmp(fstype, "cgroup")) {
-      for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-        if (!h->has_v1[c] && word_in(sopts, v1_names[c])) {
-          h->has_v1[c] = true;
-          snprintf(h->v1[c].mnt, sizeof h->v1[c].mnt, "%s", mnt);
-        }
-    }
-  }
-  free(line);
-
-  _cleanup_fclose_ FILE *g = fopen("/proc/self/cgroup", "re");
-  if (!g)
-    return cove_error(err, errno, "/proc/self/cgroup");
-  line = NULL;
-  cap = 0;
-  ssize_t n;
-  while ((n = getline(&line, &cap, g)) > 0) {
-    if (line[n - 1] == '\n')
-      line[n - 1] = 0;
-    char *c1 = strchr(line, ':');
-    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2)
-      continue;
-    *c2 = 0;
-    const char *ctrls = c1 + 1, *path = c2 + 1;
-    if (!*ctrls) {
-      snprintf(h->v2.own, sizeof h->v2.own, "%s", path);
-      continue;
-    }
-    for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-      if (word_in(ctrls, v1_names[c]))
-        snprintf(h->v1[c].own, sizeof h->v1[c].own, "%s", path);
-  }
-  free(line);
-  /* A hierarchy we are not listed in (or seen through a cgroup namespace
-   * as "/.." paths) is not one we can place anything under safely. */
-  if (h->has_v2 && (!h->v2.own[0] || strstr(h->v2.own, "/..")))
-    h->has_v2 = false;
-  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-    if (h->has_v1[c] && (!h->v1[c].own[0] || strstr(h->v1[c].own, "/..")))
-      h->has_v1[c] = false;
-  return 0;
-}
-
-/* --------------------------------------------------------- utilities */
-
-static void join_path(char *out, size_t cap, const char *a, const char *b)
-{
-  size_t la = strlen(a);
-  while (la > 1 && a[la - 1] == '/')
-    la--;
-  while (*b == '/')
-    b++;
-  if (!*b)
-    snprintf(out, cap, "%.*s", (int)la, a);
-  else if (la == 1 && a[0] == '/')
-    snprintf(out, cap, "/%s", b);
-  else
-    snprintf(out, cap, "%.*s/%s", (int)la, a, b);
-}
-
-static void strip_trailing(char *p)
-{
-  size_t l = strlen(p);
-  while (l > 1 && p[l - 1] == '/')
-    p[--l] = 0;
-}
-
 static bool cg_has_procs(const char *dir)
 {
   char b[64];
@@ -251,7 +100,8 @@ static int make_dirs(struct cove_cgroup *cg, const char *base, const char *leaf,
     } else if (errno != EEXIST) {
       return cove_error(err, errno, "mkdir %s", p);
     } else if (last && cg_has_procs(p)) {
-      return cove_error(err, EEXIST, "linux.cgroupsPath: cgroup %s already exists and has processes", p);
+      return cove_error_kind(err, COVE_EK_EXISTS, EEXIST, "linux.cgroupsPath: cgroup %s already exists and has processes",
+                             p);
     }
     if (last)
       break;
@@ -259,41 +109,6 @@ static int make_dirs(struct cove_cgroup *cg, const char *base, const char *leaf,
   }
   return 0;
 }
-
-/* ------------------------------------------------------- routing */
-
-/* Where each group of limits goes: its v2 controller when the container's
- * v2 cgroup can have it, else its v1 hierarchy. */
-struct route {
-  const char *field; /* "memory", "cpu", ... for messages */
-  const char *v2;    /* v2 controller */
-  int v1;            /* enum cove_cg_ctrl, -1 = none */
-};
-enum { R_MEMORY, R_CPU, R_CPUSET, R_PIDS, R_BLKIO, R_HUGETLB, R_RDMA, R_COUNT };
-static const struct route routes[R_COUNT] = {
-  [R_MEMORY] = {"memory", "memory", COVE_CG_MEMORY}, [R_CPU] = {"cpu", "cpu", COVE_CG_CPU},
-  [R_CPUSET] = {"cpu.cpus/mems", "cpuset", COVE_CG_CPUSET}, [R_PIDS] = {"pids", "pids", COVE_CG_PIDS},
-  [R_BLKIO] = {"blockIO", "io", COVE_CG_BLKIO},      [R_HUGETLB] = {"hugepageLimits", "hugetlb", COVE_CG_HUGETLB},
-  [R_RDMA] = {"rdma", "rdma", -1},
-};
-
-static void wanted_routes(const struct cove_resources *r, bool w[R_COUNT])
-{
-  w[R_MEMORY] = r->mem_limit.set || r->mem_reservation.set || r->mem_swap.set || r->mem_kernel_tcp.set || r->mem_swappiness.set || (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer);
-  w[R_CPU] = r->cpu_shares.set || r->cpu_period.set || r->cpu_burst.set || r->cpu_rt_period.set || r->cpu_quota.set ||
-             r->cpu_rt_runtime.set || r->cpu_idle.set;
-  w[R_CPUSET] = (r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems);
-  w[R_PIDS] = r->pids_limit.set;
-  w[R_BLKIO] = r->blkio_weight.set || r->blkio_leaf_weight.set || r->blkio_weight_dev.n || r->blkio_read_bps.n ||
-               r->blkio_write_bps.n || r->blkio_read_iops.n || r->blkio_write_iops.n;
-  w[R_HUGETLB] = r->n_hugepages > 0;
-  w[R_RDMA] = r->n_rdma > 0;
-}
-
-static const char delegation_hint[] =
-  "rootless limits need a cgroup v2 subtree delegated to your user: run cove inside e.g. "
-  "`systemd-run --user --scope -p Delegate=yes cove ...` (or a unit with Delegate=yes), "
-  "or pass --cgroup-manager=disabled to run explicitly without limits";
 
 /* Enable `ctrl` in every cgroup from `base` down to the leaf's parent. */
 static int enable_ctrl(const char *base, const char *leaf, const char *ctrl, cove_err *err)
@@ -313,7 +128,7 @@ static int enable_ctrl(const char *base, const char *leaf, const char *ctrl, cov
     if (!*s)
       break; /* cur is the leaf */
     char sc[512];
-    if (cove_cg_read(cur, "cgroup.subtree_control", sc, sizeof sc) < 0 || !word_in(sc, ctrl)) {
+    if (cove_cg_read(cur, "cgroup.subtree_control", sc, sizeof sc) < 0 || !cove_cg_word_in(sc, ctrl)) {
       if (cove_cg_write(cur, "cgroup.subtree_control", plus, err) < 0) {
         if (err->code == EBUSY)
           return cove_error_prefix(err, "cgroup v2 forbids enabling controllers in a cgroup that has processes "
@@ -328,237 +143,182 @@ static int enable_ctrl(const char *base, const char *leaf, const char *ctrl, cov
   return 0;
 }
 
-static int systemd_path(const char *p)
+/* ------------------------------------------------------------ setup */
+
+/* Refusals and warnings that need no host look-up. */
+static int precheck(const struct cove_resources *r, cove_err *err)
 {
-  /* runc's --systemd-cgroup form "slice:prefix:name" */
-  const char *a = strchr(p, ':');
-  return a && strchr(a + 1, ':') && p[0] != '/';
+  if (r->has_network)
+    return cove_error_kind(err, COVE_EK_LIMITS, 0,
+                           "config.json: linux.resources.network: net_cls/net_prio (classID, priorities) are not "
+                           "supported (no such controller in cgroup v2)");
+  if (r->mem_kernel.set)
+    cove_log(COVE_LOG_WARN, "linux.resources.memory.kernel: ignored (kernel memory limits are deprecated; the kernel "
+                            "charges kernel memory to memory.limit)");
+  return 0;
+}
+
+/* The v2 directory, when v2 is mounted; kept out of the way when it
+ * cannot be made and nothing needs it. */
+static int make_v2(struct cove_cgroup *cg, const struct cove_cg_plan *p, bool rootless, cove_err *err)
+{
+  if (!p->v2)
+    return 0;
+  cove_err e = {0};
+  struct stat sb;
+  if (stat(p->v2base, &sb) < 0)
+    cove_error(&e, errno, "%s", p->v2base);
+  else if (make_dirs(cg, p->v2base, p->v2leaf, &e) == 0)
+    snprintf(cg->v2, sizeof cg->v2, "%s", p->v2leaf);
+  if (cg->v2[0])
+    return 0;
+  return cove_cg_unusable(p, -1, &e, rootless, err);
+}
+
+/* v1 directories: every mounted controller cove knows (stats, freezer),
+ * required only where a limit is routed. */
+static int make_v1(struct cove_cgroup *cg, const struct cove_cg_plan *p, bool rootless, cove_err *err)
+{
+  for (int c = 0; c < COVE_CG_V1_COUNT; c++) {
+    if (!p->v1[c])
+      continue;
+    cove_err e = {0};
+    if (make_dirs(cg, p->v1base[c], p->v1leaf[c], &e) < 0) {
+      if (cove_cg_unusable(p, c, &e, rootless, err) < 0)
+        return -1;
+      continue;
+    }
+    /* A new v1 cpuset starts with no cpus and no mems, and so may an
+     * existing parent (kubelet's pod cgroup): fill them or no process
+     * can join. */
+    if (c == COVE_CG_CPUSET && cove_cg_v1_cpuset_fill(p->v1base[c], p->v1leaf[c], &e) < 0) {
+      if (p->v1_field[c]) {
+        *err = e;
+        return cove_error_prefix(err, "config.json: linux.resources.cpu.cpus/mems (cgroup v1 cpuset)");
+      }
+      cove_debug("cgroup v1 cpuset: not used: %s", e.msg);
+      continue;
+    }
+    snprintf(cg->v1[c], sizeof cg->v1[c], "%s", p->v1leaf[c]);
+  }
+  return 0;
+}
+
+/* The controllers the v2 leaf needs, enabled from the base down. */
+static int enable_v2(const struct cove_cgroup *cg, const struct cove_cg_plan *p, const struct cove_resources *r,
+                     bool v1_memory, cove_err *err)
+{
+  for (int k = 0; k < COVE_CG_R_COUNT; k++)
+    if (p->to[k] == COVE_CG_TO_V2 && enable_ctrl(p->v2base, cg->v2, cove_cg_group_v2(k), err) < 0) {
+      cove_err_set_kind(err, COVE_EK_LIMITS);
+      return cove_error_prefix(err, "config.json: linux.resources.%s: enable the %s controller", cove_cg_group_field(k),
+                               cove_cg_group_v2(k));
+    }
+  for (size_t i = 0; i < r->n_unified; i++) {
+    const char *k = r->unified[i].key;
+    char ctrl[64];
+    snprintf(ctrl, sizeof ctrl, "%.*s", (int)(strchr(k, '.') - k), k);
+    if (strcmp(ctrl, "cgroup") && enable_ctrl(p->v2base, cg->v2, ctrl, err) < 0) {
+      cove_err_set_kind(err, COVE_EK_LIMITS);
+      return cove_error_prefix(err, "config.json: linux.resources.unified.%s: enable the %s controller", k, ctrl);
+    }
+  }
+  /* Best effort, for stats (memory peak, pids) on pure v2 hosts. */
+  if (!v1_memory)
+    for (const char *const *c = (const char *const[]){"memory", "pids", NULL}; *c; c++) {
+      cove_err e;
+      if (cove_cg_word_in(p->avail, *c) && enable_ctrl(p->v2base, cg->v2, *c, &e) < 0)
+        cove_debug("cgroup v2: %s not enabled: %s", *c, e.msg);
+    }
+  return 0;
+}
+
+static bool any_dir(const struct cove_cgroup *cg)
+{
+  bool a = cg->v2[0] != 0;
+  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
+    a |= cg->v1[c][0] != 0;
+  return a;
+}
+
+/* Carry out the plan: directories, controllers, limits, device rules. On
+ * failure whatever was made is removed again. */
+static int fs_carry_out(struct cove_cgroup *cg, const struct cove_cg_plan *p, const struct cove_cg_request *req,
+                        cove_err *err)
+{
+  const struct cove_resources *r = req->res;
+  if (make_v2(cg, p, req->rootless, err) < 0 || make_v1(cg, p, req->rootless, err) < 0)
+    return -1;
+  cg->active = any_dir(cg);
+  if (!cg->active) {
+    cg->ops = &cove_cg_ops_disabled;
+    return cove_cg_none_usable(cove_resources_has_limits(r), req->rootless, err);
+  }
+  if (cg->v2[0] && enable_v2(cg, p, r, p->v1[COVE_CG_MEMORY], err) < 0)
+    return -1;
+  cg->ops = NULL;
+  cg->ops = cove_cg_ops_of(cg); /* v2 or hybrid, by the directories made */
+  if (cg->ops->apply(cg, r, false, err) < 0 || cove_cg_devices_apply(cg, r, req->rootless, err) < 0)
+    return cove_error_prefix(err, "config.json");
+  return 0;
+}
+
+int cove_cg_fs_setup(struct cove_cgroup *cg, const struct cove_cg_request *req, cove_err *err)
+{
+  if (precheck(req->res, err) < 0)
+    return -1;
+  struct cove_cg_host h;
+  if (cove_cg_host_discover(&h, err) < 0)
+    return -1;
+  _cleanup_free_ struct cove_cg_plan *p = malloc(sizeof *p);
+  if (!p)
+    return cove_error(err, ENOMEM, "cgroup plan");
+  if (cove_cg_plan(&h, req->res, req->cgroups_path, req->id, p, err) < 0)
+    return -1;
+  if (fs_carry_out(cg, p, req, err) < 0) {
+    cove_err e2;
+    cove_cg_fs_destroy(cg, &e2);
+    cg->active = false;
+    cg->ops = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static const struct cove_cg_ops *manager_ops(enum cove_cg_manager mgr)
+{
+  return mgr == COVE_CG_MANAGER_DISABLED ? &cove_cg_ops_disabled : &cove_cg_ops_hybrid;
 }
 
 int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, const char *id, enum cove_cg_manager mgr,
                       cove_err *err)
 {
   memset(cg, 0, sizeof *cg);
-  const struct cove_resources *r = &spec->res;
-  bool limits = cove_resources_has_limits(r);
-  if (mgr == COVE_CG_MANAGER_DISABLED) {
-    if (limits || r->n_devices)
-      cove_log(COVE_LOG_WARN, "linux.resources: limits NOT enforced: --cgroup-manager=disabled");
+  struct cove_cg_request req = {
+    .res = &spec->res,
+    .cgroups_path = spec->cgroups_path,
+    .id = id,
+    .rootless = geteuid() != 0 || cove_in_partial_userns(),
+  };
+  const struct cove_cg_ops *ops = manager_ops(mgr);
+  if (ops->late_setup) {
+    /* created around the init's pid in cove_cgroup_enter */
+    struct cove_cg_request *late = malloc(sizeof *late);
+    if (!late)
+      return cove_error(err, ENOMEM, "cgroup");
+    *late = req;
+    cg->late = late;
+    cg->ops = ops;
     return 0;
   }
-  if (r->has_network)
-    return cove_error(err, 0, "config.json: linux.resources.network: net_cls/net_prio (classID, priorities) are not "
-                              "supported (no such controller in cgroup v2)");
-  if (r->mem_kernel.set)
-    cove_log(COVE_LOG_WARN, "linux.resources.memory.kernel: ignored (kernel memory limits are deprecated; the kernel "
-                            "charges kernel memory to memory.limit)");
-
-  struct host h;
-  if (discover(&h, err) < 0)
+  if (ops->setup(cg, &req, err) < 0)
     return -1;
-  bool rootless = geteuid() != 0 || cove_in_partial_userns();
-  const char *cp = spec->cgroups_path && *spec->cgroups_path ? spec->cgroups_path : NULL;
-  if (cp && systemd_path(cp)) {
-    cove_debug("linux.cgroupsPath \"%s\": systemd form, cove manages cgroupfs itself: using the default place", cp);
-    cp = NULL;
-  }
-  if (cp && !strcmp(cp, "/"))
-    return cove_error(err, 0, "config.json: linux.cgroupsPath: \"/\" is the root cgroup, not a container's");
-  char rel[PATH_MAX];
-  if (cp)
-    snprintf(rel, sizeof rel, "%s", cp[0] == '/' ? cp + 1 : cp);
-  else
-    snprintf(rel, sizeof rel, "cove-%s", id);
-  strip_trailing(rel);
-  bool absolute = cp && cp[0] == '/';
-
-  bool want[R_COUNT];
-  wanted_routes(r, want);
-  bool want_v2 = r->n_unified > 0;
-  int route_to[R_COUNT]; /* 2 = v2, 1 = v1, 0 = nowhere */
-  memset(route_to, 0, sizeof route_to);
-  char why_v2[512] = "";
-
-  /* v2: base, leaf, what can be enabled there */
-  char v2base[PATH_MAX] = "", v2leaf[PATH_MAX] = "", avail[512] = "";
-  if (h.has_v2) {
-    char own[PATH_MAX];
-    snprintf(own, sizeof own, "%s", h.v2.own);
-    if (!absolute && strcmp(own, "/") != 0) {
-      char *sl = strrchr(own, '/');
-      if (sl == own)
-        own[1] = 0;
-      else
-        *sl = 0;
-    }
-    join_path(v2base, sizeof v2base, h.v2.mnt, absolute ? "/" : own);
-    join_path(v2leaf, sizeof v2leaf, v2base, rel);
-    if (cove_cg_read(v2base, "cgroup.controllers", avail, sizeof avail) < 0)
-      avail[0] = 0;
-    snprintf(why_v2, sizeof why_v2, "cgroup v2 at %s offers \"%.200s\"", v2base, strtok(avail, "\n") ? avail : "");
-  }
-  for (int k = 0; k < R_COUNT; k++) {
-    if (!want[k])
-      continue;
-    if (h.has_v2 && word_in(avail, routes[k].v2))
-      route_to[k] = 2;
-    else if (routes[k].v1 >= 0 && h.has_v1[routes[k].v1])
-      route_to[k] = 1;
-    else
-      return cove_error(err, 0, "config.json: linux.resources.%s: cannot be enforced: the %s controller is in no "
-                                "cgroup hierarchy cove may use here (%s%s)",
-                        routes[k].field, routes[k].v2, h.has_v2 ? why_v2 : "no cgroup v2 mounted",
-                        routes[k].v1 >= 0 ? ", and no v1 hierarchy for it" : "");
-    want_v2 |= route_to[k] == 2;
-  }
-  for (size_t i = 0; i < r->n_unified; i++) {
-    const char *k = r->unified[i].key;
-    char ctrl[64];
-    snprintf(ctrl, sizeof ctrl, "%.*s", (int)(strchr(k, '.') - k), k);
-    if (!h.has_v2)
-      return cove_error(err, 0, "config.json: linux.resources.unified.%s: needs cgroup v2, which is not mounted here", k);
-    if (strcmp(ctrl, "cgroup") != 0 && !word_in(avail, ctrl))
-      return cove_error(err, 0, "config.json: linux.resources.unified.%s: the %s controller is not available in cgroup v2 "
-                                "here (%s)", k, ctrl, why_v2);
-  }
-
-  int ret = -1;
-  /* v2 directory */
-  if (h.has_v2) {
-    cove_err e = {0};
-    struct stat sb;
-    if (stat(v2base, &sb) < 0) {
-      cove_error(&e, errno, "%s", v2base);
-    } else if (make_dirs(cg, v2base, v2leaf, &e) == 0) {
-      snprintf(cg->v2, sizeof cg->v2, "%s", v2leaf);
-    }
-    if (!cg->v2[0]) {
-      if (e.code == EEXIST && strstr(e.msg, "cgroupsPath")) {
-        *err = e;
-        goto fail;
-      }
-      if (want_v2) {
-        if (rootless && (e.code == EACCES || e.code == EPERM || e.code == EROFS)) {
-          cove_error(err, 0, "config.json: linux.resources: cannot be enforced: no writable cgroup for uid %u (%s); %s",
-                     (unsigned)geteuid(), e.msg, delegation_hint);
-        } else {
-          *err = e;
-          cove_error_prefix(err, "config.json: linux.resources (cgroup v2)");
-        }
-        goto fail;
-      }
-      cove_debug("cgroup v2: not used: %s", e.msg);
-    }
-  }
-  /* v1 directories: every mounted controller cove knows (stats, freezer),
-   * required only where a limit is routed */
-  for (int c = 0; c < COVE_CG_V1_COUNT; c++) {
-    if (!h.has_v1[c])
-      continue;
-    bool needed = false;
-    const char *field = "";
-    for (int k = 0; k < R_COUNT; k++)
-      if (route_to[k] == 1 && routes[k].v1 == c) {
-        needed = true;
-        field = routes[k].field;
-      }
-    char base[PATH_MAX], leaf[PATH_MAX];
-    /* absolute: from the hierarchy's root, as config-linux.md says (and
-     * runc does); relative: under our own cgroup */
-    join_path(base, sizeof base, h.v1[c].mnt, absolute ? "/" : h.v1[c].own);
-    join_path(leaf, sizeof leaf, base, rel);
-    cove_err e = {0};
-    if (make_dirs(cg, base, leaf, &e) < 0) {
-      if (needed || (e.code == EEXIST && strstr(e.msg, "cgroupsPath"))) {
-        if (rootless && (e.code == EACCES || e.code == EPERM || e.code == EROFS))
-          cove_error(err, 0, "config.json: linux.resources.%s: cannot be enforced: no writable %s cgroup for uid %u (%s); %s",
-                     field, v1_names[c], (unsigned)geteuid(), e.msg, delegation_hint);
-        else {
-          *err = e;
-          cove_error_prefix(err, "config.json: linux.resources.%s (cgroup v1 %s)", field, v1_names[c]);
-        }
-        goto fail;
-      }
-      cove_debug("cgroup v1 %s: not used: %s", v1_names[c], e.msg);
-      continue;
-    }
-    /* A new v1 cpuset starts with no cpus and no mems, and so may an
-     * existing parent (kubelet's pod cgroup): fill them or no process
-     * can join. */
-    if (c == COVE_CG_CPUSET && cove_cg_v1_cpuset_fill(base, leaf, &e) < 0) {
-      if (needed) {
-        *err = e;
-        cove_error_prefix(err, "config.json: linux.resources.cpu.cpus/mems (cgroup v1 cpuset)");
-        goto fail;
-      }
-      cove_debug("cgroup v1 cpuset: not used: %s", e.msg);
-      continue;
-    }
-    snprintf(cg->v1[c], sizeof cg->v1[c], "%s", leaf);
-  }
-  cg->active = cg->v2[0] != 0;
-  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-    cg->active |= cg->v1[c][0] != 0;
-  if (!cg->active) {
-    if (limits) {
-      cove_error(err, 0, "config.json: linux.resources: cannot be enforced: no cgroup hierarchy is writable%s%s",
-                 rootless ? "; " : "", rootless ? delegation_hint : "");
-      goto fail;
-    }
-    cove_debug("no writable cgroup: the container runs without one (no limits were asked)");
-    return 0;
-  }
-
-  /* controllers for the v2 leaf */
-  if (cg->v2[0]) {
-    for (int k = 0; k < R_COUNT; k++)
-      if (route_to[k] == 2 && enable_ctrl(v2base, cg->v2, routes[k].v2, err) < 0) {
-        cove_error_prefix(err, "config.json: linux.resources.%s: enable the %s controller", routes[k].field, routes[k].v2);
-        goto fail;
-      }
-    for (size_t i = 0; i < r->n_unified; i++) {
-      const char *k = r->unified[i].key;
-      char ctrl[64];
-      snprintf(ctrl, sizeof ctrl, "%.*s", (int)(strchr(k, '.') - k), k);
-      if (strcmp(ctrl, "cgroup") && enable_ctrl(v2base, cg->v2, ctrl, err) < 0) {
-        cove_error_prefix(err, "config.json: linux.resources.unified.%s: enable the %s controller", k, ctrl);
-        goto fail;
-      }
-    }
-    /* Best effort, for stats (memory peak, pids) on pure v2 hosts. */
-    if (!h.has_v1[COVE_CG_MEMORY])
-      for (const char *const *c = (const char *const[]){"memory", "pids", NULL}; *c; c++) {
-        cove_err e;
-        if (word_in(avail, *c) && enable_ctrl(v2base, cg->v2, *c, &e) < 0)
-          cove_debug("cgroup v2: %s not enabled: %s", *c, e.msg);
-      }
-  }
-  if (cove_cgroup_apply(cg, r, false, err) < 0 || cove_cg_devices_apply(cg, r, rootless, err) < 0) {
-    cove_error_prefix(err, "config.json");
-    goto fail;
-  }
+  if (!cg->ops)
+    cg->ops = ops;
   return 0;
-
-fail: {
-  cove_err e2;
-  cove_cgroup_destroy(cg, &e2);
-  cg->active = false;
-}
-  return ret;
 }
 
-/* ------------------------------------------------------------ apply */
-
-int cove_cgroup_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err)
-{
-  if (!cg->active)
-    return cove_resources_has_limits(r) ? cove_error(err, 0, "the container has no cgroup (created without one)") : 0;
-  if (cg->v2[0] && cove_cg_v2_apply(cg->v2, r, update, err) < 0)
-    return -1;
-  return cove_cg_v1_apply(cg, r, update, err);
-}
-
-/* ------------------------------------------------------------ enter */
+/* ------------------------------------------------- the manager's ops */
 
 int cove_cgroup_v2_fd(const struct cove_cgroup *cg)
 {
@@ -567,186 +327,57 @@ int cove_cgroup_v2_fd(const struct cove_cgroup *cg)
   return open(cg->v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
-int cove_cgroup_enter(const struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err)
+int cove_cgroup_enter(struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err)
 {
+  const struct cove_cg_ops *ops = cove_cg_ops_of(cg);
+  if (cg->late) {
+    struct cove_cg_request *req = cg->late;
+    cg->late = NULL;
+    req->init_pid = pid;
+    int r = ops->setup(cg, req, err);
+    free(req);
+    return r;
+  }
   if (!cg->active)
     return 0;
-  char b[32];
-  snprintf(b, sizeof b, "%d", (int)pid);
-  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-    if (cg->v1[c][0] && cove_cg_write(cg->v1[c], "cgroup.procs", b, err) < 0)
-      return cove_error_prefix(err, "place the container in its %s cgroup", v1_names[c]);
-  if (cg->v2[0] && !skip_v2 && cove_cg_write(cg->v2, "cgroup.procs", b, err) < 0)
-    return cove_error_prefix(err, "place the container in its cgroup");
-  return 0;
+  return ops->enter(cg, pid, skip_v2, err);
 }
 
-/* ------------------------------------------------- signal, freeze, ps */
-
-/* The directory whose cgroup.procs lists the container's processes. */
-static const char *procs_dir(const struct cove_cgroup *cg)
+int cove_cgroup_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err)
 {
-  if (cg->v2[0])
-    return cg->v2;
-  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-    if (cg->v1[c][0])
-      return cg->v1[c];
-  return NULL;
-}
-
-int cove_cgroup_pids(const struct cove_cgroup *cg, pid_t **pids, size_t *n, cove_err *err)
-{
-  *pids = NULL;
-  *n = 0;
-  const char *d = procs_dir(cg);
-  if (!d)
-    return cove_error(err, 0, "the container has no cgroup");
-  char p[PATH_MAX];
-  snprintf(p, sizeof p, "%s/cgroup.procs", d);
-  _cleanup_fclose_ FILE *f = fopen(p, "re");
-  if (!f)
-    return cove_error(err, errno, "%s", p);
-  size_t cap = 0;
-  long v;
-  while (fscanf(f, "%ld", &v) == 1) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 16;
-      pid_t *np = realloc(*pids, cap * sizeof **pids);
-      if (!np) {
-        free(*pids);
-        *pids = NULL;
-        return cove_error(err, ENOMEM, "cgroup.procs");
-      }
-      *pids = np;
-    }
-    (*pids)[(*n)++] = (pid_t)v;
-  }
-  return 0;
-}
-
-int cove_cgroup_frozen(const struct cove_cgroup *cg)
-{
-  char b[256];
-  if (cg->v2[0] && cove_cg_read(cg->v2, "cgroup.freeze", b, sizeof b) > 0)
-    return b[0] == '1';
-  if (cg->v1[COVE_CG_FREEZER][0] && cove_cg_read(cg->v1[COVE_CG_FREEZER], "freezer.state", b, sizeof b) > 0)
-    return strncmp(b, "THAWED", 6) != 0;
-  return -1;
-}
-
-static int sleep_ms(int ms)
-{
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  return nanosleep(&ts, NULL);
+  return cove_cg_ops_of(cg)->apply(cg, r, update, err);
 }
 
 int cove_cgroup_freeze(const struct cove_cgroup *cg, bool freeze, cove_err *err)
 {
-  if (cg->v2[0] && cove_cg_exists(cg->v2, "cgroup.freeze")) {
-    if (cove_cg_write(cg->v2, "cgroup.freeze", freeze ? "1" : "0", err) < 0)
-      return -1;
-    /* cgroup.events says when every task has actually stopped */
-    for (int i = 0; i < 500; i++) {
-      char ev[512];
-      if (cove_cg_read(cg->v2, "cgroup.events", ev, sizeof ev) < 0)
-        break;
-      char *f = strstr(ev, "frozen ");
-      if (!f || (f[7] == '1') == freeze)
-        return 0;
-      sleep_ms(10);
-    }
-    return cove_error(err, ETIMEDOUT, "%s the cgroup %s", freeze ? "freeze" : "thaw", cg->v2);
-  }
-  const char *fz = cg->v1[COVE_CG_FREEZER];
-  if (!fz[0])
-    return cove_error(err, ENOTSUP, "no freezer: the container has no cgroup v2 directory and no v1 freezer cgroup");
-  for (int i = 0; i < 500; i++) {
-    if (cove_cg_write(fz, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
-      return -1;
-    char b[64];
-    if (cove_cg_read(fz, "freezer.state", b, sizeof b) > 0 && !strncmp(b, freeze ? "FROZEN" : "THAWED", 6))
-      return 0;
-    sleep_ms(10);
-  }
-  return cove_error(err, ETIMEDOUT, "%s %s", freeze ? "freeze" : "thaw", fz);
+  return cove_cg_ops_of(cg)->freeze(cg, freeze, err);
+}
+
+int cove_cgroup_frozen(const struct cove_cgroup *cg)
+{
+  return cove_cg_ops_of(cg)->frozen(cg);
 }
 
 int cove_cgroup_signal_all(const struct cove_cgroup *cg, int sig, cove_err *err)
 {
-  if (!cg->active)
-    return cove_error(err, 0, "the container has no cgroup");
-  if (sig == SIGKILL && cg->v2[0] && cove_cg_exists(cg->v2, "cgroup.kill"))
-    return cove_cg_write(cg->v2, "cgroup.kill", "1", err);
-  /* Without cgroup.kill a forking process could outrun a pid-by-pid kill:
-   * freeze first where we can, signal, thaw. */
-  bool froze = false;
-  if (sig == SIGKILL && cove_cgroup_frozen(cg) == 0) {
-    cove_err e;
-    froze = cove_cgroup_freeze(cg, true, &e) == 0;
-  }
-  pid_t *pids;
-  size_t n;
-  int r = cove_cgroup_pids(cg, &pids, &n, err);
-  if (r == 0) {
-    for (size_t i = 0; i < n; i++) {
-      /* pidfd: the pid cannot be reused between reading and signalling
-       * while it is still listed in our cgroup */
-      int fd = (int)syscall(SYS_pidfd_open, pids[i], 0);
-      if (fd >= 0) {
-        syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
-        close(fd);
-      }
-    }
-    free(pids);
-  }
-  if (froze || (sig == SIGKILL && cove_cgroup_frozen(cg) == 1)) {
-    cove_err e;
-    cove_cgroup_freeze(cg, false, &e);
-  }
-  return r;
+  return cove_cg_ops_of(cg)->signal_all(cg, sig, err);
 }
 
-/* ---------------------------------------------------------- destroy */
-
-static bool is_leaf(const struct cove_cgroup *cg, const char *p)
+int cove_cgroup_pids(const struct cove_cgroup *cg, pid_t **pids, size_t *n, cove_err *err)
 {
-  if (!strcmp(cg->v2, p))
-    return true;
-  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-    if (!strcmp(cg->v1[c], p))
-      return true;
-  return false;
+  return cove_cg_ops_of(cg)->pids(cg, pids, n, err);
+}
+
+int cove_cgroup_stats(const struct cove_cgroup *cg, struct cove_container_stats *st, cove_err *err)
+{
+  return cove_cg_ops_of(cg)->stats(cg, st, err);
 }
 
 int cove_cgroup_destroy(struct cove_cgroup *cg, cove_err *err)
 {
-  int ret = 0;
-  if (procs_dir(cg)) {
-    cove_err e;
-    for (int i = 0; i < 200; i++) {
-      const char *d = procs_dir(cg);
-      if (!cg_has_procs(d))
-        break;
-      cove_cgroup_signal_all(cg, SIGKILL, &e);
-      sleep_ms(i < 20 ? 5 : 20);
-    }
-    if (cove_cgroup_frozen(cg) == 1)
-      cove_cgroup_freeze(cg, false, &e);
-  }
-  for (size_t i = cg->n_made; i-- > 0;) {
-    bool leaf = is_leaf(cg, cg->made[i]);
-    int tries = leaf ? 100 : 1;
-    int r;
-    /* A killed task leaves its cgroup only once it is fully gone. */
-    while ((r = rmdir(cg->made[i])) < 0 && errno == EBUSY && --tries > 0)
-      sleep_ms(10);
-    if (r < 0 && errno != ENOENT && leaf && ret == 0)
-      ret = cove_error(err, errno, "remove cgroup %s", cg->made[i]);
-    free(cg->made[i]);
-    cg->made[i] = NULL;
-  }
-  cg->n_made = 0;
-  return ret;
+  free(cg->late);
+  cg->late = NULL;
+  return cove_cg_ops_of(cg)->destroy(cg, err);
 }
 
 void cove_cgroup_release(struct cove_cgroup *cg)
@@ -754,6 +385,8 @@ void cove_cgroup_release(struct cove_cgroup *cg)
   for (size_t i = 0; i < cg->n_made; i++)
     free(cg->made[i]);
   cg->n_made = 0;
+  free(cg->late);
+  cg->late = NULL;
 }
 
 /* ------------------------------------------------------ persistence */
@@ -769,11 +402,12 @@ int cove_cgroup_save(int dirfd, const struct cove_cgroup *cg, cove_err *err)
   if (!f)
     return cove_error(err, errno, "write cgroup record");
   fd = -1;
+  fprintf(f, "manager %s\n", cove_cg_ops_of(cg)->name);
   if (cg->v2[0])
     fprintf(f, "v2 %s\n", cg->v2);
   for (int c = 0; c < COVE_CG_V1_COUNT; c++)
     if (cg->v1[c][0])
-      fprintf(f, "%s %s\n", v1_names[c], cg->v1[c]);
+      fprintf(f, "%s %s\n", cove_cg_ctrl_name(c), cg->v1[c]);
   for (size_t i = 0; i < cg->n_made; i++)
     fprintf(f, "made %s\n", cg->made[i]);
   if (fclose(f) != 0)
@@ -781,6 +415,16 @@ int cove_cgroup_save(int dirfd, const struct cove_cgroup *cg, cove_err *err)
   if (renameat(dirfd, "cgroup.tmp", dirfd, "cgroup") < 0)
     return cove_error(err, errno, "write cgroup record");
   return 0;
+}
+
+/* The manager a record names; NULL (derive it) for records without one. */
+static const struct cove_cg_ops *ops_named(const char *name)
+{
+  static const struct cove_cg_ops *const all[] = {&cove_cg_ops_v2, &cove_cg_ops_hybrid, &cove_cg_ops_disabled};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    if (!strcmp(all[i]->name, name))
+      return all[i];
+  return NULL;
 }
 
 int cove_cgroup_load(int dirfd, struct cove_cgroup *cg, cove_err *err)
@@ -803,6 +447,10 @@ int cove_cgroup_load(int dirfd, struct cove_cgroup *cg, cove_err *err)
     if (line[n - 1] == '\n')
       line[n - 1] = 0;
     char *sp = strchr(line, ' ');
+    if (sp && !strncmp(line, "manager ", 8)) {
+      cg->ops = ops_named(sp + 1);
+      continue;
+    }
     if (!sp || sp[1] != '/')
       continue;
     *sp = 0;
@@ -816,7 +464,7 @@ int cove_cgroup_load(int dirfd, struct cove_cgroup *cg, cove_err *err)
       cg->n_made++;
     else
       for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-        if (!strcmp(line, v1_names[c]))
+        if (!strcmp(line, cove_cg_ctrl_name(c)))
           snprintf(cg->v1[c], sizeof cg->v1[c], "%s", path);
   }
   free(line);

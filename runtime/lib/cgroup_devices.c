@@ -14,7 +14,7 @@
  * the initial user namespace), and none is needed: mknod of a real device
  * is refused in a user namespace and a container's /dev holds only the
  * nodes cove bound in. */
-#include "cove/cgroup.h"
+#include "cgroup_internal.h"
 
 #include "cove/cleanup.h"
 #include "cove/log.h"
@@ -287,7 +287,7 @@ int cove_cg_devices_apply(const struct cove_cgroup *cg, const struct cove_resour
     }
   }
   if (!done && r->n_devices)
-    return cove_error(err, 0, "linux.resources.devices: cannot be enforced: no v1 devices cgroup and no cgroup v2 "
+    return cove_cg_cannot(err, "linux.resources.devices: cannot be enforced: no v1 devices cgroup and no cgroup v2 "
                               "directory for the container");
   if (!done)
     cove_log(COVE_LOG_WARN, "device access is not restricted: no v1 devices cgroup and no cgroup v2 directory");

@@ -1,6 +1,6 @@
 /* Resource usage from the container's cgroups (v2 files first, v1 for the
  * controllers that live there on hybrid hosts). */
-#include "cove/cgroup.h"
+#include "cgroup_internal.h"
 
 #include "cove/cleanup.h"
 #include "cove/state.h"
@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-bool cove_cg_v2_has(const char *dir, const char *ctrl);
 
 static bool read_u64(const char *dir, const char *file, uint64_t *out)
 {
@@ -48,7 +47,7 @@ static bool read_kv(const char *dir, const char *file, const char *key, uint64_t
   return false;
 }
 
-int cove_cgroup_stats(const struct cove_cgroup *cg, struct cove_container_stats *st, cove_err *err)
+int cove_cg_fs_stats(const struct cove_cgroup *cg, struct cove_container_stats *st, cove_err *err)
 {
   memset(st, 0, sizeof *st);
   if (!cg->active)

@@ -1,7 +1,7 @@
 /* linux.resources → cgroup v1 files, for the limits whose controller the
  * container's v2 cgroup lacks (hybrid hosts: memory, cpu, pids, cpuset,
  * blkio live in v1 hierarchies). A limit with neither is an error. */
-#include "cove/cgroup.h"
+#include "cgroup_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool cove_cg_v2_has(const char *dir, const char *ctrl);
 
 #define F(field) "linux.resources." field
 
@@ -28,7 +27,7 @@ static int dir_for(const struct cove_cgroup *cg, const char *v2ctrl, enum cove_c
   if (cg->v2[0] && cove_cg_v2_has(cg->v2, v2ctrl))
     return 0;
   if (!cg->v1[c][0])
-    return cove_error(err, 0, F("%s") ": the container's cgroup has no %s controller (neither v2 nor v1)", field, v2ctrl);
+    return cove_cg_cannot(err, F("%s") ": the container's cgroup has no %s controller (neither v2 nor v1)", field, v2ctrl);
   *out = cg->v1[c];
   return 0;
 }
@@ -48,7 +47,7 @@ static int v1_memory(const char *d, const struct cove_resources *r, cove_err *er
       return -1;
   }
   if (r->mem_swap.set && !memsw)
-    return cove_error(err, 0, F("memory.swap") ": this kernel has no swap accounting (memory.memsw.limit_in_bytes "
+    return cove_cg_cannot(err, F("memory.swap") ": this kernel has no swap accounting (memory.memsw.limit_in_bytes "
                                                "missing)");
   /* memsw must stay >= limit at every step: raise memsw first when it
    * grows, lower the limit first when it shrinks. Try one order, then the
@@ -79,7 +78,7 @@ static int v1_memory(const char *d, const struct cove_resources *r, cove_err *er
   }
   if (r->mem_kernel_tcp.set) {
     if (!cove_cg_exists(d, "memory.kmem.tcp.limit_in_bytes"))
-      return cove_error(err, 0, F("memory.kernelTCP") ": this kernel has no memory.kmem.tcp.limit_in_bytes");
+      return cove_cg_cannot(err, F("memory.kernelTCP") ": this kernel has no memory.kmem.tcp.limit_in_bytes");
     snprintf(b, sizeof b, "%" PRId64, r->mem_kernel_tcp.v);
     if (wr(d, "memory.kmem.tcp.limit_in_bytes", b, F("memory.kernelTCP"), err) < 0)
       return -1;
@@ -110,28 +109,28 @@ static int v1_cpu(const char *d, const struct cove_resources *r, cove_err *err)
   }
   if (r->cpu_burst.set) {
     if (!cove_cg_exists(d, "cpu.cfs_burst_us"))
-      return cove_error(err, 0, F("cpu.burst") ": this kernel has no cpu.cfs_burst_us");
+      return cove_cg_cannot(err, F("cpu.burst") ": this kernel has no cpu.cfs_burst_us");
     snprintf(b, sizeof b, "%" PRIu64, r->cpu_burst.v);
     if (wr(d, "cpu.cfs_burst_us", b, F("cpu.burst"), err) < 0)
       return -1;
   }
   if (r->cpu_rt_period.set && r->cpu_rt_period.v) {
     if (!cove_cg_exists(d, "cpu.rt_period_us"))
-      return cove_error(err, 0, F("cpu.realtimePeriod") ": this kernel has no realtime group scheduling");
+      return cove_cg_cannot(err, F("cpu.realtimePeriod") ": this kernel has no realtime group scheduling");
     snprintf(b, sizeof b, "%" PRIu64, r->cpu_rt_period.v);
     if (wr(d, "cpu.rt_period_us", b, F("cpu.realtimePeriod"), err) < 0)
       return -1;
   }
   if (r->cpu_rt_runtime.set && r->cpu_rt_runtime.v) {
     if (!cove_cg_exists(d, "cpu.rt_runtime_us"))
-      return cove_error(err, 0, F("cpu.realtimeRuntime") ": this kernel has no realtime group scheduling");
+      return cove_cg_cannot(err, F("cpu.realtimeRuntime") ": this kernel has no realtime group scheduling");
     snprintf(b, sizeof b, "%" PRId64, r->cpu_rt_runtime.v);
     if (wr(d, "cpu.rt_runtime_us", b, F("cpu.realtimeRuntime"), err) < 0)
       return -1;
   }
   if (r->cpu_idle.set) {
     if (!cove_cg_exists(d, "cpu.idle"))
-      return cove_error(err, 0, F("cpu.idle") ": this kernel has no cpu.idle in cgroup v1");
+      return cove_cg_cannot(err, F("cpu.idle") ": this kernel has no cpu.idle in cgroup v1");
     if (wr(d, "cpu.idle", r->cpu_idle.v ? "1" : "0", F("cpu.idle"), err) < 0)
       return -1;
   }
@@ -156,7 +155,7 @@ static int v1_blkio(const char *d, const struct cove_resources *r, cove_err *err
   const char *wf = cove_cg_exists(d, "blkio.weight") ? "blkio.weight"
                    : cove_cg_exists(d, "blkio.bfq.weight") ? "blkio.bfq.weight" : NULL;
   if ((r->blkio_weight.set || r->blkio_weight_dev.n) && !wf)
-    return cove_error(err, 0, F("blockIO.weight") ": no blkio.weight here (no weight-based I/O scheduler)");
+    return cove_cg_cannot(err, F("blockIO.weight") ": no blkio.weight here (no weight-based I/O scheduler)");
   if (r->blkio_weight.set) {
     snprintf(b, sizeof b, "%" PRIu64, r->blkio_weight.v);
     if (wr(d, wf, b, F("blockIO.weight"), err) < 0)
@@ -164,7 +163,7 @@ static int v1_blkio(const char *d, const struct cove_resources *r, cove_err *err
   }
   if (r->blkio_leaf_weight.set) {
     if (!cove_cg_exists(d, "blkio.leaf_weight"))
-      return cove_error(err, 0, F("blockIO.leafWeight") ": no blkio.leaf_weight here");
+      return cove_cg_cannot(err, F("blockIO.leafWeight") ": no blkio.leaf_weight here");
     snprintf(b, sizeof b, "%" PRIu64, r->blkio_leaf_weight.v);
     if (wr(d, "blkio.leaf_weight", b, F("blockIO.leafWeight"), err) < 0)
       return -1;
@@ -249,14 +248,14 @@ int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *
       snprintf(f, sizeof f, "hugetlb.%s.limit_in_bytes", r->hugepages[i].page_size);
       snprintf(b, sizeof b, "%" PRIu64, r->hugepages[i].limit);
       if (!cove_cg_exists(d, f))
-        return cove_error(err, 0, F("hugepageLimits[%zu].pageSize") ": %s pages are not supported here", i,
+        return cove_cg_cannot(err, F("hugepageLimits[%zu].pageSize") ": %s pages are not supported here", i,
                           r->hugepages[i].page_size);
       if (cove_cg_write(d, f, b, err) < 0)
         return cove_error_prefix(err, F("hugepageLimits[%zu]"), i);
     }
   }
   if (r->n_unified && !cg->v2[0])
-    return cove_error(err, 0, F("unified") ": the container has no cgroup v2 directory");
+    return cove_cg_cannot(err, F("unified") ": the container has no cgroup v2 directory");
   return 0;
 }
 

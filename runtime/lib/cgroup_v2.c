@@ -1,7 +1,7 @@
 /* linux.resources → cgroup v2 files. A group of limits is written here when
  * the container's v2 cgroup has its controller; every write that fails, or
  * a limit v2 cannot express, is an error naming the field. */
-#include "cove/cgroup.h"
+#include "cgroup_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool cove_cg_v2_has(const char *dir, const char *ctrl);
 
 bool cove_cg_v2_has(const char *dir, const char *ctrl)
 {
@@ -63,12 +62,12 @@ static int v2_memory(const char *d, const struct cove_resources *r, bool update,
 {
   char b[64];
   if (r->mem_disable_oom_killer_set && r->mem_disable_oom_killer)
-    return cove_error(err, 0, F("memory.disableOOMKiller") ": cgroup v2 cannot disable the OOM killer "
+    return cove_cg_cannot(err, F("memory.disableOOMKiller") ": cgroup v2 cannot disable the OOM killer "
                                                            "(memory.oom.group only chooses what it kills)");
   if (r->mem_swappiness.set)
-    return cove_error(err, 0, F("memory.swappiness") ": cgroup v2 has no per-cgroup swappiness");
+    return cove_cg_cannot(err, F("memory.swappiness") ": cgroup v2 has no per-cgroup swappiness");
   if (r->mem_kernel_tcp.set)
-    return cove_error(err, 0, F("memory.kernelTCP") ": cgroup v2 has no separate TCP buffer limit (it is charged to "
+    return cove_cg_cannot(err, F("memory.kernelTCP") ": cgroup v2 has no separate TCP buffer limit (it is charged to "
                                                     "memory.max)");
   if (r->mem_limit.set) {
     lim(b, sizeof b, r->mem_limit.v);
@@ -94,16 +93,16 @@ static int v2_memory(const char *d, const struct cove_resources *r, bool update,
           limit = strtoll(cur, NULL, 10);
       }
       if (limit < 0)
-        return cove_error(err, 0, F("memory.swap") ": needs a memory.limit (swap is the limit of memory plus swap)");
+        return cove_cg_invalid(err, F("memory.swap") ": needs a memory.limit (swap is the limit of memory plus swap)");
       if (r->mem_swap.v < limit)
-        return cove_error(err, 0, F("memory.swap") ": %" PRId64 " is less than memory.limit %" PRId64, r->mem_swap.v,
+        return cove_cg_invalid(err, F("memory.swap") ": %" PRId64 " is less than memory.limit %" PRId64, r->mem_swap.v,
                           limit);
       snprintf(b, sizeof b, "%" PRId64, r->mem_swap.v - limit);
     }
     if (!cove_cg_exists(d, "memory.swap.max")) {
       if (!strcmp(b, "max") || (!strcmp(b, "0") && !swap_active()))
         return 0; /* nothing to limit: no swap accounting, no swap */
-      return cove_error(err, 0, F("memory.swap") ": this kernel has no swap accounting (memory.swap.max missing)");
+      return cove_cg_cannot(err, F("memory.swap") ": this kernel has no swap accounting (memory.swap.max missing)");
     }
     if (wr(d, "memory.swap.max", b, F("memory.swap"), err) < 0)
       return -1;
@@ -115,7 +114,7 @@ static int v2_cpu(const char *d, const struct cove_resources *r, cove_err *err)
 {
   char b[128];
   if ((r->cpu_rt_runtime.set && r->cpu_rt_runtime.v != 0) || (r->cpu_rt_period.set && r->cpu_rt_period.v != 0))
-    return cove_error(err, 0, F("cpu.realtimeRuntime") ": cgroup v2 has no realtime limits");
+    return cove_cg_cannot(err, F("cpu.realtimeRuntime") ": cgroup v2 has no realtime limits");
   if (r->cpu_shares.set) {
     snprintf(b, sizeof b, "%" PRIu64, shares_to_weight(r->cpu_shares.v));
     if (wr(d, "cpu.weight", b, F("cpu.shares"), err) < 0)
@@ -138,14 +137,14 @@ static int v2_cpu(const char *d, const struct cove_resources *r, cove_err *err)
   }
   if (r->cpu_burst.set) {
     if (!cove_cg_exists(d, "cpu.max.burst"))
-      return cove_error(err, 0, F("cpu.burst") ": this kernel has no cpu.max.burst");
+      return cove_cg_cannot(err, F("cpu.burst") ": this kernel has no cpu.max.burst");
     snprintf(b, sizeof b, "%" PRIu64, r->cpu_burst.v);
     if (wr(d, "cpu.max.burst", b, F("cpu.burst"), err) < 0)
       return -1;
   }
   if (r->cpu_idle.set) {
     if (!cove_cg_exists(d, "cpu.idle"))
-      return cove_error(err, 0, F("cpu.idle") ": this kernel has no cpu.idle");
+      return cove_cg_cannot(err, F("cpu.idle") ": this kernel has no cpu.idle");
     if (wr(d, "cpu.idle", r->cpu_idle.v ? "1" : "0", F("cpu.idle"), err) < 0)
       return -1;
   }
@@ -167,11 +166,11 @@ static int v2_io(const char *d, const struct cove_resources *r, cove_err *err)
 {
   char b[128];
   if (r->blkio_leaf_weight.set)
-    return cove_error(err, 0, F("blockIO.leafWeight") ": cgroup v2 has no leaf weight");
+    return cove_cg_cannot(err, F("blockIO.leafWeight") ": cgroup v2 has no leaf weight");
   bool io_w = cove_cg_exists(d, "io.weight"), bfq = cove_cg_exists(d, "io.bfq.weight");
   if (r->blkio_weight.set) {
     if (!io_w && !bfq)
-      return cove_error(err, 0, F("blockIO.weight") ": no io.weight or io.bfq.weight here (no weight-based I/O "
+      return cove_cg_cannot(err, F("blockIO.weight") ": no io.weight or io.bfq.weight here (no weight-based I/O "
                                                     "scheduler)");
     if (io_w)
       snprintf(b, sizeof b, "default %" PRIu64, blkio_to_io_weight(r->blkio_weight.v));
@@ -183,9 +182,9 @@ static int v2_io(const char *d, const struct cove_resources *r, cove_err *err)
   for (size_t i = 0; i < r->blkio_weight_dev.n; i++) {
     const struct cove_blkio_dev *e = &r->blkio_weight_dev.v[i];
     if (e->leaf_weight.set)
-      return cove_error(err, 0, F("blockIO.weightDevice[%zu].leafWeight") ": cgroup v2 has no leaf weight", i);
+      return cove_cg_cannot(err, F("blockIO.weightDevice[%zu].leafWeight") ": cgroup v2 has no leaf weight", i);
     if (!io_w && !bfq)
-      return cove_error(err, 0, F("blockIO.weightDevice[%zu]") ": no io.weight or io.bfq.weight here", i);
+      return cove_cg_cannot(err, F("blockIO.weightDevice[%zu]") ": no io.weight or io.bfq.weight here", i);
     snprintf(b, sizeof b, "%" PRId64 ":%" PRId64 " %" PRIu64, e->major, e->minor,
              io_w ? blkio_to_io_weight(e->weight.v) : e->weight.v);
     if (cove_cg_write(d, io_w ? "io.weight" : "io.bfq.weight", b, err) < 0)
@@ -205,7 +204,7 @@ static int v2_hugetlb(const char *d, const struct cove_resources *r, cove_err *e
     char f[64], b[32];
     snprintf(f, sizeof f, "hugetlb.%s.max", r->hugepages[i].page_size);
     if (!cove_cg_exists(d, f))
-      return cove_error(err, 0, F("hugepageLimits[%zu].pageSize") ": %s pages are not supported here (no %s)", i,
+      return cove_cg_cannot(err, F("hugepageLimits[%zu].pageSize") ": %s pages are not supported here (no %s)", i,
                         r->hugepages[i].page_size, f);
     snprintf(b, sizeof b, "%" PRIu64, r->hugepages[i].limit);
     if (cove_cg_write(d, f, b, err) < 0)
@@ -259,7 +258,7 @@ int cove_cg_v2_apply(const char *d, const struct cove_resources *r, bool update,
     return -1;
   if (r->n_rdma) {
     if (!cove_cg_v2_has(d, "rdma"))
-      return cove_error(err, 0, F("rdma") ": the rdma controller is not available");
+      return cove_cg_cannot(err, F("rdma") ": the rdma controller is not available");
     if (v2_rdma(d, r, err) < 0)
       return -1;
   }

@@ -1,5 +1,5 @@
 /* pause / resume / update / ps over a container's recorded cgroups. */
-#include "cove/cgroup.h"
+#include "cgroup_internal.h"
 
 #include "cove/cleanup.h"
 #include "cove/spec.h"

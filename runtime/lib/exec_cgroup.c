@@ -1,136 +1,83 @@
-/* The cgroup side of exec, until the cgroup layer owns it: find the
- * container init's cgroups from /proc/PID/cgroup and the mount table. */
-#include "cove/exec.h"
+/* The cgroup side of exec when the container has no record of its own
+ * cgroups (created without one): the init's cgroups, read from
+ * /proc/PID/cgroup and found through the one mount-table parser
+ * (cgroup_host.c); paused means the one frozen check (cgroup_fs.c). */
+#include "cgroup_internal.h"
 
 #include "cove/cleanup.h"
+#include "cove/exec.h"
 #include "cove/log.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Does the comma list `opts` contain every name of the comma list `want`? */
-static bool has_all(const char *opts, const char *want)
-{
-  char w[256];
-  snprintf(w, sizeof w, "%s", want);
-  char *save = NULL;
-  for (char *t = strtok_r(w, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    size_t l = strlen(t);
-    bool found = false;
-    for (const char *p = opts; (p = strstr(p, t)); p += l)
-      if ((p == opts || p[-1] == ',') && (p[l] == ',' || p[l] == 0)) {
-        found = true;
-        break;
-      }
-    if (!found)
-      return false;
-  }
-  return true;
-}
+struct of_pid {
+  const struct cove_cg_mounts *m;
+  struct cove_cgroup *cg;
+};
 
-/* Directory of hierarchy `ctrl` ("" = v2) and cgroup `path` in our mount
- * namespace, or -1. */
-static int cgroup_dir(const char *ctrl, const char *path, char *out, size_t cap)
+static int collect_cb(const char *ctrls, const char *path, void *d)
 {
-  _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-  if (!f)
-    return -1;
-  char line[4096];
-  while (fgets(line, sizeof line, f)) {
-    char root[1024], mnt[1024], fstype[64], src[256], super[1024];
-    const char *dash = strstr(line, " - ");
-    if (!dash || sscanf(line, "%*d %*d %*s %1023s %1023s", root, mnt) != 2 ||
-        sscanf(dash + 3, "%63s %255s %1023s", fstype, src, super) != 3)
-      continue;
-    bool v2 = !strcmp(fstype, "cgroup2");
-    if (!(*ctrl ? !strcmp(fstype, "cgroup") && has_all(super, ctrl) : v2))
-      continue;
-    size_t rl = strlen(root);
-    const char *rel = path;
-    if (strcmp(root, "/") != 0) {
-      if (strncmp(path, root, rl) != 0 || (path[rl] && path[rl] != '/'))
-        continue;
-      rel = path + rl;
-    }
-    snprintf(out, cap, "%s%s", mnt, rel);
+  struct of_pid *o = d;
+  char dir[4096];
+  if (cove_cg_mount_dir(o->m, ctrls, path, dir, sizeof dir) < 0)
+    return 0;
+  if (!*ctrls) {
+    snprintf(o->cg->v2, sizeof o->cg->v2, "%s", dir);
     return 0;
   }
-  return -1;
-}
-
-/* Calls cb(ctrl, path) for each line of /proc/PID/cgroup. */
-static int each_cgroup(pid_t pid, int (*cb)(const char *ctrl, const char *path, void *d), void *d)
-{
-  char p[64];
-  snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
-  _cleanup_fclose_ FILE *f = fopen(p, "re");
-  if (!f)
-    return -1;
-  char line[4096];
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = 0;
-    char *c1 = strchr(line, ':');
-    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2)
-      continue;
-    *c2 = 0;
-    const char *ctrl = c1 + 1;
-    int r = cb(ctrl, c2 + 1, d);
-    if (r)
-      return r;
-  }
-  return 0;
-}
-
-static int frozen_cb(const char *ctrl, const char *path, void *d)
-{
-  (void)d;
-  char dir[4096], buf[64] = "";
-  bool v2 = !*ctrl;
-  if (!v2 && !has_all(ctrl, "freezer"))
-    return 0;
-  if (cgroup_dir(ctrl, path, dir, sizeof dir) < 0)
-    return 0;
-  char file[4200];
-  snprintf(file, sizeof file, "%s/%s", dir, v2 ? "cgroup.freeze" : "freezer.state");
-  _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return 0;
-  buf[n] = 0;
-  if (v2 ? buf[0] == '1' : (!strncmp(buf, "FROZEN", 6) || !strncmp(buf, "FREEZING", 8)))
-    return 1;
+  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
+    if (cove_cg_word_in(ctrls, cove_cg_ctrl_name(c)))
+      snprintf(o->cg->v1[c], sizeof o->cg->v1[c], "%s", dir);
   return 0;
 }
 
 int cove_container_is_paused(pid_t pid)
 {
-  return each_cgroup(pid, frozen_cb, NULL) == 1;
+  cove_err e;
+  _cleanup_free_ char *text = cove_cg_proc_cgroup(pid, &e);
+  struct cove_cg_mounts m;
+  if (!text || cove_cg_mounts_read(&m, &e) < 0)
+    return 0;
+  /* a view of the init's cgroups, not a record: nothing is owned */
+  struct cove_cgroup cg = {.ops = &cove_cg_ops_hybrid, .active = true};
+  cove_cg_each_line(text, collect_cb, &(struct of_pid){&m, &cg});
+  cove_cg_mounts_free(&m);
+  return cove_cgroup_frozen(&cg) == 1;
 }
 
-static int join_cb(const char *ctrl, const char *path, void *d)
+struct join {
+  const struct cove_cg_mounts *m;
+  char me[32];
+};
+
+/* Every hierarchy the init is in, cove's or not (name=systemd, net_cls). */
+static int join_cb(const char *ctrls, const char *path, void *d)
 {
-  (void)d;
+  const struct join *j = d;
   char dir[4096];
-  if (cgroup_dir(ctrl, path, dir, sizeof dir) < 0) {
-    cove_debug("exec: cgroup %s:%s not mounted here, not joined", ctrl, path);
+  if (cove_cg_mount_dir(j->m, ctrls, path, dir, sizeof dir) < 0) {
+    cove_debug("exec: cgroup %s:%s not mounted here, not joined", ctrls, path);
     return 0;
   }
-  char file[4200], me[32];
-  snprintf(file, sizeof file, "%s/cgroup.procs", dir);
-  int n = snprintf(me, sizeof me, "%d", (int)getpid());
-  _cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, me, (size_t)n) != n)
-    cove_debug("exec: join cgroup %s: %s", file, strerror(errno));
+  cove_err e;
+  if (cove_cg_write(dir, "cgroup.procs", j->me, &e) < 0)
+    cove_debug("exec: join cgroup %s/cgroup.procs: %s", dir, e.msg);
   return 0;
 }
 
 void cove_cgroup_join_of(pid_t pid)
 {
-  each_cgroup(pid, join_cb, NULL);
+  cove_err e;
+  _cleanup_free_ char *text = cove_cg_proc_cgroup(pid, &e);
+  struct cove_cg_mounts m;
+  if (!text || cove_cg_mounts_read(&m, &e) < 0)
+    return;
+  struct join j = {.m = &m};
+  snprintf(j.me, sizeof j.me, "%d", (int)getpid());
+  cove_cg_each_line(text, join_cb, &j);
+  cove_cg_mounts_free(&m);
 }

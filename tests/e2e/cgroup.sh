@@ -221,6 +221,24 @@ assert_not_contains "$OUT" "cove-nest" "cgroup paths inside the cgroup namespace
 left=$(find /sys/fs/cgroup -maxdepth 5 -name "cove-nest-$TAG" 2>/dev/null)
 assert_eq "" "$left" "nested cgroupsPath directories left"
 
+# --- cgroupsPath taken by a running container: the second create is
+# refused even with no limits asked (COVE_EK_EXISTS: not a hierarchy to
+# skip), the first keeps its cgroup
+cfg "$B" --arg p "cove-taken-$TAG" '.linux.cgroupsPath = $p | del(.linux.resources)'
+set_args "$B" "${LONG[@]}"
+newid; first=$ID
+assert_ok cv create --bundle "$B" "$first"
+cstate "$first"; fpid=$PID
+newid
+assert_fail cv create --bundle "$B" "$ID"
+assert_cove_error "linux.cgroupsPath"
+assert_contains "$ERR" "already exists and has processes" "taken cgroupsPath"
+assert_fail cv state "$ID"
+assert_contains "$(cat /proc/"$fpid"/cgroup)" "cove-taken-$TAG" "first container still in its cgroup"
+assert_ok cv delete --force "$first"
+left=$(find /sys/fs/cgroup -maxdepth 6 -name "cove-taken-$TAG" 2>/dev/null)
+assert_eq "" "$left" "taken cgroupsPath directories left"
+
 # --- cgroupsPath: absolute = from the hierarchy's root (config-linux.md),
 # not re-rooted under the caller's cgroup. cove runs from a sub-cgroup of
 # this test's memory cgroup and is given a path beside that sub-cgroup:

@@ -257,7 +257,7 @@ cfg "$B" 'del(.linux.cgroupsPath) | del(.linux.namespaces[] | select(.type == "c
   | .linux.resources = {pids: {limit: 7}}'
 set_args "$B" sh -c 'cat /sys/fs/cgroup/pids.max
   while read -r _ _ _ r m _; do [ "$m" = /sys/fs/cgroup ] && echo "root=$r"; done </proc/self/mountinfo
-  echo x >/sys/fs/cgroup/pids.max 2>/dev/null && echo writable'
+  { echo x >/sys/fs/cgroup/pids.max; } 2>/dev/null && echo writable; exit 0'
 newid
 capture cv run --bundle "$B" "$ID"
 assert_eq 0 "$RC" "run without a cgroup namespace (stderr: $ERR)"

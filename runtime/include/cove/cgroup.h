@@ -35,7 +35,12 @@ const char *cove_cg_ctrl_name(enum cove_cg_ctrl c);
 
 #define COVE_CG_MAX_MADE 64
 
+struct cove_cg_ops;
+
 struct cove_cgroup {
+  /* The manager (runtime/lib/cgroup_internal.h, docs/cgroups.md): v2,
+   * hybrid, disabled (systemd next). NULL = derived from the directories. */
+  const struct cove_cg_ops *ops;
   bool active;                        /* the container has cgroups at all */
   char v2[4096];                      /* its v2 directory ("" = none) */
   char v1[COVE_CG_V1_COUNT][4096];    /* its v1 directory per controller */
@@ -44,8 +49,10 @@ struct cove_cgroup {
    * created, and survives the container. */
   char *made[COVE_CG_MAX_MADE];
   size_t n_made;
+  void *late; /* a late-setup manager's pending request (create only) */
 };
 
+/* cgroupfs picks the v2 or the hybrid manager from the host. */
 enum cove_cg_manager { COVE_CG_MANAGER_CGROUPFS = 0, COVE_CG_MANAGER_DISABLED };
 
 /* Resolve linux.cgroupsPath, check that every limit in spec->res can be
@@ -56,8 +63,9 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
                       enum cove_cg_manager mgr, cove_err *err);
 /* An O_PATH fd of the v2 directory for clone3(CLONE_INTO_CGROUP), or -1. */
 int cove_cgroup_v2_fd(const struct cove_cgroup *cg);
-/* Move pid into every directory (skip_v2: clone3 already put it there). */
-int cove_cgroup_enter(const struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err);
+/* Move pid into every directory (skip_v2: clone3 already put it there).
+ * A late-setup manager creates the cgroup here, around the init's pid. */
+int cove_cgroup_enter(struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err);
 /* Kill what is left (cgroup.kill or SIGKILL per pid), thaw, wait until
  * empty and remove the directories cove made. Frees cg->made. */
 int cove_cgroup_destroy(struct cove_cgroup *cg, cove_err *err);
@@ -73,7 +81,7 @@ void cove_cgroup_forget(int state_dirfd);
 /* Apply (or, for update, change) limits on existing directories. */
 int cove_cgroup_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err);
 int cove_cgroup_freeze(const struct cove_cgroup *cg, bool freeze, cove_err *err);
-/* 1 frozen, 0 not, -1 unknown (no freezer). */
+/* 1 frozen (v2 cgroup.freeze or the v1 freezer), 0 not, -1 unknown. */
 int cove_cgroup_frozen(const struct cove_cgroup *cg);
 /* Signal every process in the cgroup (SIGKILL through cgroup.kill). */
 int cove_cgroup_signal_all(const struct cove_cgroup *cg, int sig, cove_err *err);
@@ -111,18 +119,3 @@ int cove_container_update(const char *root, const char *id, const struct cove_re
 int cove_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, cove_err *err);
 /* Whether the cgroup recorded in a state directory is frozen (state.c). */
 bool cove_cgroup_state_frozen(int state_dirfd);
-
-/* Internal to cgroup*.c */
-int cove_cg_write(const char *dir, const char *file, const char *val, cove_err *err);
-int cove_cg_read(const char *dir, const char *file, char *buf, size_t cap);
-bool cove_cg_exists(const char *dir, const char *file);
-int cove_cg_v2_apply(const char *dir, const struct cove_resources *r, bool update, cove_err *err);
-int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err);
-/* v1 cpuset: fill every empty cpuset.cpus/cpuset.mems from `base` (whose
- * own are set) down to `leaf`, top-down from the parent, as runc does:
- * directories made by plain mkdir (kubelet's pod cgroups, cove's own)
- * start empty and no process can join them. `leaf` is below `base`. */
-int cove_cg_v1_cpuset_fill(const char *base, const char *leaf, cove_err *err);
-/* linux.resources.devices (+ the default list): v1 devices controller and
- * a BPF_CGROUP_DEVICE program on the v2 directory (cgroup_devices.c). */
-int cove_cg_devices_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool rootless, cove_err *err);
