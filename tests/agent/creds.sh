@@ -82,6 +82,8 @@ python3 "$T/srv.py" "$HTTPS2" "$T/seen-https2" "$T/srv.pem" "$T/srv.key" >/dev/n
 python3 "$T/srv.py" "$PLAIN" "$T/seen-plain" - - >/dev/null 2>&1 & PIDS+=($!)
 python3 "$T/srv.py" "$BADCERT" "$T/seen-bad" "$T/self.pem" "$T/self.key" >/dev/null 2>&1 & PIDS+=($!)
 stop_servers() { kill "${PIDS[@]}" 2>/dev/null; wait "${PIDS[@]}" 2>/dev/null; return 0; }
+# the servers go whatever ends the test (die included)
+trap '_rc=$?; stop_servers; (exit $_rc); _agent_finish' EXIT
 for p in "$HTTPS" "$HTTPS2" "$PLAIN" "$BADCERT"; do
   for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 1)" 2>/dev/null && break; sleep 0.05; done
 done
