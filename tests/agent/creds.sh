@@ -11,7 +11,7 @@ command -v openssl >/dev/null || skip "openssl not installed"
 
 SECRET="cove-test-secret-$$-$RANDOM$RANDOM"
 base=$((20000 + $$ % 20000))
-HTTPS=$base HTTPS2=$((base + 1)) PLAIN=$((base + 2)) BADCERT=$((base + 3))
+HTTPS=$base HTTPS2=$((base + 1)) PLAIN=$((base + 2)) BADCERT=$((base + 3)) BADNAME=$((base + 4))
 
 # the test CA, a server certificate for localhost, and a self-signed one
 # for localhost that no trust store knows
@@ -22,6 +22,9 @@ HTTPS=$base HTTPS2=$((base + 1)) PLAIN=$((base + 2)) BADCERT=$((base + 3))
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost 2>/dev/null
   printf 'subjectAltName=DNS:localhost\n' >ext
   openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out srv.pem 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout name.key -out name.csr -subj /CN=other.example 2>/dev/null
+  printf 'subjectAltName=DNS:other.example\n' >ext2
+  openssl x509 -req -in name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext2 -out name.pem 2>/dev/null
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key -out self.pem -days 1 \
     -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
 ) || die "openssl could not make the test certificates"
@@ -81,10 +84,11 @@ python3 "$T/srv.py" "$HTTPS" "$T/seen-https" "$T/srv.pem" "$T/srv.key" >/dev/nul
 python3 "$T/srv.py" "$HTTPS2" "$T/seen-https2" "$T/srv.pem" "$T/srv.key" >/dev/null 2>&1 & PIDS+=($!)
 python3 "$T/srv.py" "$PLAIN" "$T/seen-plain" - - >/dev/null 2>&1 & PIDS+=($!)
 python3 "$T/srv.py" "$BADCERT" "$T/seen-bad" "$T/self.pem" "$T/self.key" >/dev/null 2>&1 & PIDS+=($!)
+python3 "$T/srv.py" "$BADNAME" "$T/seen-badname" "$T/name.pem" "$T/name.key" >/dev/null 2>&1 & PIDS+=($!)
 stop_servers() { kill "${PIDS[@]}" 2>/dev/null; wait "${PIDS[@]}" 2>/dev/null; return 0; }
 # the servers go whatever ends the test (die included)
 trap '_rc=$?; stop_servers; (exit $_rc); _agent_finish' EXIT
-for p in "$HTTPS" "$HTTPS2" "$PLAIN" "$BADCERT"; do
+for p in "$HTTPS" "$HTTPS2" "$PLAIN" "$BADCERT" "$BADNAME"; do
   for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 1)" 2>/dev/null && break; sleep 0.05; done
 done
 
@@ -252,6 +256,13 @@ assert_eq 0 "$RC" "bad cert run ($ERR)"
 assert_not_contains "$OUT" "hello" "no answer through an untrusted upstream"
 assert_eq "" "$(cat "$T/seen-bad" 2>/dev/null)" "the untrusted upstream received no request"
 assert_contains "$(audit_of_last)" '"reason":"upstream TLS refused: certificate verify failed' "refusal audited"
+# a certificate from a trusted CA, for another name
+badpol=$(policy badname "{\"allow_unlimited\": true, \"network\": {\"allow\": [\"localhost\"], \"no_proxy\": []},
+  \"credentials\": [{\"name\": \"bad\", \"hosts\": [\"localhost:$BADNAME\"], \"env\": \"DEMO_API_TOKEN\", \"header\": \"x-api-key\"}]}")
+DEMO_API_TOKEN=$SECRET arun --policy "$badpol" --workspace "$WS" -- sh -c 'curl -sS https://localhost:'"$BADNAME"'/x; echo "rc=$?"'
+assert_not_contains "$OUT" "hello" "no answer through a misnamed upstream"
+assert_eq "" "$(cat "$T/seen-badname" 2>/dev/null)" "the misnamed upstream received no request"
+assert_contains "$(audit_of_last)" '"reason":"upstream TLS refused: certificate verify failed: hostname mismatch' "name mismatch audited"
 
 # 6. many parallel requests and a slow reader: all answered, the run ends
 CMD_TIMEOUT=90 DEMO_API_TOKEN=$SECRET arun --policy "$pol" --workspace "$WS" --timeout 60s -- sh -c '
