@@ -5,6 +5,8 @@
 # network, fork-bomb and eat memory; each attempt is shown with what
 # stopped it, followed by the audit log lines of the run. Done as root and
 # again as an unprivileged user.
+# Last, an agent calls a local credentialed HTTPS API (policy/examples/
+# credentials.json) without ever seeing the key: the proxy presents it.
 #   scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -129,6 +131,68 @@ demo_as() {
 demo_as root "$root_home" root
 echo
 demo_as "$user" "$user_home" "unprivileged user '$user'"
+echo
+
+# Credentials the agent can use but never holds: a local HTTPS API on
+# localhost:8443 (a throwaway CA made here) wants a bearer token. The
+# orchestrator has it (DEMO_API_TOKEN, trusted CA via SSL_CERT_FILE); the
+# agent gets a placeholder, and the proxy sets the real header.
+demo_credentials() {
+  local d="$work/creds" token
+  mkdir -p "$d"
+  token="demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+  (cd "$d" &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 \
+      -subj /CN=demo-ca 2>/dev/null &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost 2>/dev/null &&
+    printf 'subjectAltName=DNS:localhost\n' >ext &&
+    openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext -out srv.pem 2>/dev/null) ||
+    { echo "(skipped: openssl could not make a certificate)"; return 0; }
+  cat >"$d/api.py" <<'PY'
+import http.server, ssl, sys
+token = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        ok = self.headers.get("Authorization") == "Bearer " + token
+        b = (b"200 hello, authorized caller\n" if ok else b"401 bad token\n")
+        self.send_response(200 if ok else 401); self.send_header("Content-Length", str(len(b))); self.end_headers()
+        self.wfile.write(b)
+        print("   api server: Authorization %s" % ("is the real token" if ok else "is NOT the token: %r" % self.headers.get("Authorization")), flush=True)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 8443), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(sys.argv[2], sys.argv[3])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+PY
+  python3 "$d/api.py" "$token" "$d/srv.pem" "$d/srv.key" &
+  local api=$!
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null && break; sleep 0.1; done
+  if ! kill -0 "$api" 2>/dev/null; then echo "(skipped: port 8443 is busy)"; return 0; fi
+  mkdir -p "$d/ws"
+  cat >"$d/ws/agent.sh" <<'AGENT'
+#!/bin/sh
+echo "agent: my DEMO_API_TOKEN is '$DEMO_API_TOKEN'"
+echo "agent: calling https://localhost:8443/v1/hello with it:"
+curl -sS -H "Authorization: Bearer $DEMO_API_TOKEN" https://localhost:8443/v1/hello | sed 's/^/  /'
+AGENT
+  chmod 755 "$d/ws/agent.sh"
+  chmod -R a+rX "$d"
+  local pol=policy/examples/credentials.json
+  echo "== credentials: DEMO_API_TOKEN=<secret> cove agent run --policy $pol -- /workspace/agent.sh"
+  SSL_CERT_FILE=$d/ca.pem DEMO_API_TOKEN=$token "$cove" agent run --group demo --policy "$pol" --workspace "$d/ws" \
+    --json -- /workspace/agent.sh >"$d/out" 2>&1 || true
+  grep -v '^{' "$d/out" || true
+  local rec log id
+  rec=$(grep '^{' "$d/out" | tail -n1)
+  id=$(jq -r .id <<<"$rec")
+  log=$(jq -r .audit_log <<<"$rec")
+  echo "-- the proxy's record of the request (the credential by name, never its value):"
+  grep -F "\"run\":\"$id\"" "$log" 2>/dev/null | jq -c 'select(.event == "proxy" and .path_len != null) | del(.time, .run, .group)' | sed 's/^/   /'
+  kill "$api" 2>/dev/null
+  wait "$api" 2>/dev/null || true
+}
+demo_credentials
 echo
 echo "Both sandboxes were destroyed; 'cove agent gc' finds nothing left:"
 "$cove" agent gc

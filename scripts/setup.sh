@@ -13,6 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(
   build-essential cmake pkg-config
   libseccomp-dev libcap-dev libyajl-dev libmnl-dev
+  libssl-dev # the agent's credential proxy (TLS, run CA)
   clang libclang-rt-14-dev
 )
 

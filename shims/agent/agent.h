@@ -29,6 +29,21 @@ struct agent_mount_req {
   bool writable;
 };
 
+/* A credential the proxy presents for the agent (creds.c): the agent
+ * never holds the secret, only the placeholder. */
+#define AGENT_MAX_CREDS 16
+#define AGENT_MAX_CRED_HOSTS 16
+struct agent_cred {
+  char *name;                        /* for the audit log */
+  char *hosts[AGENT_MAX_CRED_HOSTS]; /* lower-case "name" or "name:port"; "*.suffix" only with wildcard */
+  size_t n_hosts;
+  bool wildcard;
+  char *env, *file;   /* where the secret is read from (exactly one) */
+  char *header;       /* the header the proxy sets, replacing the agent's */
+  char *prefix;       /* put before the secret ("Bearer ") */
+  char *placeholder;  /* environment variable given to the agent, or NULL */
+};
+
 struct agent_policy {
   char *rootfs; /* NULL = host OS directories */
   bool workspace_writable;
@@ -51,6 +66,8 @@ struct agent_policy {
   uint64_t disk; /* bytes the sandbox may add on host-backed writable mounts; 0 = no budget asked */
   bool allow_unlimited;
   bool seccomp_notify; /* route explicit denials to us for the audit log */
+  struct agent_cred creds[AGENT_MAX_CREDS];
+  size_t n_creds;
 };
 
 struct agent_allowlist {
@@ -171,6 +188,10 @@ struct agent_ctx; /* run.c */
 int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
 int agent_plan_build(struct agent_ctx *c, cove_err *err);
 void agent_plan_free(struct agent_plan *p);
+/* Credentials: the system CA bundle plus the run's CA, written to the run
+ * directory (public certificates only) and bound read-only over
+ * AGENT_CA_BUNDLE. After the run directory exists, before the namespaces. */
+int agent_plan_ca_bundle(struct agent_ctx *c, cove_err *err);
 /* Namespace helper only (in the sandbox's mount namespace): clone src
  * non-recursively at the directory `stage`, walk it and mount the empty
  * file/dir over every entry to hide, by fd. Returns the staged tree's fd
@@ -226,10 +247,91 @@ void agent_netns_close(struct agent_netns *n);
 int agent_idmap_userns(uid_t uid, gid_t gid, uid_t base, cove_err *err);
 int agent_idmap_tree(int tree, int userns, const char *origin, cove_err *err);
 
+/* creds.c: the secrets (read once, held only here) and the pure request
+ * rewriting of credentialed connections (unit-tested and fuzzed) */
+#define AGENT_CRED_PLACEHOLDER "cove-placeholder"
+#define AGENT_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+struct agent_tls;
+struct agent_creds {
+  size_t n;
+  char *value[AGENT_MAX_CREDS]; /* header value: prefix + secret; wiped on free */
+  struct agent_tls *tls;        /* the run's CA; NULL without credentials */
+};
+/* Reads every credential's secret (env var of this process or file) and
+ * makes the run's CA. *out stays NULL when the policy has no credentials. */
+struct agent_ctx;
+int agent_creds_load(struct agent_ctx *c, cove_err *err); /* sets c->creds */
+void agent_creds_free(struct agent_creds *cr);
+/* The credential index for host:port (exact or wildcard; a credential
+ * host without port means 443 and 80), -1 for none. IP literals never. */
+int agent_cred_match(const struct agent_policy *p, const char *host, int port);
+/* The head (ending in the blank line) with every `name` header removed
+ * and "name: value" added; -1 when it does not fit outsz. */
+int agent_head_inject(char *head, size_t *len, size_t outsz, const char *name, const char *value);
+/* One request head inside an intercepted TLS connection to host:port:
+ * origin-form or https:// absolute-form naming that host:port, exactly one
+ * Host naming it, Content-Length or chunked. out gets the head to send
+ * upstream (origin-form, proxy and hop-by-hop headers dropped). */
+struct agent_tls_req {
+  char method[16];
+  size_t path_len;
+  long long content_length; /* -1 none */
+  bool chunked, close;      /* client asked to close after this one */
+  size_t head_len;
+  int status;
+  const char *reason;
+};
+int agent_tls_req_parse(const char *buf, size_t len, size_t max, const char *host, int port,
+                        struct agent_tls_req *r, char *out, size_t outsz, size_t *outlen);
+/* A response head: status, framing (given the request's method), close */
+enum agent_body_mode { AGENT_BODY_NONE, AGENT_BODY_LENGTH, AGENT_BODY_CHUNKED, AGENT_BODY_CLOSE };
+struct agent_resp {
+  int status;
+  enum agent_body_mode mode;
+  long long length;
+  bool close;
+  size_t head_len;
+};
+int agent_resp_parse(const char *buf, size_t len, size_t max, const char *method, struct agent_resp *r);
+/* Message body framing: how many of n bytes belong to the body; *done
+ * once it ended, -1 on a malformed chunked body. */
+struct agent_body {
+  enum agent_body_mode mode;
+  long long left; /* LENGTH: bytes left; CHUNKED: of the current chunk */
+  int st;
+  bool done;
+};
+void agent_body_init(struct agent_body *b, enum agent_body_mode m, long long len);
+long agent_body_scan(struct agent_body *b, const char *p, size_t n);
+
+/* tls.c: OpenSSL behind a small interface (stubs without it) */
+bool agent_tls_available(void);
+struct agent_tls *agent_tls_new(cove_err *err);
+void agent_tls_free(struct agent_tls *t);
+/* The CA certificate, PEM (static for the run) */
+const char *agent_tls_ca_pem(struct agent_tls *t);
+struct agent_tls_conn;
+/* server: we present a leaf for host (signed by the run CA), ALPN
+ * http/1.1 only. client: we verify the upstream against the host's trust
+ * store (SSL_CERT_FILE respected) with a hostname check, SNI host. */
+struct agent_tls_conn *agent_tls_server(struct agent_tls *t, int fd, const char *host);
+struct agent_tls_conn *agent_tls_client(struct agent_tls *t, int fd, const char *host);
+void agent_tls_conn_free(struct agent_tls_conn *c);
+/* >0 bytes / done, 0 EOF, AGENT_TLS_WANT_READ/WRITE, AGENT_TLS_ERR */
+enum { AGENT_TLS_ERR = -1, AGENT_TLS_WANT_READ = -2, AGENT_TLS_WANT_WRITE = -3 };
+int agent_tls_handshake(struct agent_tls_conn *c);
+int agent_tls_read(struct agent_tls_conn *c, char *buf, size_t n);
+int agent_tls_write(struct agent_tls_conn *c, const char *buf, size_t n);
+bool agent_tls_pending(struct agent_tls_conn *c);
+/* after a handshake: the client's SNI (server side), or why it failed */
+const char *agent_tls_sni(struct agent_tls_conn *c);
+const char *agent_tls_error(struct agent_tls_conn *c);
+
 /* proxy.c */
 struct agent_proxy;
 struct pollfd;
-struct agent_proxy *agent_proxy_new(int listen_fd, const struct agent_policy *p, struct agent_audit *audit);
+struct agent_proxy *agent_proxy_new(int listen_fd, const struct agent_policy *p, struct agent_creds *cr,
+                                    struct agent_audit *audit);
 /* Adds the fds to watch; returns how many were added (at most max). */
 size_t agent_proxy_pollfds(struct agent_proxy *px, struct pollfd *pfd, size_t max);
 void agent_proxy_dispatch(struct agent_proxy *px, const struct pollfd *pfd, size_t n);
@@ -258,6 +360,7 @@ int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_
 /* host[:port] or [v6][:port] → lower-case host, port (dport if absent);
  * -1 if it is not a DNS name or IP literal, or the port is bad */
 int agent_hostport_parse(const char *s, size_t len, char *host, size_t hsz, int *port, int dport);
+bool agent_http_tchar(unsigned char c);
 /* An allow-list entry: name, *.suffix, IP literal, each with an optional
  * :port (port 0 = any); bare IPv6 literals have no port */
 int agent_allow_entry_parse(const char *entry, char *host, size_t hsz, int *port);
@@ -385,6 +488,7 @@ struct agent_ctx {
   int interrupt_signal;
   int64_t start_ns, end_ns;
   unsigned proxy_allowed, proxy_denied;
+  struct agent_creds *creds; /* NULL: the policy has none */
   struct agent_stats stats;
   char error[2048];
   int exec_status; /* the command could not be executed: 126, or 127 when not found */

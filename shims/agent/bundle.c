@@ -179,6 +179,20 @@ static void emit_env(struct cove_gen *g, struct agent_ctx *c)
     snprintf(buf, sizeof buf, "no_proxy=%s", np);
     cove_gen_str(g, buf);
   }
+  /* credentials: the agent gets a placeholder and trusts the run's CA */
+  for (size_t i = 0; i < p->n_creds; i++)
+    if (p->creds[i].placeholder) {
+      snprintf(buf, sizeof buf, "%s=" AGENT_CRED_PLACEHOLDER, p->creds[i].placeholder);
+      cove_gen_str(g, buf);
+    }
+  if (p->n_creds) {
+    static const char *const ca[] = {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE",
+                                     "GIT_SSL_CAINFO"};
+    for (size_t i = 0; i < 5; i++) {
+      snprintf(buf, sizeof buf, "%s=" AGENT_CA_BUNDLE, ca[i]);
+      cove_gen_str(g, buf);
+    }
+  }
   cove_gen_array_close(g);
 }
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-static bool tchar(unsigned char c)
+bool agent_http_tchar(unsigned char c)
 {
   return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c);
 }
@@ -283,7 +283,7 @@ int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_
       return bad(r, 400, "bad URL host");
   }
   for (const char *c = buf; c < sp1; c++)
-    if (!tchar((unsigned char)*c))
+    if (!agent_http_tchar((unsigned char)*c))
       return bad(r, 400, "malformed request line");
   if ((size_t)(eol - ver) != 8 || (memcmp(ver, "HTTP/1.1", 8) && memcmp(ver, "HTTP/1.0", 8)))
     return bad(r, 400, "not HTTP/1.0 or HTTP/1.1");
@@ -318,7 +318,7 @@ int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_
     if (!colon || colon == l)
       return bad(r, 400, *l == ' ' || *l == '\t' ? "folded header line" : "malformed header line");
     for (const char *c = l; c < colon; c++)
-      if (!tchar((unsigned char)*c))
+      if (!agent_http_tchar((unsigned char)*c))
         return bad(r, 400, "malformed header name");
     const char *v = colon + 1, *ve = le;
     while (v < ve && (*v == ' ' || *v == '\t'))

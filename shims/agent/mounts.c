@@ -670,6 +670,33 @@ static int plan_secret(struct agent_ctx *c, size_t i, cove_err *err)
   return 0;
 }
 
+int agent_plan_ca_bundle(struct agent_ctx *c, cove_err *err)
+{
+  char path[4300];
+  snprintf(path, sizeof path, "%s/ca-bundle.crt", c->rundir);
+  /* the host's bundle, if it has one, so other hosts stay verifiable */
+  cove_err e2 = {0};
+  _cleanup_free_ char *sys = agent_read_small_file(AGENT_CA_BUNDLE, 16 << 20, &e2);
+  const char *ca = agent_tls_ca_pem(c->creds->tls);
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+  if (fd < 0)
+    return cove_error(err, errno, "%s", path);
+  size_t sl = sys ? strlen(sys) : 0;
+  if ((sl && (write(fd, sys, sl) != (ssize_t)sl || (sys[sl - 1] != '\n' && write(fd, "\n", 1) != 1))) ||
+      write(fd, ca, strlen(ca)) != (ssize_t)strlen(ca))
+    return cove_error(err, errno, "write %s", path);
+  int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (pfd < 0)
+    return cove_error(err, errno, "%s", path);
+  if (plan_add(&c->plan, AM_BIND, AGENT_CA_BUNDLE, pfd, false, path) < 0) {
+    close(pfd);
+    return cove_error(err, ENOMEM, "plan");
+  }
+  agent_audit(&c->audit, "mount", "decision", "allow", "source", "run CA + system CA bundle", "destination",
+              AGENT_CA_BUNDLE, "mode", "ro", NULL);
+  return 0;
+}
+
 int agent_plan_build(struct agent_ctx *c, cove_err *err)
 {
   struct agent_plan *p = &c->plan;

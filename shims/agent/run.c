@@ -344,7 +344,7 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
   int sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
   struct agent_proxy *px = NULL;
   if (c->pol.net == AGENT_NET_PROXY)
-    px = agent_proxy_new(c->netns.listen_fd, &c->pol, &c->audit);
+    px = agent_proxy_new(c->netns.listen_fd, &c->pol, c->creds, &c->audit);
   if (sfd < 0 || (c->pol.net == AGENT_NET_PROXY && !px)) {
     cove_error(err, errno, "signalfd/proxy");
     r = -1;
@@ -597,6 +597,8 @@ static void write_result(struct agent_ctx *c)
 static void release_all(struct agent_ctx *c)
 {
   agent_audit_close(&c->audit);
+  agent_creds_free(c->creds);
+  c->creds = NULL;
   agent_plan_free(&c->plan);
   agent_allowlist_free(&c->al);
   agent_policy_free(&c->pol);
@@ -681,7 +683,8 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     cove_err e2;
     agent_gc(&c->paths, false, &removed, &e2);
   }
-  if (agent_disk_check(c, &err) < 0 || agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0)
+  if (agent_disk_check(c, &err) < 0 || agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0 ||
+      agent_creds_load(c, &err) < 0)
     goto refused;
   /* checked: the outputs may be created now */
   for (int i = 0; i < 3; i++)
@@ -690,7 +693,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   agent_test_pause("after-check");
 
   /* From here on things exist and must be removed on every path. */
-  if (make_run_dir(c, &lock_fd, &err) < 0)
+  if (make_run_dir(c, &lock_fd, &err) < 0 || (c->creds && agent_plan_ca_bundle(c, &err) < 0))
     goto cleanup;
   if (make_namespaces(c, &err) < 0)
     goto cleanup;
