@@ -11,7 +11,7 @@
 #include "cove/defaults.h"
 #include "cove/json.h"
 #include "cove/security.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include <errno.h>
 #include <fcntl.h>

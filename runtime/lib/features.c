@@ -1,10 +1,11 @@
 #include "cove/defaults.h"
 #include "cove/mountopts.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include <ctype.h>
 #include <seccomp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/capability.h>
 
 #ifndef COVE_VERSION

@@ -8,7 +8,7 @@
  * binary. The seccomp filter is loaded last so cove's own setup is not
  * constrained by it. */
 #include "internal.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"

@@ -15,7 +15,7 @@
  * UTF-8. A failure is __builtin_trap(): libFuzzer saves the reproducer. */
 #include "agent.h"
 #include "cove/json.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include <stdint.h>
 #include <stdio.h>
