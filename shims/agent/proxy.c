@@ -85,11 +85,10 @@ struct agent_proxy *agent_proxy_new(int listen_fd, const struct agent_policy *p,
 
 static void close_conn(struct agent_proxy *px, struct conn *c)
 {
-  char up[32], down[32], port[32];
   if (c->host[0] || c->reason)
-    agent_audit(px->audit, "proxy", "host", c->host[0] ? c->host : NULL, "port", AUDIT_NUM(port, c->port), "method",
+    agent_audit(px->audit, "proxy", "host", c->host[0] ? c->host : NULL, AUDIT_INT("port", c->port), "method",
                 c->method[0] ? c->method : NULL, "decision", c->decision ? c->decision : "deny", "reason", c->reason,
-                "bytes_up", AUDIT_NUM(up, c->up), "bytes_down", AUDIT_NUM(down, c->down), NULL);
+                AUDIT_INT("bytes_up", c->up), AUDIT_INT("bytes_down", c->down), NULL);
   if (c->decision && !strcmp(c->decision, "allow"))
     px->allowed++;
   else
@@ -100,7 +99,7 @@ static void close_conn(struct agent_proxy *px, struct conn *c)
     char scratch[1];
     size_t sl;
     agent_http_parse(c->extra_head, c->extra_len, sizeof c->extra_head, &r, scratch, 0, &sl);
-    agent_audit(px->audit, "proxy", "host", r.host[0] ? r.host : NULL, "port", r.host[0] ? AUDIT_NUM(port, r.port) : NULL,
+    agent_audit(px->audit, "proxy", "host", r.host[0] ? r.host : NULL, AUDIT_INT_IF(r.host[0], "port", r.port),
                 "method", r.method[0] ? r.method : NULL, "decision", "deny", "reason",
                 "second request on a connection (one request per connection)", NULL);
     px->denied++;
