@@ -16,6 +16,7 @@
 #include "cove/spec.h"
 #include "cove/terminal.h"
 #include "cove/timestamp.h"
+#include "userns.h"
 #include "internal.h"
 
 #include <dirent.h>
