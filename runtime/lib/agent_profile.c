@@ -10,7 +10,7 @@
 #include "cove/cleanup.h"
 #include "cove/defaults.h"
 #include "cove/json.h"
-#include "cove/security.h"
+#include "security.h"
 #include "cove/jsongen.h"
 #include "cove/readfile.h"
 

@@ -1,5 +1,5 @@
 #include "cove/defaults.h"
-#include "cove/mount_options.h"
+#include "mount_options.h"
 #include "cove/jsongen.h"
 
 #include <ctype.h>

@@ -12,11 +12,11 @@
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
-#include "cove/hooks.h"
+#include "hooks.h"
 #include "cove/log.h"
 #include "cove/netlink.h"
-#include "cove/security.h"
-#include "cove/terminal.h"
+#include "security.h"
+#include "terminal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * cloned with open_tree(2) and get their flags through mount_setattr(2),
  * which only ever sets or clears what was asked — so locked flags of a
  * rootless bind (nosuid/nodev inherited from the host) are never touched. */
-#include "cove/mount_options.h"
+#include "mount_options.h"
 
 #include <errno.h>
 #include <linux/mount.h>

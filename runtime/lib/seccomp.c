@@ -7,7 +7,7 @@
 #include "cove/json.h"
 #include "cove/jsongen.h"
 #include "cove/log.h"
-#include "cove/security.h"
+#include "security.h"
 #include "cove/cleanup.h"
 
 #include <ctype.h>

@@ -5,8 +5,8 @@
 #include "cove/json.h"
 #include "cove/readfile.h"
 #include "cove/log.h"
-#include "cove/mount_options.h"
-#include "cove/security.h"
+#include "mount_options.h"
+#include "security.h"
 
 #include <errno.h>
 #include <fcntl.h>
