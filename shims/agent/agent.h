@@ -95,7 +95,6 @@ void agent_out_close(struct agent_out *o);
 int agent_dir_open(const char *dir, const char *what, char canon[4096], cove_err *err);
 /* A regular file with one link, canonical path, opened without symlinks. */
 int agent_in_open(const char *path, const char *what, char canon[4096], cove_err *err);
-char *agent_read_fd(int fd, const char *what, size_t max, cove_err *err);
 struct agent_guard {
   const char *what;
   char path[4400];

@@ -8,6 +8,8 @@
  *   {"name": "t1", "group": "ci", "command": ["sh","-c","make test"] | "make test",
  *    "policy": {...inline...} | "/abs/policy.json", "timeout": "5m", "workspace": "/abs"} */
 #include "agent.h"
+
+#include "cove/readfile.h"
 #include "cove/log.h"
 
 #include "cove/cleanup.h"
@@ -308,7 +310,7 @@ static void finish_task(struct task *t, int wst, int outdir)
   snprintf(res, sizeof res, "%s.result.json", t->name);
   cove_err e;
   _cleanup_close_ int rfd = openat(outdir, res, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  t->result = rfd >= 0 ? agent_read_fd(rfd, res, 1 << 20, &e) : NULL;
+  t->result = rfd >= 0 ? cove_read_fd(rfd, 1 << 20, NULL, res, &e) : NULL;
   snprintf(t->status, sizeof t->status, "%s", "error");
   if (t->result) {
     char *nl = strchr(t->result, '\n');
@@ -402,7 +404,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
       snprintf(what, sizeof what, "task %s: policy", tasks[i].name);
       int fd = agent_in_open(tasks[i].policy_file, what, canon, &err);
       if (fd >= 0) {
-        tasks[i].policy_text = agent_read_fd(fd, canon, 1 << 20, &err);
+        tasks[i].policy_text = cove_read_fd(fd, 1 << 20, NULL, canon, &err);
         close(fd);
       }
       if (fd < 0 || !tasks[i].policy_text) {

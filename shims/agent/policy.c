@@ -435,7 +435,7 @@ static char *read_guarded(const char *path, const char *what, struct agent_guard
     close(fd);
     return NULL;
   }
-  return agent_read_fd(fd, canon, 1 << 20, err);
+  return cove_read_fd(fd, 1 << 20, NULL, canon, err);
 }
 
 int agent_policy_load(struct agent_policy *p, const char *path, struct agent_guard *g, cove_err *err)

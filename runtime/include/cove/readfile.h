@@ -8,8 +8,9 @@
 
 #include <stddef.h>
 
-/* Everything readable from fd, at most max bytes, into a NUL-terminated
- * malloc'd buffer (*len without the NUL; len may be NULL). For pipes too. */
+/* The whole of fd, at most max bytes, into a NUL-terminated malloc'd
+ * buffer (*len without the NUL; len may be NULL). A file is read from its
+ * start whatever the fd's position (pread); a pipe, to its end. */
 char *cove_read_fd(int fd, size_t max, size_t *len, const char *what, cove_err *err);
 /* A regular file `name` relative to dirfd (AT_FDCWD for the cwd), opened
  * O_RDONLY|O_CLOEXEC|oflags (O_NOFOLLOW where a link is suspect). */
