@@ -1,7 +1,7 @@
 #include "commands.h"
 #include "opts.h"
 
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include "cove/agent_profile.h"
 #include "cove/cleanup.h"
@@ -309,9 +309,8 @@ int cmd_list(struct cove_global *g, int argc, char **argv)
     return 1;
   cove_err err = {0};
   if (l.format == 1) {
-    if (cove_gen_init(&l.gen, stdout, &err) < 0)
+    if (cove_gen_init_line(&l.gen, stdout, &err) < 0)
       return cli_fail(&err);
-    yajl_gen_config(l.gen.g, yajl_gen_beautify, 0);
     cove_gen_array_open(&l.gen);
   } else if (l.format == 0) {
     printf("%-24s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");

@@ -29,7 +29,7 @@ int cmd_update(struct cove_global *g, int argc, char **argv);
 int cmd_events(struct cove_global *g, int argc, char **argv);
 int cmd_ps(struct cove_global *g, int argc, char **argv);
 int cmd_exec(struct cove_global *g, int argc, char **argv);  /* commands_exec.c */
-int cmd_agent(struct cove_global *g, int argc, char **argv); /* commands_agent.c */
+int cmd_agent(struct cove_global *g, int argc, char **argv); /* shims/agent/cli.c */
 int cmd_unsupported(struct cove_global *g, int argc, char **argv);
 
 /* Report err through the log and return 1. */

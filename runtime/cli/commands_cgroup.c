@@ -2,7 +2,7 @@
 #include "commands.h"
 #include "opts.h"
 
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include "cove/cgroup.h"
 #include "cove/container.h"
@@ -325,9 +325,8 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
 static int print_stats(const char *id, const struct cove_container_stats *s, cove_err *err)
 {
   struct cove_gen g;
-  if (cove_gen_init(&g, stdout, err) < 0)
+  if (cove_gen_init_line(&g, stdout, err) < 0)
     return -1;
-  yajl_gen_config(g.g, yajl_gen_beautify, 0);
   cove_gen_map_open(&g);
   cove_gen_kv_str(&g, "type", "stats");
   cove_gen_kv_str(&g, "id", id);
@@ -389,9 +388,8 @@ static int print_stats(const char *id, const struct cove_container_stats *s, cov
 static int print_oom(const char *id, cove_err *err)
 {
   struct cove_gen g;
-  if (cove_gen_init(&g, stdout, err) < 0)
+  if (cove_gen_init_line(&g, stdout, err) < 0)
     return -1;
-  yajl_gen_config(g.g, yajl_gen_beautify, 0);
   cove_gen_map_open(&g);
   cove_gen_kv_str(&g, "type", "oom");
   cove_gen_kv_str(&g, "id", id);
@@ -494,12 +492,11 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   (void)owned; /* freed on return; pids aliases it */
   if (json) {
     struct cove_gen gen;
-    if (cove_gen_init(&gen, stdout, &err) < 0)
+    if (cove_gen_init_line(&gen, stdout, &err) < 0)
       return cli_fail(&err);
-    yajl_gen_config(gen.g, yajl_gen_beautify, 0);
     cove_gen_array_open(&gen);
     for (size_t i = 0; i < n; i++)
-      COVE_GEN_DO(&gen, yajl_gen_integer(gen.g, pids[i]));
+      cove_gen_int(&gen, pids[i]);
     cove_gen_array_close(&gen);
     if (cove_gen_finish(&gen, "ps") < 0)
       return cli_fail(&err);

@@ -10,8 +10,9 @@
 #include "cove/cleanup.h"
 #include "cove/defaults.h"
 #include "cove/json.h"
-#include "cove/security.h"
-#include "jsongen.h"
+#include "security.h"
+#include "cove/jsongen.h"
+#include "cove/readfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,35 +70,6 @@ int cove_agent_profile_path(char *out, size_t cap)
   out[0] = 0;
   errno = e;
   return -1;
-}
-
-/* Whole file into a NUL-terminated buffer (policy files are small). */
-static char *read_file(const char *path, cove_err *err)
-{
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return cove_error(err, errno, "agent profile %s", path), NULL;
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return cove_error(err, errno, "agent profile %s", path), NULL;
-  if (!S_ISREG(st.st_mode) || st.st_size > 1024 * 1024)
-    return cove_error(err, EINVAL, "agent profile %s: not a regular file below 1 MiB", path), NULL;
-  size_t len = (size_t)st.st_size, off = 0;
-  _cleanup_free_ char *buf = malloc(len + 1);
-  if (!buf)
-    return cove_error(err, ENOMEM, "agent profile %s", path), NULL;
-  while (off < len) {
-    ssize_t n = read(fd, buf + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return cove_error(err, errno, "agent profile %s", path), NULL;
-    if (n == 0)
-      break;
-    off += (size_t)n;
-  }
-  buf[off] = 0;
-  return steal_ptr(buf);
 }
 
 static void emit_process(struct cove_gen *g, yajl_val p)
@@ -182,7 +154,9 @@ int cove_spec_default_write_agent(FILE *out, bool rootless, cove_err *err)
   if (cove_agent_profile_path(path, sizeof path) < 0)
     return cove_error(err, errno, "agent profile: %s not found in %s or %s", COVE_AGENT_PROFILE_NAME,
                       COVE_POLICY_DIR, COVE_SOURCE_POLICY_DIR[0] ? COVE_SOURCE_POLICY_DIR : "(no source tree)");
-  _cleanup_free_ char *ptext = read_file(path, err);
+  char what[4200];
+  snprintf(what, sizeof what, "agent profile %s", path);
+  _cleanup_free_ char *ptext = cove_read_file_at(AT_FDCWD, path, O_NOFOLLOW, 1024 * 1024, NULL, what, err);
   if (!ptext)
     return -1;
 

@@ -9,7 +9,7 @@
  * have are logged and skipped, as the spec asks runtimes not to fail over
  * capabilities that cannot be granted. */
 #include "cove/log.h"
-#include "cove/security.h"
+#include "security.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -7,7 +7,8 @@
 #include "cove/cleanup.h"
 #include "cove/log.h"
 #include "cove/spec.h"
-#include "cove/state.h"
+#include "cgroup_frozen.h"
+#include "userns.h"
 
 #include <errno.h>
 #include <fcntl.h>

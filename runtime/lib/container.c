@@ -10,11 +10,13 @@
 #include "cove/cgroup.h"
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
-#include "cove/hooks.h"
+#include "hooks.h"
 #include "cove/json.h"
 #include "cove/log.h"
 #include "cove/spec.h"
-#include "cove/terminal.h"
+#include "terminal.h"
+#include "cove/timestamp.h"
+#include "userns.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -304,17 +306,6 @@ static int write_id_maps(pid_t pid, const struct cove_spec *s, cove_err *err)
   return 0;
 }
 
-static void now_rfc3339(char *out, size_t cap)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char b[32];
-  strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, cap, "%s.%09ldZ", b, ts.tv_nsec);
-}
-
 /* Everything create and run share. On success *pid_out is the init, held
  * before exec; dirfd stays locked. */
 struct created {
@@ -447,7 +438,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   snprintf(st.id, sizeof st.id, "%s", o->id);
   snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
   snprintf(st.oci_version, sizeof st.oci_version, "%s", spec.oci_version);
-  now_rfc3339(st.created, sizeof st.created);
+  cove_rfc3339_now(st.created, sizeof st.created, 9);
   st.creating = true;
   st.rootless = geteuid() != 0;
   annotations = cove_spec_annotations_json(&spec);

@@ -24,13 +24,13 @@
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
-#include "cove/hooks.h"
+#include "hooks.h"
 #include "cove/json.h"
 #include "cove/log.h"
-#include "cove/security.h"
+#include "security.h"
 #include "cove/spec.h"
 #include "cove/state.h"
-#include "cove/terminal.h"
+#include "terminal.h"
 #include "internal.h"
 
 #include <errno.h>

@@ -1,10 +1,11 @@
 #include "cove/defaults.h"
-#include "cove/mountopts.h"
-#include "jsongen.h"
+#include "mount_options.h"
+#include "cove/jsongen.h"
 
 #include <ctype.h>
 #include <seccomp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/capability.h>
 
 #ifndef COVE_VERSION
@@ -89,7 +90,10 @@ int cove_features_write(FILE *out, cove_err *err)
   cove_gen_key(&g, "hooks");
   cove_gen_strv(&g, hooks);
   cove_gen_key(&g, "mountOptions");
-  cove_gen_strv(&g, cove_mount_options);
+  cove_gen_array_open(&g);
+  for (size_t i = 0; cove_mount_option_name(i); i++)
+    cove_gen_str(&g, cove_mount_option_name(i));
+  cove_gen_array_close(&g);
 
   cove_gen_key(&g, "linux");
   cove_gen_map_open(&g);

@@ -3,7 +3,7 @@
  * for the error message, enforce the timeout on a pidfd. The hook runs in
  * its own process group so a timeout kill also takes the children a shell
  * hook left behind. */
-#include "cove/hooks.h"
+#include "hooks.h"
 
 #include "cove/cleanup.h"
 #include "cove/json.h"

@@ -8,15 +8,15 @@
  * binary. The seccomp filter is loaded last so cove's own setup is not
  * constrained by it. */
 #include "internal.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
-#include "cove/hooks.h"
+#include "hooks.h"
 #include "cove/log.h"
 #include "cove/netlink.h"
-#include "cove/security.h"
-#include "cove/terminal.h"
+#include "security.h"
+#include "terminal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 #include "cove/json.h"
-#include "cove/utf8.h"
+#include "cove/jsongen.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -229,40 +229,16 @@ void cove_strv_free(struct cove_strv *v)
   v->n = 0;
 }
 
-/* Always valid JSON, whatever the bytes: invalid UTF-8 becomes U+FFFD
- * (cove/utf8.h), so a line stays parseable when an agent or a proxy client
- * controls part of it. */
+/* One string through the one writer (cove/jsongen.h), for the lines still
+ * assembled by hand (state.c, hooks.c): invalid UTF-8 becomes U+FFFD. */
 void cove_json_write_string(FILE *f, const char *s)
 {
-  fputc('"', f);
-  size_t left = strlen(s);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++, left--) {
-    if (*p >= 0x80) {
-      uint32_t cp;
-      size_t k = cove_utf8_next(p, left, &cp);
-      if (!k) {
-        fputs("\ufffd", f);
-      } else {
-        fwrite(p, 1, k, f);
-        p += k - 1;
-        left -= k - 1;
-      }
-      continue;
-    }
-    switch (*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    default:
-      if (*p < 0x20)
-        fprintf(f, "\\u%04x", *p);
-      else
-        fputc(*p, f);
-    }
-  }
-  fputc('"', f);
+  struct cove_gen g;
+  cove_err err = {0};
+  if (cove_gen_init_line(&g, f, &err) < 0)
+    return;
+  cove_gen_text(&g, s);
+  cove_gen_finish(&g, "string");
 }
 
 static bool depth_ok(const char *s, int max)

@@ -1,10 +1,12 @@
 #include "cove/log.h"
 
+#include "cove/jsongen.h"
+#include "cove/timestamp.h"
+
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static int log_fd = -1;
@@ -39,24 +41,28 @@ static const char *level_name(enum cove_log_level l)
   }
 }
 
-static void escape_into(char *out, size_t cap, const char *s)
+/* {"level","msg","time"}\n into line; the text form if the generator fails. */
+static int json_line(char *line, size_t cap, enum cove_log_level lvl, const char *msg)
 {
-  size_t o = 0;
-  for (; *s && o + 7 < cap; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      out[o++] = '\\';
-      out[o++] = (char)c;
-    } else if (c == '\n') {
-      out[o++] = '\\';
-      out[o++] = 'n';
-    } else if (c < 0x20) {
-      o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-    } else {
-      out[o++] = (char)c;
-    }
+  char when[64];
+  cove_rfc3339_now(when, sizeof when, 9);
+  struct cove_gen g;
+  cove_err err = {0};
+  int n = -1;
+  if (cove_gen_init_line(&g, NULL, &err) == 0) {
+    cove_gen_map_open(&g);
+    cove_gen_kv_str(&g, "level", level_name(lvl));
+    cove_gen_kv_text(&g, "msg", msg);
+    cove_gen_kv_str(&g, "time", when);
+    cove_gen_map_close(&g);
+    size_t len;
+    const char *b = cove_gen_buf(&g, &len);
+    if (b)
+      n = snprintf(line, cap, "%.*s\n", (int)len, b);
+    if (cove_gen_finish(&g, "log") < 0)
+      n = -1;
   }
-  out[o] = 0;
+  return n >= 0 ? n : snprintf(line, cap, "cove: %s\n", msg);
 }
 
 void cove_log(enum cove_log_level lvl, const char *fmt, ...)
@@ -73,20 +79,11 @@ void cove_log(enum cove_log_level lvl, const char *fmt, ...)
 
   /* One write() per line so concurrent writers (runtime, its children,
    * the shim's own logging) never interleave inside a line. */
-  char line[8192 + 128];
+  char line[6 * sizeof msg + 256]; /* worst case: every byte escaped as \u00XX */
   int n;
   int fd = log_fd >= 0 ? log_fd : STDERR_FILENO;
   if (log_json) {
-    char esc[8192];
-    escape_into(esc, sizeof esc, msg);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char when[64];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    n = snprintf(line, sizeof line, "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s.%09ldZ\"}\n", level_name(lvl), esc,
-                 when, ts.tv_nsec);
+    n = json_line(line, sizeof line, lvl, msg);
   } else if (lvl == COVE_LOG_ERROR) {
     n = snprintf(line, sizeof line, "cove: %s\n", msg);
   } else {

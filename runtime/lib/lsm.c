@@ -2,7 +2,7 @@
  * labels (applied by the kernel at execve) and no_new_privs. */
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
-#include "cove/security.h"
+#include "security.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * cloned with open_tree(2) and get their flags through mount_setattr(2),
  * which only ever sets or clears what was asked — so locked flags of a
  * rootless bind (nosuid/nodev inherited from the host) are never touched. */
-#include "cove/mount_options.h"
+#include "mount_options.h"
 
 #include <errno.h>
 #include <linux/mount.h>
@@ -11,69 +11,120 @@
 #include <string.h>
 #include <sys/mount.h>
 
+/* The one table: the parser and `cove features` both read it, so the
+ * advertised list cannot drift from what is accepted. In the order
+ * `cove features` lists them. */
+enum opt_kind {
+  OPT_FLAG,  /* mount(2) flag, with its mount_setattr(2) counterpart (0 if none) */
+  OPT_PROP,  /* propagation (flag holds MS_PRIVATE … | MS_REC) */
+  OPT_RATTR, /* recursive attribute: mount_setattr(AT_RECURSIVE) */
+  OPT_BIND,
+  OPT_RBIND,
+};
+
 struct opt {
   const char *name;
-  bool clear;           /* the option clears the flag instead of setting it */
-  unsigned long flag;   /* MS_* */
-  uint64_t attr;        /* MOUNT_ATTR_* counterpart, 0 if none */
+  enum opt_kind kind;
+  bool clear;         /* the option clears the flag instead of setting it */
+  unsigned long flag; /* MS_* */
+  uint64_t attr;      /* MOUNT_ATTR_* */
 };
 
 static const struct opt opts[] = {
-  {"async", true, MS_SYNCHRONOUS, 0},
-  {"atime", true, MS_NOATIME, MOUNT_ATTR_NOATIME},
-  {"defaults", false, 0, 0},
-  {"dev", true, MS_NODEV, MOUNT_ATTR_NODEV},
-  {"diratime", true, MS_NODIRATIME, MOUNT_ATTR_NODIRATIME},
-  {"dirsync", false, MS_DIRSYNC, 0},
-  {"exec", true, MS_NOEXEC, MOUNT_ATTR_NOEXEC},
-  {"iversion", false, MS_I_VERSION, 0},
-  {"lazytime", false, MS_LAZYTIME, 0},
-  {"loud", true, MS_SILENT, 0},
-  {"mand", false, MS_MANDLOCK, 0},
-  {"noatime", false, MS_NOATIME, MOUNT_ATTR_NOATIME},
-  {"nodev", false, MS_NODEV, MOUNT_ATTR_NODEV},
-  {"nodiratime", false, MS_NODIRATIME, MOUNT_ATTR_NODIRATIME},
-  {"noexec", false, MS_NOEXEC, MOUNT_ATTR_NOEXEC},
-  {"noiversion", true, MS_I_VERSION, 0},
-  {"nolazytime", true, MS_LAZYTIME, 0},
-  {"nomand", true, MS_MANDLOCK, 0},
-  {"norelatime", true, MS_RELATIME, 0},
-  {"nostrictatime", true, MS_STRICTATIME, 0},
-  {"nosuid", false, MS_NOSUID, MOUNT_ATTR_NOSUID},
-  {"relatime", false, MS_RELATIME, MOUNT_ATTR_RELATIME},
-  {"remount", false, MS_REMOUNT, 0},
-  {"ro", false, MS_RDONLY, MOUNT_ATTR_RDONLY},
-  {"rw", true, MS_RDONLY, MOUNT_ATTR_RDONLY},
-  {"silent", false, MS_SILENT, 0},
-  {"strictatime", false, MS_STRICTATIME, MOUNT_ATTR_STRICTATIME},
-  {"suid", true, MS_NOSUID, MOUNT_ATTR_NOSUID},
-  {"sync", false, MS_SYNCHRONOUS, 0},
+  {"async", OPT_FLAG, true, MS_SYNCHRONOUS, 0},
+  {"atime", OPT_FLAG, true, MS_NOATIME, MOUNT_ATTR_NOATIME},
+  {"bind", OPT_BIND, false, 0, 0},
+  {"defaults", OPT_FLAG, false, 0, 0},
+  {"dev", OPT_FLAG, true, MS_NODEV, MOUNT_ATTR_NODEV},
+  {"diratime", OPT_FLAG, true, MS_NODIRATIME, MOUNT_ATTR_NODIRATIME},
+  {"dirsync", OPT_FLAG, false, MS_DIRSYNC, 0},
+  {"exec", OPT_FLAG, true, MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+  {"iversion", OPT_FLAG, false, MS_I_VERSION, 0},
+  {"lazytime", OPT_FLAG, false, MS_LAZYTIME, 0},
+  {"loud", OPT_FLAG, true, MS_SILENT, 0},
+  {"mand", OPT_FLAG, false, MS_MANDLOCK, 0},
+  {"noatime", OPT_FLAG, false, MS_NOATIME, MOUNT_ATTR_NOATIME},
+  {"nodev", OPT_FLAG, false, MS_NODEV, MOUNT_ATTR_NODEV},
+  {"nodiratime", OPT_FLAG, false, MS_NODIRATIME, MOUNT_ATTR_NODIRATIME},
+  {"noexec", OPT_FLAG, false, MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+  {"noiversion", OPT_FLAG, true, MS_I_VERSION, 0},
+  {"nolazytime", OPT_FLAG, true, MS_LAZYTIME, 0},
+  {"nomand", OPT_FLAG, true, MS_MANDLOCK, 0},
+  {"norelatime", OPT_FLAG, true, MS_RELATIME, 0},
+  {"nostrictatime", OPT_FLAG, true, MS_STRICTATIME, 0},
+  {"nosuid", OPT_FLAG, false, MS_NOSUID, MOUNT_ATTR_NOSUID},
+  {"private", OPT_PROP, false, MS_PRIVATE, 0},
+  {"rbind", OPT_RBIND, false, 0, 0},
+  {"relatime", OPT_FLAG, false, MS_RELATIME, MOUNT_ATTR_RELATIME},
+  {"remount", OPT_FLAG, false, MS_REMOUNT, 0},
+  {"ro", OPT_FLAG, false, MS_RDONLY, MOUNT_ATTR_RDONLY},
+  {"rprivate", OPT_PROP, false, MS_PRIVATE | MS_REC, 0},
+  {"rshared", OPT_PROP, false, MS_SHARED | MS_REC, 0},
+  {"rslave", OPT_PROP, false, MS_SLAVE | MS_REC, 0},
+  {"runbindable", OPT_PROP, false, MS_UNBINDABLE | MS_REC, 0},
+  {"rw", OPT_FLAG, true, MS_RDONLY, MOUNT_ATTR_RDONLY},
+  {"shared", OPT_PROP, false, MS_SHARED, 0},
+  {"silent", OPT_FLAG, false, MS_SILENT, 0},
+  {"slave", OPT_PROP, false, MS_SLAVE, 0},
+  {"strictatime", OPT_FLAG, false, MS_STRICTATIME, MOUNT_ATTR_STRICTATIME},
+  {"suid", OPT_FLAG, true, MS_NOSUID, MOUNT_ATTR_NOSUID},
+  {"sync", OPT_FLAG, false, MS_SYNCHRONOUS, 0},
+  {"unbindable", OPT_PROP, false, MS_UNBINDABLE, 0},
+  {"rro", OPT_RATTR, false, 0, MOUNT_ATTR_RDONLY},
+  {"rrw", OPT_RATTR, true, 0, MOUNT_ATTR_RDONLY},
+  {"rnosuid", OPT_RATTR, false, 0, MOUNT_ATTR_NOSUID},
+  {"rsuid", OPT_RATTR, true, 0, MOUNT_ATTR_NOSUID},
+  {"rnodev", OPT_RATTR, false, 0, MOUNT_ATTR_NODEV},
+  {"rdev", OPT_RATTR, true, 0, MOUNT_ATTR_NODEV},
+  {"rnoexec", OPT_RATTR, false, 0, MOUNT_ATTR_NOEXEC},
+  {"rexec", OPT_RATTR, true, 0, MOUNT_ATTR_NOEXEC},
+  {"rnoatime", OPT_RATTR, false, 0, MOUNT_ATTR_NOATIME},
+  {"ratime", OPT_RATTR, true, 0, MOUNT_ATTR_NOATIME},
+  {"rrelatime", OPT_RATTR, false, 0, MOUNT_ATTR_RELATIME},
+  {"rnorelatime", OPT_RATTR, true, 0, MOUNT_ATTR_RELATIME},
+  {"rstrictatime", OPT_RATTR, false, 0, MOUNT_ATTR_STRICTATIME},
+  {"rnostrictatime", OPT_RATTR, true, 0, MOUNT_ATTR_STRICTATIME},
 };
 
-static const struct {
-  const char *name;
-  unsigned long prop;
-} props[] = {
-  {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-  {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
-  {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
-  {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-};
+const char *cove_mount_option_name(size_t i)
+{
+  return i < sizeof opts / sizeof *opts ? opts[i].name : NULL;
+}
 
-/* The recursive attribute variants (mount_setattr with AT_RECURSIVE). */
-static const struct {
-  const char *name;
-  bool clear;
-  uint64_t attr;
-} rattrs[] = {
-  {"rro", false, MOUNT_ATTR_RDONLY},       {"rrw", true, MOUNT_ATTR_RDONLY},
-  {"rnosuid", false, MOUNT_ATTR_NOSUID},   {"rsuid", true, MOUNT_ATTR_NOSUID},
-  {"rnodev", false, MOUNT_ATTR_NODEV},     {"rdev", true, MOUNT_ATTR_NODEV},
-  {"rnoexec", false, MOUNT_ATTR_NOEXEC},   {"rexec", true, MOUNT_ATTR_NOEXEC},
-  {"rnoatime", false, MOUNT_ATTR_NOATIME}, {"ratime", true, MOUNT_ATTR_NOATIME},
-  {"rrelatime", false, MOUNT_ATTR_RELATIME}, {"rnorelatime", true, MOUNT_ATTR_RELATIME},
-  {"rstrictatime", false, MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME},
-};
+static const struct opt *find_opt(const char *name)
+{
+  for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
+    if (strcmp(name, opts[k].name) == 0)
+      return &opts[k];
+  return NULL;
+}
+
+static void apply_flag(struct cove_mount *m, const struct opt *o)
+{
+  if (o->clear) {
+    m->flags &= ~o->flag;
+    m->attr_set &= ~o->attr;
+    m->attr_clr |= o->attr;
+  } else {
+    m->flags |= o->flag;
+    m->attr_set |= o->attr;
+    m->attr_clr &= ~o->attr;
+  }
+  /* atime modes are one field in mount_setattr: a new mode must clear the field first */
+  if (o->attr & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_RELATIME | MOUNT_ATTR_STRICTATIME))
+    m->attr_clr |= MOUNT_ATTR__ATIME;
+}
+
+static void apply_rattr(struct cove_mount *m, const struct opt *o)
+{
+  if (o->clear) {
+    m->rattr_clr |= o->attr;
+    m->rattr_set &= ~o->attr;
+  } else {
+    m->rattr_set |= o->attr;
+    m->rattr_clr &= ~o->attr;
+  }
+}
 
 int cove_mount_options_parse(struct cove_mount *m, const char *path, cove_err *err)
 {
@@ -86,50 +137,17 @@ int cove_mount_options_parse(struct cove_mount *m, const char *path, cove_err *e
 
   for (size_t i = 0; i < m->options.n; i++) {
     const char *o = m->options.v[i];
-    if (strcmp(o, "bind") == 0) {
-      m->bind = true;
+    const struct opt *k = find_opt(o);
+    if (k) {
+      switch (k->kind) {
+      case OPT_BIND: m->bind = true; break;
+      case OPT_RBIND: m->bind = m->recursive = true; break;
+      case OPT_FLAG: apply_flag(m, k); break;
+      case OPT_PROP: m->propagation = k->flag; break;
+      case OPT_RATTR: apply_rattr(m, k); break;
+      }
       continue;
     }
-    if (strcmp(o, "rbind") == 0) {
-      m->bind = m->recursive = true;
-      continue;
-    }
-    bool done = false;
-    for (size_t k = 0; k < sizeof opts / sizeof *opts && !done; k++) {
-      if (strcmp(o, opts[k].name))
-        continue;
-      done = true;
-      if (opts[k].clear) {
-        m->flags &= ~opts[k].flag;
-        m->attr_set &= ~opts[k].attr;
-        m->attr_clr |= opts[k].attr;
-      } else {
-        m->flags |= opts[k].flag;
-        m->attr_set |= opts[k].attr;
-        m->attr_clr &= ~opts[k].attr;
-      }
-      /* atime modes are one field in mount_setattr: a new mode must clear the field first */
-      if (opts[k].attr & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_RELATIME | MOUNT_ATTR_STRICTATIME))
-        m->attr_clr |= MOUNT_ATTR__ATIME;
-    }
-    for (size_t k = 0; k < sizeof props / sizeof *props && !done; k++)
-      if (strcmp(o, props[k].name) == 0) {
-        m->propagation = props[k].prop;
-        done = true;
-      }
-    for (size_t k = 0; k < sizeof rattrs / sizeof *rattrs && !done; k++)
-      if (strcmp(o, rattrs[k].name) == 0) {
-        if (rattrs[k].clear) {
-          m->rattr_clr |= rattrs[k].attr;
-          m->rattr_set &= ~rattrs[k].attr;
-        } else {
-          m->rattr_set |= rattrs[k].attr;
-          m->rattr_clr &= ~rattrs[k].attr;
-        }
-        done = true;
-      }
-    if (done)
-      continue;
     /* Anything else belongs to the filesystem (size=, mode=, newinstance...). */
     if (*data)
       strcat(data, ",");

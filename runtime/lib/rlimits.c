@@ -2,7 +2,7 @@
  * privileges: lowering is always allowed, but raising a hard limit needs
  * CAP_SYS_RESOURCE in the initial user namespace, which a rootless runtime
  * never has, so the EPERM case gets a message the user can act on. */
-#include "cove/security.h"
+#include "security.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -5,8 +5,9 @@
  * the running kernel and the linked libseccomp (syscall tables, filter
  * attributes), which only the process that loads the filter can judge. */
 #include "cove/json.h"
+#include "cove/jsongen.h"
 #include "cove/log.h"
-#include "cove/security.h"
+#include "security.h"
 #include "cove/cleanup.h"
 
 #include <ctype.h>
@@ -307,23 +308,32 @@ static char *build_process_state(const struct cove_seccomp *s, const char *state
   yajl_val p = cove_json_field(st, "pid");
   if (p && YAJL_IS_INTEGER(p))
     pid = p->u.number.i;
-  yajl_tree_free(st);
 
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *m = open_memstream(&buf, &len);
-  if (!m)
-    return cove_error(err, errno, "linux.seccomp: open_memstream"), NULL;
-  fprintf(m, "{\"ociVersion\":\"%s\",\"fds\":[\"seccompFd\"],\"pid\":%lld", OCI_VERSION, pid);
-  if (s->listener_metadata) {
-    fputs(",\"metadata\":", m);
-    cove_json_write_string(m, s->listener_metadata);
+  struct cove_gen g;
+  if (cove_gen_init_line(&g, NULL, err) < 0) {
+    yajl_tree_free(st);
+    return NULL;
   }
-  fprintf(m, ",\"state\":%s}", state_json);
-  if (fclose(m) != 0) {
+  cove_gen_map_open(&g);
+  cove_gen_kv_str(&g, "ociVersion", OCI_VERSION);
+  cove_gen_key(&g, "fds");
+  cove_gen_strv(&g, (const char *const[]){"seccompFd", NULL});
+  cove_gen_kv_int(&g, "pid", pid);
+  if (s->listener_metadata)
+    cove_gen_kv_text(&g, "metadata", s->listener_metadata);
+  cove_gen_key(&g, "state");
+  cove_gen_value(&g, st);
+  cove_gen_map_close(&g);
+  yajl_tree_free(st);
+  size_t len;
+  const char *b = cove_gen_buf(&g, &len);
+  char *buf = b ? strndup(b, len) : NULL;
+  if (cove_gen_finish(&g, "linux.seccomp: container process state") < 0) {
     free(buf);
-    return cove_error(err, ENOMEM, "linux.seccomp: build container process state"), NULL;
+    return NULL;
   }
+  if (!buf)
+    return cove_error(err, ENOMEM, "linux.seccomp: build container process state"), NULL;
   return buf;
 }
 

@@ -3,9 +3,10 @@
 
 #include "cove/cleanup.h"
 #include "cove/json.h"
+#include "cove/readfile.h"
 #include "cove/log.h"
-#include "cove/mount_options.h"
-#include "cove/security.h"
+#include "mount_options.h"
+#include "security.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -672,36 +673,12 @@ int cove_spec_load(struct cove_spec *s, const char *bundle, cove_err *err)
   _cleanup_close_ int dfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return cove_error(err, errno, "bundle %s", bundle);
-  _cleanup_close_ int fd = openat(dfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return cove_error(err, errno, "%s/config.json", bundle);
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return cove_error(err, errno, "%s/config.json", bundle);
-  if (!S_ISREG(st.st_mode))
-    return cove_error(err, 0, "%s/config.json: not a regular file", bundle);
-  if (st.st_size > 16 * 1024 * 1024)
-    return cove_error(err, EFBIG, "%s/config.json", bundle);
-  size_t cap = (size_t)st.st_size + 1, len = 0;
-  _cleanup_free_ char *buf = malloc(cap);
+  char what[4200];
+  snprintf(what, sizeof what, "%s/config.json", bundle);
+  size_t len;
+  _cleanup_free_ char *buf = cove_read_file_at(dfd, "config.json", O_NOFOLLOW, 16 * 1024 * 1024, &len, what, err);
   if (!buf)
-    return cove_error(err, ENOMEM, "config.json");
-  for (;;) {
-    if (len == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb)
-        return cove_error(err, ENOMEM, "config.json");
-      buf = nb;
-    }
-    ssize_t n = read(fd, buf + len, cap - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return cove_error(err, errno, "%s/config.json", bundle);
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
+    return -1;
   if (len == 0)
     return cove_error(err, 0, "config.json: empty file");
   return cove_spec_parse(s, buf, len, bundle, err);

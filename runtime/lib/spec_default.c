@@ -1,5 +1,5 @@
 #include "cove/defaults.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include <errno.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * cap_max_bits(), syscall names unknown on an architecture, libseccomp
  * attributes) is left to the apply step in the container's init. */
 #include "cove/json.h"
-#include "cove/security.h"
+#include "security.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,7 @@
 #include "cove/state.h"
 
-#include "cove/cgroup.h"
+#include "cgroup_frozen.h"
+#include "userns.h"
 
 #include "cove/cleanup.h"
 #include "cove/json.h"
@@ -25,15 +26,6 @@ const char *cove_status_name(enum cove_status s)
 
 /* Root inside a user namespace that does not map the whole id range: the
  * "root" of rootless podman, which runs the runtime in its namespace. */
-bool cove_in_partial_userns(void)
-{
-  _cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
-  unsigned long inside, outside, count;
-  if (!f || fscanf(f, "%lu %lu %lu", &inside, &outside, &count) != 3)
-    return false;
-  return !(inside == 0 && outside == 0 && count == 4294967295UL);
-}
-
 int cove_state_root(const char *root_opt, char *out, size_t cap, cove_err *err)
 {
   const char *xdg = getenv("XDG_RUNTIME_DIR");

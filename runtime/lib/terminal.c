@@ -1,4 +1,4 @@
-#include "cove/terminal.h"
+#include "terminal.h"
 #include "cove/cleanup.h"
 
 #include <errno.h>

@@ -112,7 +112,6 @@ void agent_out_close(struct agent_out *o);
 int agent_dir_open(const char *dir, const char *what, char canon[4096], cove_err *err);
 /* A regular file with one link, canonical path, opened without symlinks. */
 int agent_in_open(const char *path, const char *what, char canon[4096], cove_err *err);
-char *agent_read_fd(int fd, const char *what, size_t max, cove_err *err);
 struct agent_guard {
   const char *what;
   char path[4400];
@@ -152,12 +151,17 @@ struct agent_audit {
 int agent_audit_open(struct agent_audit *a, const struct agent_paths *p, const char *group, const char *run_id,
                      cove_err *err);
 void agent_audit_close(struct agent_audit *a);
-/* event + NULL-terminated key/value string pairs; a value starting with
- * '\x01' is emitted raw (numbers, booleans). */
+/* event, then NULL-terminated fields: a "key", "value" pair of strings
+ * (NULL value: null), or a typed field written with AUDIT_INT,
+ * AUDIT_INT_IF or AUDIT_BOOL. The type travels as a tag pointer (an
+ * address no string can equal), so no value, however an agent shaped it,
+ * is ever written unescaped. */
 void agent_audit(struct agent_audit *a, const char *event, ...) __attribute__((sentinel));
-#define AUDIT_NUM(buf, v) (snprintf((buf), sizeof(buf), "\001%lld", (long long)(v)), (buf))
-#define AUDIT_TRUE "\001" "true"
-#define AUDIT_FALSE "\001" "false"
+extern const char agent_audit_int_tag[], agent_audit_bool_tag[];
+#define AUDIT_INT(key, v) agent_audit_int_tag, (const char *)(key), 1, (long long)(v)
+/* null unless known */
+#define AUDIT_INT_IF(known, key, v) agent_audit_int_tag, (const char *)(key), (int)!!(known), (long long)(v)
+#define AUDIT_BOOL(key, v) agent_audit_bool_tag, (const char *)(key), (int)!!(v)
 
 /* mounts.c: every host path the sandbox will see, as an fd we hold */
 enum agent_mount_kind { AM_BIND, AM_TMPFS, AM_PROC, AM_DEVPTS, AM_SYMLINK };

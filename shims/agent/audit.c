@@ -4,14 +4,14 @@
 #include "agent.h"
 
 #include "cove/cleanup.h"
-#include "cove/json.h"
+#include "cove/jsongen.h"
+#include "cove/timestamp.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 int agent_audit_open(struct agent_audit *a, const struct agent_paths *p, const char *group, const char *run_id,
@@ -54,67 +54,74 @@ static void put_all(int fd, const char *b, size_t n)
   while (w < 0 && errno == EINTR);
 }
 
-/* A value marked raw by AUDIT_NUM ('\x01' + an integer) or a literal
- * true/false. Anything else, even with the marker, is the agent's bytes (a
- * file name, a proxy field can start with \x01) and is written as a string:
- * the marker must never let data reach the line unescaped. */
-static bool raw_literal(const char *v)
+const char agent_audit_int_tag[] = "int", agent_audit_bool_tag[] = "bool";
+
+static void gen_fields(struct cove_gen *g, va_list ap)
 {
-  if (v[0] != '\x01')
-    return false;
-  const char *p = v + 1;
-  if (!strcmp(p, "true") || !strcmp(p, "false"))
-    return true;
-  if (*p == '-')
-    p++;
-  if (!*p || (p[0] == '0' && p[1])) /* JSON has no leading zeros */
-    return false;
-  for (; *p; p++)
-    if (*p < '0' || *p > '9')
-      return false;
-  return strlen(v + 1) < 24;
+  const char *k;
+  while ((k = va_arg(ap, const char *))) {
+    if (k == agent_audit_int_tag) {
+      cove_gen_key(g, va_arg(ap, const char *));
+      int known = va_arg(ap, int);
+      long long v = va_arg(ap, long long);
+      if (known)
+        cove_gen_int(g, v);
+      else
+        cove_gen_null(g);
+    } else if (k == agent_audit_bool_tag) {
+      cove_gen_key(g, va_arg(ap, const char *));
+      cove_gen_bool(g, va_arg(ap, int));
+    } else {
+      const char *v = va_arg(ap, const char *);
+      cove_gen_text(g, k);
+      if (v)
+        cove_gen_text(g, v);
+      else
+        cove_gen_null(g);
+    }
+  }
+}
+
+/* The line with its newline, for one write(2); NULL when out of memory. */
+static char *audit_line(struct agent_audit *a, const char *event, va_list ap, size_t *len)
+{
+  char t[40];
+  cove_rfc3339_now(t, sizeof t, 3);
+  struct cove_gen g;
+  cove_err err = {0};
+  if (cove_gen_init_line(&g, NULL, &err) < 0)
+    return NULL;
+  cove_gen_map_open(&g);
+  cove_gen_kv_str(&g, "time", t);
+  cove_gen_kv_text(&g, "run", a->run_id);
+  cove_gen_kv_text(&g, "group", a->group);
+  cove_gen_kv_text(&g, "event", event);
+  gen_fields(&g, ap);
+  cove_gen_map_close(&g);
+  size_t n;
+  const char *b = cove_gen_buf(&g, &n);
+  char *line = b ? malloc(n + 1) : NULL;
+  if (line) {
+    memcpy(line, b, n);
+    line[n] = '\n';
+    *len = n + 1;
+  }
+  if (cove_gen_finish(&g, "audit") < 0) {
+    free(line);
+    return NULL;
+  }
+  return line;
 }
 
 void agent_audit(struct agent_audit *a, const char *event, ...)
 {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f)
-    return;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char t[40];
-  strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-  fprintf(f, "{\"time\":\"%s.%03ldZ\",\"run\":", t, ts.tv_nsec / 1000000);
-  cove_json_write_string(f, a->run_id);
-  fputs(",\"group\":", f);
-  cove_json_write_string(f, a->group);
-  fputs(",\"event\":", f);
-  cove_json_write_string(f, event);
   va_list ap;
   va_start(ap, event);
-  const char *k;
-  while ((k = va_arg(ap, const char *))) {
-    const char *v = va_arg(ap, const char *);
-    fputc(',', f);
-    cove_json_write_string(f, k);
-    fputc(':', f);
-    if (!v)
-      fputs("null", f);
-    else if (raw_literal(v))
-      fputs(v + 1, f);
-    else
-      cove_json_write_string(f, v);
-  }
+  size_t len = 0;
+  char *buf = audit_line(a, event, ap, &len);
   va_end(ap);
-  fputs("}\n", f);
-  if (fclose(f) != 0) {
-    free(buf);
+  if (!buf)
     return;
-  }
   if (!a->final && a->written + len > AGENT_AUDIT_BUDGET) {
     /* the agent can cause lines (denials, proxy requests): past the budget
      * say so once and keep only the final lines, so neither the disk nor
@@ -123,8 +130,7 @@ void agent_audit(struct agent_audit *a, const char *event, ...)
     if (!a->capped) {
       a->capped = true;
       a->final = true;
-      char b[32];
-      agent_audit(a, "audit_limit", "limit_bytes", AUDIT_NUM(b, AGENT_AUDIT_BUDGET), "note",
+      agent_audit(a, "audit_limit", AUDIT_INT("limit_bytes", AGENT_AUDIT_BUDGET), "note",
                   "audit budget reached: further lines dropped until the final summary", NULL);
       a->final = false;
     }

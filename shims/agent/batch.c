@@ -8,11 +8,14 @@
  *   {"name": "t1", "group": "ci", "command": ["sh","-c","make test"] | "make test",
  *    "policy": {...inline...} | "/abs/policy.json", "timeout": "5m", "workspace": "/abs"} */
 #include "agent.h"
+
+#include "cove/readfile.h"
 #include "cove/log.h"
 
 #include "cove/cleanup.h"
 #include "cove/utf8.h"
 #include "cove/json.h"
+#include "cove/jsongen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,31 +46,6 @@ struct task {
 static char *dup_or_null(yajl_val v)
 {
   return v && YAJL_IS_STRING(v) ? strdup(v->u.string) : NULL;
-}
-
-/* Re-serialise an inline policy object for agent_policy_parse. */
-static void gen_val(yajl_gen g, yajl_val v)
-{
-  if (YAJL_IS_STRING(v))
-    yajl_gen_string(g, (const unsigned char *)v->u.string, strlen(v->u.string));
-  else if (YAJL_IS_NUMBER(v))
-    yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-  else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
-    yajl_gen_bool(g, YAJL_IS_TRUE(v));
-  else if (YAJL_IS_ARRAY(v)) {
-    yajl_gen_array_open(g);
-    for (size_t i = 0; i < v->u.array.len; i++)
-      gen_val(g, v->u.array.values[i]);
-    yajl_gen_array_close(g);
-  } else if (YAJL_IS_OBJECT(v)) {
-    yajl_gen_map_open(g);
-    for (size_t i = 0; i < v->u.object.len; i++) {
-      yajl_gen_string(g, (const unsigned char *)v->u.object.keys[i], strlen(v->u.object.keys[i]));
-      gen_val(g, v->u.object.values[i]);
-    }
-    yajl_gen_map_close(g);
-  } else
-    yajl_gen_null(g);
 }
 
 static int parse_task(struct task *t, const char *line, size_t lineno, cove_err *err)
@@ -120,13 +98,16 @@ static int parse_task(struct task *t, const char *line, size_t lineno, cove_err 
   if (p && YAJL_IS_STRING(p)) {
     t->policy_file = strdup(p->u.string);
   } else if (p && YAJL_IS_OBJECT(p)) {
-    yajl_gen g = yajl_gen_alloc(NULL);
-    gen_val(g, p);
-    const unsigned char *buf;
+    /* re-serialised for agent_policy_parse */
+    struct cove_gen g;
+    if (cove_gen_init_line(&g, NULL, err) < 0)
+      goto out;
+    cove_gen_value(&g, p);
     size_t len;
-    yajl_gen_get_buf(g, &buf, &len);
-    t->policy_text = strndup((const char *)buf, len);
-    yajl_gen_free(g);
+    const char *buf = cove_gen_buf(&g, &len);
+    t->policy_text = buf ? strndup(buf, len) : NULL;
+    if (cove_gen_finish(&g, "policy") < 0)
+      goto out;
   } else if (p) {
     cove_error(err, 0, "line %zu: policy: expected a file name or an object", lineno);
     goto out;
@@ -329,7 +310,7 @@ static void finish_task(struct task *t, int wst, int outdir)
   snprintf(res, sizeof res, "%s.result.json", t->name);
   cove_err e;
   _cleanup_close_ int rfd = openat(outdir, res, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  t->result = rfd >= 0 ? agent_read_fd(rfd, res, 1 << 20, &e) : NULL;
+  t->result = rfd >= 0 ? cove_read_fd(rfd, 1 << 20, NULL, res, &e) : NULL;
   snprintf(t->status, sizeof t->status, "%s", "error");
   if (t->result) {
     char *nl = strchr(t->result, '\n');
@@ -423,7 +404,7 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
       snprintf(what, sizeof what, "task %s: policy", tasks[i].name);
       int fd = agent_in_open(tasks[i].policy_file, what, canon, &err);
       if (fd >= 0) {
-        tasks[i].policy_text = agent_read_fd(fd, canon, 1 << 20, &err);
+        tasks[i].policy_text = cove_read_fd(fd, 1 << 20, NULL, canon, &err);
         close(fd);
       }
       if (fd < 0 || !tasks[i].policy_text) {

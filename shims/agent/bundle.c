@@ -7,7 +7,7 @@
 #include "cove/agent_profile.h"
 #include "cove/cleanup.h"
 #include "cove/json.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include <errno.h>
 #include <fcntl.h>

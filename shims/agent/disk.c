@@ -31,20 +31,20 @@ int agent_disk_check(struct agent_ctx *c, cove_err *err)
   for (size_t i = 0; i < c->pol.n_mounts; i++)
     if (c->pol.mounts[i].writable)
       snprintf(where + strlen(where), sizeof where - strlen(where), ", %s", c->pol.mounts[i].destination);
-  char why[1400], bytes[32];
+  char why[1400];
   snprintf(why, sizeof why,
            "no disk quota mechanism for host-backed writable mounts (%s): project quotas are not supported yet",
            where);
   if (!c->pol.allow_unlimited) {
-    agent_audit(&c->audit, "limits", "decision", "refuse", "kind", "disk", "reason", why, "disk",
-                AUDIT_NUM(bytes, c->pol.disk), NULL);
+    agent_audit(&c->audit, "limits", "decision", "refuse", "kind", "disk", "reason", why,
+                AUDIT_INT("disk", c->pol.disk), NULL);
     return cove_error(err, 0,
                       "limits.disk cannot be enforced on this host (%s): refusing to run the agent with unbounded "
                       "disk writes; remove limits.disk or set \"allow_unlimited\": true",
                       why);
   }
   agent_audit(&c->audit, "limits", "decision", "not_enforced", "kind", "disk", "reason", why, "note",
-              "allow_unlimited: running WITHOUT a disk budget", "disk", AUDIT_NUM(bytes, c->pol.disk), NULL);
+              "allow_unlimited: running WITHOUT a disk budget", AUDIT_INT("disk", c->pol.disk), NULL);
   c->disk_state = "not_enforced";
   return 0;
 }

@@ -116,41 +116,6 @@ int agent_in_open(const char *path, const char *what, char canon[PATH_MAX], cove
   return fd;
 }
 
-char *agent_read_fd(int fd, const char *what, size_t max, cove_err *err)
-{
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  if (!buf)
-    return cove_error(err, ENOMEM, "%s", what), NULL;
-  for (;;) {
-    if (len + 1 >= cap) {
-      if (cap > max) {
-        free(buf);
-        return cove_error(err, EFBIG, "%s: larger than %zu bytes", what, max), NULL;
-      }
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        return cove_error(err, ENOMEM, "%s", what), NULL;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    ssize_t n = pread(fd, buf + len, cap - len - 1, (off_t)len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      free(buf);
-      return cove_error(err, errno, "read %s", what), NULL;
-    }
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
-  buf[len] = 0;
-  return buf;
-}
-
 /* The (dev, ino) of fd's object and of every directory above it. */
 struct ancestry {
   dev_t dev[512];

@@ -17,6 +17,8 @@
  * the record only when they are gone. */
 #include "agent.h"
 
+#include "cove/readfile.h"
+
 #include "cove/cleanup.h"
 #include "cove/container.h"
 
@@ -102,7 +104,7 @@ int agent_cgroup_record(const char *rundir, const char *id, cove_err *err)
   char path[4400];
   snprintf(path, sizeof path, "%s/cgroups", rundir);
   _cleanup_close_ int cfd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-  _cleanup_free_ char *self = cfd >= 0 ? agent_read_fd(cfd, "/proc/self/cgroup", 1 << 16, err) : NULL;
+  _cleanup_free_ char *self = cfd >= 0 ? cove_read_fd(cfd, 1 << 16, NULL, "/proc/self/cgroup", err) : NULL;
   if (!self)
     return cfd < 0 ? cove_error(err, errno, "/proc/self/cgroup") : -1;
   _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

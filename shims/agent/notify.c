@@ -100,10 +100,10 @@ static void handle_one(struct agent_notify *n)
   if (k && ++k->count <= AGENT_DENIAL_LOG_FIRST) {
     k->reported = k->count;
     char *name = seccomp_syscall_resolve_num_arch(req.data.arch, req.data.nr);
-    char nr[32], pid[32], a0[32];
+    char a0[32];
     snprintf(a0, sizeof a0, "0x%llx", (unsigned long long)req.data.args[0]);
-    agent_audit(n->audit, "seccomp", "decision", "deny", "syscall", name ? name : "?", "nr",
-                AUDIT_NUM(nr, req.data.nr), "arg0", a0, "pid", AUDIT_NUM(pid, req.pid), "errno", "EPERM", NULL);
+    agent_audit(n->audit, "seccomp", "decision", "deny", "syscall", name ? name : "?", AUDIT_INT("nr", req.data.nr),
+                "arg0", a0, AUDIT_INT("pid", req.pid), "errno", "EPERM", NULL);
     free(name);
   }
   int64_t now = agent_now_ns();
@@ -121,11 +121,10 @@ void agent_notify_summary(struct agent_notify *n, bool final)
     if (k->count == k->reported)
       continue;
     char *name = seccomp_syscall_resolve_num_arch(k->arch, k->nr);
-    char nr[32], cnt[32], logged[32];
-    agent_audit(n->audit, "seccomp_summary", "decision", "deny", "syscall", name ? name : "?", "nr",
-                AUDIT_NUM(nr, k->nr), "count", AUDIT_NUM(cnt, k->count), "logged",
-                AUDIT_NUM(logged, k->count < AGENT_DENIAL_LOG_FIRST ? k->count : AGENT_DENIAL_LOG_FIRST), "final",
-                final ? "\001true" : "\001false", NULL);
+    agent_audit(n->audit, "seccomp_summary", "decision", "deny", "syscall", name ? name : "?", AUDIT_INT("nr", k->nr),
+                AUDIT_INT("count", k->count),
+                AUDIT_INT("logged", k->count < AGENT_DENIAL_LOG_FIRST ? k->count : AGENT_DENIAL_LOG_FIRST),
+                AUDIT_BOOL("final", final), NULL);
     free(name);
     k->reported = k->count;
   }

@@ -8,6 +8,7 @@
 
 #include "cove/cleanup.h"
 #include "cove/json.h"
+#include "cove/readfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -68,32 +69,7 @@ void agent_policy_free(struct agent_policy *p)
 
 char *agent_read_small_file(const char *path, size_t max, cove_err *err)
 {
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return cove_error(err, errno, "%s", path), NULL;
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return cove_error(err, errno, "%s", path), NULL;
-  if (!S_ISREG(st.st_mode))
-    return cove_error(err, 0, "%s: not a regular file", path), NULL;
-  if ((size_t)st.st_size > max)
-    return cove_error(err, 0, "%s: larger than %zu bytes", path, max), NULL;
-  _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-  if (!buf)
-    return cove_error(err, ENOMEM, "%s", path), NULL;
-  size_t off = 0;
-  while (off < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return cove_error(err, errno, "read %s", path), NULL;
-    if (n == 0)
-      break;
-    off += (size_t)n;
-  }
-  buf[off] = 0;
-  return steal_ptr(buf);
+  return cove_read_file_at(AT_FDCWD, path, 0, max, NULL, path, err);
 }
 
 /* "512M", "1G", "64k", or bytes. Binary units. */
@@ -613,7 +589,7 @@ static char *read_guarded(const char *path, const char *what, struct agent_guard
     close(fd);
     return NULL;
   }
-  return agent_read_fd(fd, canon, 1 << 20, err);
+  return cove_read_fd(fd, 1 << 20, NULL, canon, err);
 }
 
 int agent_policy_load(struct agent_policy *p, const char *path, struct agent_guard *g, cove_err *err)

@@ -193,16 +193,15 @@ static void tlsx_free(struct tlsx *t)
 
 static void close_conn(struct agent_proxy *px, struct conn *c)
 {
-  char up[32], down[32], port[32], dur[32], st[32], pl[32], nreq[32];
   bool plain = !c->is_connect && c->decision && !strcmp(c->decision, "allow");
   if (c->host[0] || c->reason)
-    agent_audit(px->audit, "proxy", "host", c->host[0] ? c->host : NULL, "port", AUDIT_NUM(port, c->port), "method",
+    agent_audit(px->audit, "proxy", "host", c->host[0] ? c->host : NULL, AUDIT_INT("port", c->port), "method",
                 c->method[0] ? c->method : NULL, "decision", c->decision ? c->decision : "deny", "reason", c->reason,
-                "path_len", plain ? AUDIT_NUM(pl, c->path_len) : NULL, "status",
-                plain && c->status ? AUDIT_NUM(st, c->status) : NULL, "bytes_up", AUDIT_NUM(up, c->up),
-                "bytes_down", AUDIT_NUM(down, c->down), "duration_ms",
-                c->t0 ? AUDIT_NUM(dur, (agent_now_ns() - c->t0) / 1000000) : NULL, "credential", cred_name(px, c),
-                "tls", c->t ? "intercepted" : NULL, "requests", c->t ? AUDIT_NUM(nreq, c->t->requests) : NULL, NULL);
+                AUDIT_INT_IF(plain, "path_len", c->path_len), AUDIT_INT_IF(plain && c->status, "status", c->status),
+                AUDIT_INT("bytes_up", c->up), AUDIT_INT("bytes_down", c->down),
+                AUDIT_INT_IF(c->t0, "duration_ms", c->t0 ? (agent_now_ns() - c->t0) / 1000000 : 0), "credential",
+                cred_name(px, c), "tls", c->t ? "intercepted" : NULL,
+                AUDIT_INT_IF(c->t, "requests", c->t ? c->t->requests : 0), NULL);
   if (c->decision && !strcmp(c->decision, "allow"))
     px->allowed++;
   else
@@ -213,7 +212,7 @@ static void close_conn(struct agent_proxy *px, struct conn *c)
     char scratch[1];
     size_t sl;
     agent_http_parse(c->extra_head, c->extra_len, sizeof c->extra_head, &r, scratch, 0, &sl);
-    agent_audit(px->audit, "proxy", "host", r.host[0] ? r.host : NULL, "port", r.host[0] ? AUDIT_NUM(port, r.port) : NULL,
+    agent_audit(px->audit, "proxy", "host", r.host[0] ? r.host : NULL, AUDIT_INT_IF(r.host[0], "port", r.port),
                 "method", r.method[0] ? r.method : NULL, "decision", "deny", "reason",
                 "second request on a connection (one request per connection)", NULL);
     px->denied++;
@@ -427,8 +426,7 @@ static void tls_fail(struct agent_proxy *px, struct conn *c, int code, const cha
  * line, an error response, and the connection ends. */
 static void tls_deny_request(struct agent_proxy *px, struct conn *c, const char *method, int code, const char *reason)
 {
-  char port[32];
-  agent_audit(px->audit, "proxy", "host", c->host, "port", AUDIT_NUM(port, c->port), "method", method[0] ? method : NULL,
+  agent_audit(px->audit, "proxy", "host", c->host, AUDIT_INT("port", c->port), "method", method[0] ? method : NULL,
               "decision", "deny", "reason", reason, "tls", "intercepted", NULL);
   px->denied++;
   tls_fail(px, c, code, reason);
@@ -439,12 +437,10 @@ static void tls_deny_request(struct agent_proxy *px, struct conn *c, const char 
 static void tls_request_done(struct agent_proxy *px, struct conn *c)
 {
   struct tlsx *t = c->t;
-  char port[32], pl[32], st[32], up[32], down[32], dur[32];
-  agent_audit(px->audit, "proxy", "host", c->host, "port", AUDIT_NUM(port, c->port), "method", t->method, "decision",
-              "allow", "path_len", AUDIT_NUM(pl, t->path_len), "status", AUDIT_NUM(st, t->status), "bytes_up",
-              AUDIT_NUM(up, t->rq_up), "bytes_down", AUDIT_NUM(down, t->rq_down), "duration_ms",
-              AUDIT_NUM(dur, (agent_now_ns() - t->rq_t0) / 1000000), "credential", cred_name(px, c), "tls",
-              "intercepted", NULL);
+  agent_audit(px->audit, "proxy", "host", c->host, AUDIT_INT("port", c->port), "method", t->method, "decision",
+              "allow", AUDIT_INT("path_len", t->path_len), AUDIT_INT("status", t->status), AUDIT_INT("bytes_up", t->rq_up),
+              AUDIT_INT("bytes_down", t->rq_down), AUDIT_INT("duration_ms", (agent_now_ns() - t->rq_t0) / 1000000),
+              "credential", cred_name(px, c), "tls", "intercepted", NULL);
   t->requests++;
   t->resp_pending = t->in_resp_body = false;
   if (t->close_after)

@@ -3,7 +3,7 @@
 #include "agent.h"
 
 #include "cove/cgroup.h"
-#include "cove/json.h"
+#include "cove/jsongen.h"
 
 #include <signal.h>
 #include <string.h>
@@ -35,77 +35,83 @@ void agent_stats_collect(struct agent_ctx *c, struct agent_stats *st)
   if (cs.has_cpu)
     st->cpu_usec = (int64_t)cs.cpu_usage_usec;
   if (st->oom_killed) {
-    char n[32], lim[32];
-    agent_audit(&c->audit, "limit", "kind", "memory", "action", "oom-kill", "count", AUDIT_NUM(n, (long long)cs.mem_oom_kill),
-                "limit_bytes", cs.mem_limit != UINT64_MAX ? AUDIT_NUM(lim, (long long)cs.mem_limit) : NULL, NULL);
+    agent_audit(&c->audit, "limit", "kind", "memory", "action", "oom-kill",
+                AUDIT_INT("count", (long long)cs.mem_oom_kill),
+                AUDIT_INT_IF(cs.mem_limit != UINT64_MAX, "limit_bytes", (long long)cs.mem_limit), NULL);
   }
 }
 
-static void kv_i(FILE *f, const char *k, long long v, bool known)
+/* A count the host may not know: null then, never a made-up zero. */
+static void kv_i(struct cove_gen *g, const char *k, long long v, bool known)
 {
-  fprintf(f, ",\"%s\":", k);
+  cove_gen_key(g, k);
   if (known)
-    fprintf(f, "%lld", v);
+    cove_gen_int(g, v);
   else
-    fputs("null", f);
+    cove_gen_null(g);
 }
 
 int agent_result_write(FILE *f, struct agent_ctx *c)
 {
   const struct agent_stats *s = &c->stats;
-  fputs("{\"id\":", f);
-  cove_json_write_string(f, c->id);
-  fputs(",\"group\":", f);
-  cove_json_write_string(f, c->group);
-  fputs(",\"command\":[", f);
-  for (char **a = c->o->argv; a && *a; a++) {
-    if (a != c->o->argv)
-      fputc(',', f);
-    cove_json_write_string(f, *a);
-  }
-  fputs("],\"status\":", f);
+  struct cove_gen g;
+  cove_err err = {0};
+  if (cove_gen_init_line(&g, f, &err) < 0)
+    return -1;
+  cove_gen_map_open(&g);
+  cove_gen_kv_text(&g, "id", c->id);
+  cove_gen_kv_text(&g, "group", c->group);
+  cove_gen_key(&g, "command");
+  cove_gen_array_open(&g);
+  for (char **a = c->o->argv; a && *a; a++)
+    cove_gen_text(&g, *a);
+  cove_gen_array_close(&g);
   const char *status = c->error[0] ? "error"
                        : c->timed_out ? "timeout"
                        : c->interrupted ? "interrupted"
                        : (c->exited && c->exit_code == 0) ? "ok" : "failed";
-  cove_json_write_string(f, status);
-  kv_i(f, "exit_code", c->exit_code, c->exited);
-  fputs(",\"signal\":", f);
+  cove_gen_kv_str(&g, "status", status);
+  kv_i(&g, "exit_code", c->exit_code, c->exited);
+  cove_gen_key(&g, "signal");
   if (!c->exited && c->term_signal > 0) {
     char sn[32];
     snprintf(sn, sizeof sn, "SIG%s", sigabbrev_np(c->term_signal) ? sigabbrev_np(c->term_signal) : "?");
-    cove_json_write_string(f, sn);
+    cove_gen_str(&g, sn);
+  } else {
+    cove_gen_null(&g);
   }
+  kv_i(&g, "duration_ms", (c->end_ns - c->start_ns) / 1000000, c->start_ns > 0 && c->end_ns >= c->start_ns);
+  cove_gen_kv_bool(&g, "timed_out", c->timed_out);
+  cove_gen_key(&g, "oom_killed");
+  if (s->oom_killed_known)
+    cove_gen_bool(&g, s->oom_killed);
   else
-    fputs("null", f);
-  kv_i(f, "duration_ms", (c->end_ns - c->start_ns) / 1000000, c->start_ns > 0 && c->end_ns >= c->start_ns);
-  fprintf(f, ",\"timed_out\":%s", c->timed_out ? "true" : "false");
-  fputs(",\"oom_killed\":", f);
-  fputs(s->oom_killed_known ? (s->oom_killed ? "true" : "false") : "null", f);
-  kv_i(f, "memory_peak_bytes", s->memory_peak, s->memory_peak >= 0);
-  kv_i(f, "cpu_usec", s->cpu_usec, s->cpu_usec >= 0);
-  kv_i(f, "pids_peak", s->pids_peak, s->pids_peak >= 0);
-  fprintf(f, ",\"limits_enforced\":%s", c->limits_enforced ? "true" : "false");
-  kv_i(f, "disk_limit_bytes", (int64_t)c->pol.disk, c->pol.disk > 0);
-  fprintf(f, ",\"disk\":\"%s\"", c->disk_state ? c->disk_state : "none");
-  fprintf(f, ",\"denials\":{\"seccomp\":%u,\"network\":%u,\"masked_paths\":%zu}", c->notify.denials, c->proxy_denied,
-          c->plan.n_masks);
-  fprintf(f, ",\"proxied_connections\":%u", c->proxy_allowed);
-  fputs(",\"stdout\":", f);
+    cove_gen_null(&g);
+  kv_i(&g, "memory_peak_bytes", s->memory_peak, s->memory_peak >= 0);
+  kv_i(&g, "cpu_usec", s->cpu_usec, s->cpu_usec >= 0);
+  kv_i(&g, "pids_peak", s->pids_peak, s->pids_peak >= 0);
+  cove_gen_kv_bool(&g, "limits_enforced", c->limits_enforced);
+  kv_i(&g, "disk_limit_bytes", (int64_t)c->pol.disk, c->pol.disk > 0);
+  cove_gen_kv_str(&g, "disk", c->disk_state ? c->disk_state : "none");
+  cove_gen_key(&g, "denials");
+  cove_gen_map_open(&g);
+  cove_gen_kv_int(&g, "seccomp", c->notify.denials);
+  cove_gen_kv_int(&g, "network", c->proxy_denied);
+  cove_gen_kv_int(&g, "masked_paths", (long long)c->plan.n_masks);
+  cove_gen_map_close(&g);
+  cove_gen_kv_int(&g, "proxied_connections", c->proxy_allowed);
   /* the file actually written (canonical), or "relayed" to ours */
-  cove_json_write_string(f, c->out[0].dirfd >= 0 ? c->out[0].path : "relayed");
-  fputs(",\"stderr\":", f);
-  cove_json_write_string(f, c->out[1].dirfd >= 0 ? c->out[1].path : "relayed");
-  fputs(",\"workspace\":", f);
-  cove_json_write_string(f, c->workspace);
+  cove_gen_kv_text(&g, "stdout", c->out[0].dirfd >= 0 ? c->out[0].path : "relayed");
+  cove_gen_kv_text(&g, "stderr", c->out[1].dirfd >= 0 ? c->out[1].path : "relayed");
+  cove_gen_kv_text(&g, "workspace", c->workspace);
   char audit[4300];
   snprintf(audit, sizeof audit, "%s/audit/groups/%s.jsonl", c->paths.state, c->group);
-  fputs(",\"audit_log\":", f);
-  cove_json_write_string(f, audit);
-  if (c->error[0]) {
-    fputs(",\"error\":", f);
-    cove_json_write_string(f, c->error);
-  }
-  fputs("}\n", f);
+  cove_gen_kv_text(&g, "audit_log", audit);
+  if (c->error[0])
+    cove_gen_kv_text(&g, "error", c->error);
+  cove_gen_map_close(&g);
+  if (cove_gen_finish(&g, "result") < 0)
+    return -1;
+  fputc('\n', f);
   return fflush(f);
 }

@@ -141,9 +141,8 @@ static int write_bundle_checked(struct agent_ctx *c, bool with_limits, cove_err 
 static int refuse_limits(struct agent_ctx *c, const char *why, cove_err *err)
 {
   c->limits_enforced = false;
-  char m[32], p[32];
-  agent_audit(&c->audit, "limits", "decision", "refuse", "reason", why, "memory", AUDIT_NUM(m, c->pol.memory), "pids",
-              AUDIT_NUM(p, c->pol.pids), NULL);
+  agent_audit(&c->audit, "limits", "decision", "refuse", "reason", why, AUDIT_INT("memory", c->pol.memory),
+              AUDIT_INT("pids", c->pol.pids), NULL);
   return cove_error(err, 0,
                     "limits cannot be enforced on this host (%s): refusing to run the agent unlimited; set "
                     "\"allow_unlimited\": true in the policy to run without memory/cpu/pids limits",
@@ -266,9 +265,8 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
     if (r > 0 && np)
       agent_proxy_dispatch(px, pfd + pb, np);
     if (!killed && agent_now_ns() >= deadline) {
-      char ms[32];
       c->timed_out = true;
-      agent_audit(&c->audit, "limit", "kind", "timeout", "timeout_ms", AUDIT_NUM(ms, c->pol.timeout_ms), "action",
+      agent_audit(&c->audit, "limit", "kind", "timeout", AUDIT_INT("timeout_ms", c->pol.timeout_ms), "action",
                   "kill sandbox", NULL);
       /* SIGKILL to PID 1 of the sandbox's pid namespace: the kernel kills
        * every process in it */
@@ -307,12 +305,10 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
     goto restore_fail;
 
   c->start_ns = agent_now_ns();
-  char ms[32], mem[32], pids[32];
   agent_audit(&c->audit, "start", "workspace", c->workspace, "network",
               c->pol.net == AGENT_NET_NONE ? "none" : c->pol.net == AGENT_NET_HOST ? "host" : "proxy",
-              "limits_enforced", c->limits_enforced ? AUDIT_TRUE : AUDIT_FALSE, "memory",
-              AUDIT_NUM(mem, c->pol.memory), "pids", AUDIT_NUM(pids, c->pol.pids), "disk", c->disk_state, "timeout_ms",
-              AUDIT_NUM(ms, c->pol.timeout_ms), NULL);
+              AUDIT_BOOL("limits_enforced", c->limits_enforced), AUDIT_INT("memory", c->pol.memory),
+              AUDIT_INT("pids", c->pol.pids), "disk", c->disk_state, AUDIT_INT("timeout_ms", c->pol.timeout_ms), NULL);
   int r = cove_container_prepare(&co, &h, err);
   if (r < 0 && is_limits_error(err->msg) && c->limits_enforced) {
     /* the parser accepted the limits but this host cannot apply them */
@@ -698,9 +694,8 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   if (make_namespaces(c, &err) < 0)
     goto cleanup;
   if (c->pol.net == AGENT_NET_PROXY) {
-    char port[32];
-    agent_audit(&c->audit, "network", "mode", "proxy", "listen", "127.0.0.1 inside the sandbox", "port",
-                AUDIT_NUM(port, c->netns.port), NULL);
+    agent_audit(&c->audit, "network", "mode", "proxy", "listen", "127.0.0.1 inside the sandbox",
+                AUDIT_INT("port", c->netns.port), NULL);
   } else if (c->pol.net == AGENT_NET_HOST) {
     agent_audit(&c->audit, "network", "mode", "host", "note", "sandbox shares the host network (policy asked)", NULL);
   } else {
@@ -737,7 +732,6 @@ cleanup:
   else if (lock_fd >= 0)
     close(lock_fd);
   if (ran) {
-    char code[32], dur[32], den[32];
     if (c->start_ns && c->end_ns < c->start_ns)
       c->end_ns = agent_now_ns(); /* the sandbox never ran to its end */
     const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
@@ -747,9 +741,9 @@ cleanup:
     agent_audit(&c->audit, "end", "status",
                 c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
                 : c->exited && !c->exit_code ? "ok" : "failed",
-                "exit_code", c->exited ? AUDIT_NUM(code, c->exit_code) : NULL, "signal", sig, "duration_ms",
-                c->start_ns ? AUDIT_NUM(dur, (c->end_ns - c->start_ns) / 1000000) : NULL, "seccomp_denials",
-                AUDIT_NUM(den, c->notify.denials), "error", c->error[0] ? c->error : NULL, NULL);
+                AUDIT_INT_IF(c->exited, "exit_code", c->exit_code), "signal", sig,
+                AUDIT_INT_IF(c->start_ns, "duration_ms", (c->end_ns - c->start_ns) / 1000000),
+                AUDIT_INT("seccomp_denials", c->notify.denials), "error", c->error[0] ? c->error : NULL, NULL);
   }
   if (c->error[0])
     *exit_status = 1;

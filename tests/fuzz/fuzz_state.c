@@ -6,7 +6,7 @@
  * what cove then hands to hooks on stdin (cove_hook_state_json, from the
  * fields read back) must always be valid JSON, whatever the file held. */
 #include "cove/error.h"
-#include "cove/hooks.h"
+#include "hooks.h"
 #include "cove/state.h"
 
 #include <stdint.h>

@@ -15,7 +15,7 @@
  * UTF-8. A failure is __builtin_trap(): libFuzzer saves the reproducer. */
 #include "agent.h"
 #include "cove/json.h"
-#include "jsongen.h"
+#include "cove/jsongen.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -127,10 +127,8 @@ static void audit_line(const char *in)
   if (line[n - 1] != '\n' || memchr(line, '\n', (size_t)n - 1))
     __builtin_trap();
   yajl_val v = must_parse(line);
-  /* '\x01' + an integer or true/false is the AUDIT_NUM marker: written as
-   * that literal (still valid JSON, never an injected field) */
-  if (in[0] != '\x01')
-    round_trip(v, "detail", in);
+  /* numbers are typed arguments now: every string value round-trips */
+  round_trip(v, "detail", in);
   yajl_tree_free(v);
   free(line);
 }

@@ -4,7 +4,7 @@
  * /proc/self/limits. Needs to run as root (in any user namespace). */
 #include "cove/json.h"
 #include "cove/log.h"
-#include "cove/security.h"
+#include "security.h"
 
 #include <errno.h>
 #include <fcntl.h>

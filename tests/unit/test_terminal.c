@@ -2,7 +2,7 @@
  * runs cove_console_setup() over a socketpair, the parent receives the
  * master with cove_console_recv_fd() and then either reads it directly or
  * through cove_console_proxy() with stdin/stdout redirected to files. */
-#include "cove/terminal.h"
+#include "terminal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

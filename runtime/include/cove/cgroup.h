@@ -117,5 +117,3 @@ int cove_container_pause(const char *root, const char *id, cove_err *err);
 int cove_container_resume(const char *root, const char *id, cove_err *err);
 int cove_container_update(const char *root, const char *id, const struct cove_resources *r, cove_err *err);
 int cove_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, cove_err *err);
-/* Whether the cgroup recorded in a state directory is frozen (state.c). */
-bool cove_cgroup_state_frozen(int state_dirfd);

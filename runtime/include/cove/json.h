@@ -49,7 +49,8 @@ void cove_strv_free(struct cove_strv *v);
 #define COVE_JSON_MAX_DEPTH 64
 yajl_val cove_json_parse(const char *text, const char *what, cove_err *err);
 
-/* Tiny JSON string escaper for hand-written output (state, logs). Writes
- * a quoted string into f. */
+/* A quoted JSON string into f, written by the one writer (cove/jsongen.h,
+ * cove_gen_text): for the few lines still assembled by hand. New writers
+ * use struct cove_gen. */
 #include <stdio.h>
 void cove_json_write_string(FILE *f, const char *s);

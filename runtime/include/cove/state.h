@@ -28,9 +28,6 @@ struct cove_state {
 };
 
 const char *cove_status_name(enum cove_status s);
-/* The process runs in a user namespace that maps only part of the id range
- * (rootless podman runs the runtime as "root" in one). */
-bool cove_in_partial_userns(void);
 int cove_state_root(const char *root_opt, char *out, size_t cap, cove_err *err);
 int cove_validate_id(const char *id, cove_err *err);
 /* Create <root>/<id> exclusively and lock it. Returns the dir fd. */

@@ -1,10 +1,13 @@
-/* `cove agent ...`: argument parsing over the orchestrator (shims/agent). */
-#include "commands.h"
-#include "opts.h"
+/* `cove agent ...`: the orchestrator's command-line front end. It lives
+ * with the orchestrator so that runtime/ never includes shims/: the `cove`
+ * executable links runtime/cli (which dispatches "agent" to cmd_agent) with
+ * this file and the orchestrator library; docs/architecture.md "Layers". */
+#include "agent.h"
+
+#include "commands.h" /* runtime/cli: struct cove_global, cli_fail */
+#include "opts.h"     /* runtime/cli: the shared option parser */
 
 #include "cove/cleanup.h"
-
-#include "../../shims/agent/agent.h"
 
 #include <fcntl.h>
 #include <stdio.h>
