@@ -13,6 +13,8 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(
   build-essential cmake pkg-config
   libseccomp-dev libcap-dev libyajl-dev libmnl-dev
+  # the systemd cgroup manager (CMake option COVE_SYSTEMD)
+  libsystemd-dev
   clang libclang-rt-14-dev
 )
 
@@ -32,6 +34,8 @@ EXTRA_PKGS=(
   podman containerd containernetworking-plugins iptables slirp4netns
   # tests/vm (ctest -L vm): pure cgroup v2 guest under qemu
   qemu-system-x86 linux-image-amd64 cpio xz-utils
+  # tests/vm systemd guest (ctest -L systemd): its image
+  mmdebstrap e2fsprogs
 )
 # ------------------------------------------------------------------
 
