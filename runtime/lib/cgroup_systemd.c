@@ -36,9 +36,10 @@ static bool systemd_form(const char *p)
   return p[0] != '/' && a && strchr(a + 1, ':');
 }
 
-int cove_systemd_plan(struct cove_sd_scope *sd, const char *cp, const char *id, bool flag, cove_err *err)
+int cove_systemd_plan(struct cove_sd_scope *sd, const struct cove_spec *spec, const char *id, bool flag, cove_err *err)
 {
   memset(sd, 0, sizeof *sd);
+  const char *cp = spec->cgroups_path;
   bool form = cp && *cp && systemd_form(cp);
   if (!form && !flag)
     return 0;
@@ -87,6 +88,9 @@ int cove_systemd_plan(struct cove_sd_scope *sd, const char *cp, const char *id, 
   if (n < 0 || (size_t)n >= sizeof sd->unit)
     return cove_error_kind(err, COVE_EK_INVALID_CONFIG, 0, "%s \"%s\": the unit name is too long", what, cp ? cp : "");
   snprintf(sd->slice, sizeof sd->slice, "%s", slice);
+  if (spec->res.has_network)
+    return cove_error_kind(err, COVE_EK_LIMITS, 0, "config.json: linux.resources.network: net_cls/net_prio (classID, "
+                                                   "priorities) are not supported (no such controller in cgroup v2)");
 
   struct statfs sf;
   if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)
@@ -414,7 +418,7 @@ int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup 
   /* Everything, including what systemd has no property for (swappiness,
    * io throttles, hugetlb, unified keys...), straight into the scope's
    * cgroup: Delegate=yes makes it ours to write. */
-  if (cove_cgroup_apply(cg, &spec->res, false, err) < 0)
+  if (cove_cgroup_apply(cg, &spec->res, false, err) < 0 || cove_cg_devices_apply(cg, &spec->res, sd->user, err) < 0)
     return cove_error_prefix(err, "config.json: linux.resources (in %s)", sd->unit);
   return cove_cgroup_save(dirfd, cg, err);
 }

@@ -440,7 +440,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
    * systemd scope (cgroup_systemd.h) only once it does (PIDs=[init]) */
   int sdm = o->cgroup_manager == COVE_CG_MANAGER_DISABLED
                 ? 0
-                : cove_systemd_plan(&sd, spec.cgroups_path, o->id, o->systemd_cgroup, err);
+                : cove_systemd_plan(&sd, &spec, o->id, o->systemd_cgroup, err);
   if (sdm < 0)
     goto fail;
   if (sdm == 0 && (cove_cgroup_setup(&cg, &spec, o->id, (enum cove_cg_manager)o->cgroup_manager, err) < 0 ||

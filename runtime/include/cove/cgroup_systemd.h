@@ -33,8 +33,9 @@ bool cove_systemd_supported(void);
 /* Decide the manager for a create: 1 (sd filled) when the systemd manager
  * is asked for (flag, or a cgroupsPath in the systemd form), 0 when not,
  * -1 with a clear error when it is asked for and cannot work here (build
- * without sd-bus, no pure cgroup v2, malformed path). */
-int cove_systemd_plan(struct cove_sd_scope *sd, const char *cgroups_path, const char *id, bool flag,
+ * without sd-bus, no pure cgroup v2, malformed path, a limit no cgroup v2
+ * has). */
+int cove_systemd_plan(struct cove_sd_scope *sd, const struct cove_spec *spec, const char *id, bool flag,
                       cove_err *err);
 
 /* After the init exists and before it runs anything: start the scope with
