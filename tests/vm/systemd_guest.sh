@@ -208,6 +208,10 @@ for _ in $(seq 60); do
   sleep 1
 done
 echo "# ---- as $user (su -l: a logind session; user@$(id -u "$user").service: $(systemctl is-active "user@$(id -u "$user").service"))"
+# Rootless podman's default network opens /dev/net/tun (slirp4netns); on a
+# full Debian udev makes it 0666, the guest has no udev
+modprobe tun 2>/dev/null
+chmod 0666 /dev/net/tun
 here=$(cd "$(dirname "$0")" && pwd)
 su -l "$user" -c "$(printf '%q ' bash "$here/$(basename "$0")" --user "$COVE" "$ROOTFS" "$T/rootfs.tar")" </dev/null ||
   FAILS=$((FAILS + 1))
