@@ -14,6 +14,8 @@ BUILD_PKGS=(
   build-essential cmake pkg-config
   libseccomp-dev libcap-dev libyajl-dev libmnl-dev
   libssl-dev # the agent's credential proxy (TLS, run CA)
+  # the systemd cgroup manager (CMake option COVE_SYSTEMD)
+  libsystemd-dev
   clang libclang-rt-14-dev
 )
 
@@ -36,6 +38,8 @@ EXTRA_PKGS=(
   python3-grpcio python3-grpc-tools
   # tests/vm (ctest -L vm): pure cgroup v2 guest under qemu
   qemu-system-x86 linux-image-amd64 cpio xz-utils
+  # tests/vm systemd guest (ctest -L systemd): its image
+  mmdebstrap e2fsprogs
 )
 # ------------------------------------------------------------------
 

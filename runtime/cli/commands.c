@@ -98,6 +98,7 @@ int cmd_create(struct cove_global *g, int argc, char **argv)
     return 1;
   o.root = root;
   o.cgroup_manager = g->cgroup_manager;
+  o.systemd_cgroup = g->systemd_cgroup;
   cove_err err = {0};
   if (cove_container_create(&o, &err) < 0)
     return cli_fail(&err);
@@ -116,6 +117,7 @@ int cmd_run(struct cove_global *g, int argc, char **argv)
     return 1;
   o.root = root;
   o.cgroup_manager = g->cgroup_manager;
+  o.systemd_cgroup = g->systemd_cgroup;
   cove_err err = {0};
   int status = 0;
   if (cove_container_run(&o, detach, &status, &err) < 0)

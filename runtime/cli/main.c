@@ -47,7 +47,7 @@ static const char usage[] =
   "  --log FILE          write log messages to FILE\n"
   "  --log-format FMT    text (default) or json\n"
   "  --debug             verbose logging\n"
-  "  --systemd-cgroup    accepted for compatibility (ignored): cove manages cgroupfs itself\n"
+  "  --systemd-cgroup    the container's cgroup is a systemd scope (cgroupsPath slice:prefix:name)\n"
   "  --cgroup-manager M  cgroupfs (default) or disabled: no cgroups, limits NOT enforced\n"
   "  --rootless VALUE    accepted for compatibility (rootless mode is detected)\n"
   "  -v, --version       print the version\n"
@@ -92,10 +92,12 @@ int main(int argc, char **argv)
   if (cg_manager) {
     if (!strcmp(cg_manager, "disabled"))
       g.cgroup_manager = 1; /* COVE_CG_MANAGER_DISABLED */
-    else if (!strcmp(cg_manager, "cgroupfs") || !strcmp(cg_manager, "systemd"))
+    else if (!strcmp(cg_manager, "cgroupfs"))
       g.cgroup_manager = 0;
+    else if (!strcmp(cg_manager, "systemd"))
+      g.systemd_cgroup = true; /* cgroup_systemd.h */
     else
-      return cli_usage_error("", "--cgroup-manager \"%s\": unknown manager (cgroupfs or disabled)", cg_manager);
+      return cli_usage_error("", "--cgroup-manager \"%s\": unknown manager (cgroupfs, systemd or disabled)", cg_manager);
   }
   bool json = strcmp(log_format, "json") == 0;
   if (!json && strcmp(log_format, "text") != 0)
@@ -104,8 +106,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "cove: --log %s: %s\n", log_path, strerror(errno));
     return 1;
   }
-  if (g.systemd_cgroup)
-    cove_debug("--systemd-cgroup: ignored, cove manages its cgroups through cgroupfs");
   if (nargs == 0) {
     /* runc: the help, successfully */
     fputs(usage, stdout);

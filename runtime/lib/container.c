@@ -8,6 +8,7 @@
 #include "cove/container.h"
 
 #include "cove/cgroup.h"
+#include "cove/cgroup_systemd.h"
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
 #include "hooks.h"
@@ -362,6 +363,7 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     .cgroup_fd = -1,
   };
   struct cove_cgroup cg = {0};
+  struct cove_sd_scope sd = {0};
   for (int k = 0; k < COVE_NS_COUNT; k++)
     ctx.ns_fds[k] = -1;
   int socks[2] = {-1, -1};
@@ -425,10 +427,18 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   }
   ctx.sync_fd = socks[1];
 
-  /* cgroups: created, limited and recorded before the init exists */
-  if (cove_cgroup_setup(&cg, &spec, o->id, (enum cove_cg_manager)o->cgroup_manager, err) < 0 ||
-      cove_cgroup_save(dirfd, &cg, err) < 0)
+  /* cgroups: created, limited and recorded before the init exists; a
+   * systemd scope (cgroup_systemd.h) only once it does (PIDs=[init]) */
+  int sdm = o->cgroup_manager == COVE_CG_MANAGER_DISABLED
+                ? 0
+                : cove_systemd_plan(&sd, &spec, o->id, o->systemd_cgroup, err);
+  if (sdm < 0)
     goto fail;
+  if (sdm == 0 && (cove_cgroup_setup(&cg, &spec, o->id, (enum cove_cg_manager)o->cgroup_manager, err) < 0 ||
+                   cove_cgroup_save(dirfd, &cg, err) < 0))
+    goto fail;
+  if (sdm == 1)
+    cg.active = true; /* the init is placed by systemd below */
   if (cg.active) {
     ctx.cgroup_fd = cove_cgroup_v2_fd(&cg);
     ctx.defer_cgroupns = spec.ns[COVE_NS_CGROUP].wanted && !spec.ns[COVE_NS_CGROUP].path;
@@ -477,6 +487,8 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     close(ctx.cgroup_fd);
     ctx.cgroup_fd = -1;
   }
+  if (sd.unit[0] && cove_systemd_scope_start(&sd, &cg, pid, &spec, dirfd, err) < 0)
+    goto fail;
   if (cove_cgroup_enter(&cg, pid, ctx.in_cgroup, err) < 0)
     goto fail;
 
@@ -538,6 +550,7 @@ fail:
   {
     cove_err e2;
     cove_cgroup_destroy(&cg, &e2);
+    cove_systemd_scope_stop(&sd, &e2);
   }
   if (pidfd >= 0)
     close(pidfd);
@@ -581,6 +594,10 @@ static int cgroup_teardown(int dirfd, cove_err *err)
     return -1;
   int r = cove_cgroup_destroy(&cg, err);
   cove_cgroup_forget(dirfd);
+  /* a systemd scope: the unit goes too (StopUnit) */
+  cove_err e2;
+  if (cove_systemd_teardown(dirfd, r < 0 ? &e2 : err) < 0 && r == 0)
+    r = -1;
   return r;
 }
 

@@ -1,3 +1,4 @@
+#include "cove/cgroup_systemd.h"
 #include "cove/defaults.h"
 #include "mount_options.h"
 #include "cove/jsongen.h"
@@ -102,15 +103,15 @@ int cove_features_write(FILE *out, cove_err *err)
   cove_gen_key(&g, "capabilities");
   gen_capabilities(&g);
 
-  /* cgroupfs only: v2, and v1 hierarchies for what v2 lacks on hybrid
-   * hosts (docs/cgroups.md). No systemd driver: --systemd-cgroup is
-   * accepted and ignored. rdma through the v2 rdma controller. */
+  /* cgroupfs: v2, and v1 hierarchies for what v2 lacks on hybrid hosts
+   * (docs/cgroups.md); systemd scopes over D-Bus when built with sd-bus
+   * (cgroup_systemd.h). rdma through the v2 rdma controller. */
   cove_gen_key(&g, "cgroup");
   cove_gen_map_open(&g);
   cove_gen_kv_bool(&g, "v1", true);
   cove_gen_kv_bool(&g, "v2", true);
-  cove_gen_kv_bool(&g, "systemd", false);
-  cove_gen_kv_bool(&g, "systemdUser", false);
+  cove_gen_kv_bool(&g, "systemd", cove_systemd_supported());
+  cove_gen_kv_bool(&g, "systemdUser", cove_systemd_supported());
   cove_gen_kv_bool(&g, "rdma", true);
   cove_gen_map_close(&g);
 

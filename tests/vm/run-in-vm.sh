@@ -28,9 +28,14 @@
 #   --console FILE    keep the guest's serial console log in FILE
 #   --append ARGS     more kernel command line (e.g. loglevel=7 for debugging)
 #   --verbose         print timings and the console log to stderr
+#   --systemd         boot the systemd guest instead (Debian 12 disk image
+#                     from tests/vm/systemd-image.sh, built once and cached;
+#                     COMMAND runs from a systemd unit): see the README
+#   --image PATH      the same with this ext4 image
 #
 # Exit status: COMMAND's; 124 on timeout; 125 when the VM could not run it
-# (including a guest that never reached its init).
+# (including a guest that never reached its init); 77 with --systemd when
+# the image cannot be built on this machine.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,13 +45,15 @@ log() { if [ "$verbose" = 1 ]; then echo "$prog: $*" >&2; fi; }
 
 kernel=""
 timeout_s=300
-boot_limit=${COVE_VM_BOOT_TIMEOUT:-60}
+boot_limit=${COVE_VM_BOOT_TIMEOUT:-}
 accel_req=${COVE_VM_ACCEL:-tcg}
 kvm_probe=${COVE_VM_KVM_PROBE:-10}
 shares=()
 envs=()
 cwd=""
-mem=1024
+mem=""
+disk=""
+sysd=0
 smp=2
 pvh=1
 cache=${COVE_VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/cove-vm}
@@ -70,11 +77,23 @@ while [ $# -gt 0 ]; do
     --console) console=$2; shift 2 ;;
     --append) extra_append=$2; shift 2 ;;
     --verbose|-v) verbose=1; shift ;;
+    --systemd) sysd=1; shift ;;
+    --image) sysd=1; disk=$2; shift 2 ;;
     --) shift; break ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (use -- before the command)" ;;
   esac
 done
+# The systemd guest boots a whole Debian (about 26 s to multi-user under
+# TCG on an idle machine, several times that on a loaded one) and runs
+# podman: more time to boot and more memory.
+if [ $sysd = 1 ]; then
+  boot_limit=${boot_limit:-${COVE_VM_SYSTEMD_BOOT_TIMEOUT:-300}}
+  mem=${mem:-1536}
+else
+  boot_limit=${boot_limit:-60}
+  mem=${mem:-1024}
+fi
 for n in "$timeout_s" "$boot_limit" "$kvm_probe"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "timeouts are whole seconds > 0, not '$n'"
 done
@@ -83,7 +102,10 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 secs() { local d=$(( $(now_ms) - $1 )); printf '%d.%03d' $((d / 1000)) $((d % 1000)); }
 t_start=$(now_ms)
 
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+# The systemd guest is an optional extra (ctest -L systemd): a machine
+# without its tools skips it (77) rather than failing.
+need() { if [ $sysd = 1 ]; then echo "$prog: SKIP: $*" >&2; exit 77; fi; die "$@"; }
+command -v qemu-system-x86_64 >/dev/null || need "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 busybox=""
 for b in /bin/busybox /usr/bin/busybox; do
   # the initramfs has no libc: a dynamically linked busybox would not run
@@ -91,8 +113,17 @@ for b in /bin/busybox /usr/bin/busybox; do
   if command -v readelf >/dev/null && LC_ALL=C readelf -l "$b" 2>/dev/null | grep -q INTERP; then continue; fi
   busybox=$b; break
 done
-[ -n "$busybox" ] || die "static busybox not found (apt-get install busybox-static)"
-command -v cpio >/dev/null || die "cpio not found (apt-get install cpio)"
+[ -n "$busybox" ] || need "static busybox not found (apt-get install busybox-static)"
+command -v cpio >/dev/null || need "cpio not found (apt-get install cpio)"
+if [ $sysd = 1 ] && [ -z "$disk" ]; then
+  set +e
+  disk=$(COVE_VM_IMAGE_CACHE=${COVE_VM_IMAGE_CACHE:-} "$here/systemd-image.sh")
+  irc=$?
+  set -e
+  [ $irc = 77 ] && exit 77
+  [ $irc = 0 ] || die "building the systemd guest image failed (status $irc)"
+fi
+[ $sysd = 0 ] || [ -r "$disk" ] || die "cannot read the disk image '$disk'"
 
 # ---- kernel ---------------------------------------------------------------
 if [ -z "$kernel" ]; then
@@ -147,12 +178,15 @@ fi
 # Module load order: busybox insmod does not resolve dependencies.
 modules=(virtio_pci_legacy_dev virtio_pci_modern_dev virtio_ring virtio virtio_pci
          9pnet 9pnet_virtio netfs fscache 9p)
+# and for the systemd guest's ext4 root disk (loaded only there)
+image_modules=(crc16 mbcache jbd2 crc32c_generic ext4 virtio_blk)
 cfg=$(grep -s -E '^CONFIG_(VIRTIO_PCI|NET_9P_VIRTIO|9P_FS)=' "/boot/config-$kver" || true)
 modfiles=()
 findargs=()
-for m in "${modules[@]}"; do findargs+=(-o -name "$m.ko" -o -name "$m.ko.*"); done
+for m in "${modules[@]}" "${image_modules[@]}"; do findargs+=(-o -name "$m.ko" -o -name "$m.ko.*"); done
 mapfile -t found < <(find "$moddir/kernel" \( "${findargs[@]:1}" \) -type f)
-for m in "${modules[@]}"; do
+modorder=() # "order" or "order-image" per entry of modfiles
+for m in "${modules[@]}" "${image_modules[@]}"; do
   f=""
   for c in "${found[@]}"; do
     case ${c##*/} in "$m.ko"|"$m.ko."*) f=$c; break ;; esac
@@ -163,6 +197,7 @@ for m in "${modules[@]}"; do
     continue
   fi
   modfiles+=("$f")
+  case " ${image_modules[*]} " in *" $m "*) modorder+=(order-image) ;; *) modorder+=(order) ;; esac
 done
 key=$( { echo "$kver"; cat "$here/init"; sha256sum "$busybox";
          for f in "${modfiles[@]}"; do stat -Lc '%n %s %Y' "$f"; done; echo "$cfg"; } | sha256sum | cut -c1-16)
@@ -175,7 +210,9 @@ if [ ! -f "$initrd" ]; then
   ln -s busybox "$stage/bin/sh"
   install -m 0755 "$here/init" "$stage/init"
   : >"$stage/modules/order"
-  for f in "${modfiles[@]}"; do
+  : >"$stage/modules/order-image"
+  for i in "${!modfiles[@]}"; do
+    f=${modfiles[i]}
     n=$(basename "$f"); n=${n%%.ko*}
     case $f in
       *.xz) xz -dc "$f" >"$stage/modules/$n.ko" ;;
@@ -183,7 +220,7 @@ if [ ! -f "$initrd" ]; then
       *.gz) gzip -dc "$f" >"$stage/modules/$n.ko" ;;
       *) cp "$f" "$stage/modules/$n.ko" ;;
     esac
-    echo "$n" >>"$stage/modules/order"
+    echo "$n" >>"$stage/modules/${modorder[i]}"
   done
   (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$initrd.tmp"
   mv "$initrd.tmp" "$initrd"
@@ -243,6 +280,11 @@ addfs() { # addfs TAG PATH ro|rw
 }
 addfs xfer "$run" rw
 {
+  if [ $sysd = 1 ]; then
+    # The image has its own userland; the kernel's modules come from the
+    # host (podman loads overlay, veth, netfilter...).
+    addfs modules "$moddir" ro; echo "ro modules $moddir"
+  else
   # The host's userland, read-only: /usr and /etc, plus /bin, /lib... as
   # symlinks (merged /usr) or as shares of their own.
   addfs usr /usr ro; echo "ro usr /usr"
@@ -254,6 +296,7 @@ addfs xfer "$run" rw
       addfs "h$d" "/$d" ro; echo "ro h$d /$d"
     fi
   done
+  fi
   i=0
   for s in "${final[@]}"; do
     addfs "share$i" "$s" rw; echo "rw share$i $s"
@@ -288,10 +331,18 @@ if [ "$accel_req" = kvm ] && ! { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
   accel_req=tcg
 fi
 append="console=ttyS0 cgroup_no_v1=all nokaslr panic=-1 oops=panic loglevel=4 mitigations=off i8042.noaux i8042.nomux i8042.nopnp"
+# the systemd guest: init's stage 1 mounts the disk and hands over to systemd
+[ $sysd = 1 ] && append="$append cove.image=1 systemd.show_status=0"
 [ -n "$extra_append" ] && append="$append $extra_append"
 serial=$run/console.log
-# The guest's init writes this as its first console line (tests/vm/init).
+# The guest's init writes this as its first console line (tests/vm/init);
+# in the systemd guest the test unit does once systemd has started it.
 init_marker='cove-vm: init reached'
+[ $sysd = 1 ] && init_marker='cove-vm: systemd reached'
+diskargs=()
+# snapshot=on: the guest writes to a throwaway overlay, the cached image
+# stays as built
+[ $sysd = 1 ] && diskargs=(-drive "file=$disk,format=raw,if=virtio,snapshot=on")
 reached_init() { grep -q "$init_marker" "$serial" 2>/dev/null; }
 deadline=$(( $(date +%s) + timeout_s ))
 
@@ -358,7 +409,7 @@ boot() {
   qemu_args=(-machine q35 -accel "$2" -cpu "$cpu" -m "$mem" -smp "$smp"
     -nodefaults -no-user-config -display none -no-reboot
     -serial "file:$serial" -kernel "$1" -initrd "$initrd" -append "$append"
-    "${fsargs[@]}")
+    "${fsargs[@]}" ${diskargs[@]+"${diskargs[@]}"})
   log "qemu-system-x86_64 ${qemu_args[*]}"
   local t0 now; t0=$(now_ms); now=$(date +%s)
   [ "$now" -lt "$deadline" ] || { qrc=124; : >"$run/timedout"; return; }
@@ -429,6 +480,11 @@ if [ -s "$run/kallsyms" ] && [ ! -s "$kallsyms" ]; then
 fi
 
 if [ -n "$console" ]; then cp "$serial" "$console"; fi
+if [ $sysd = 1 ] && [ -s "$run/boot" ]; then
+  # boot time (guest uptime when the test unit started) for the record
+  echo "$prog: systemd guest: test unit started at $(cat "$run/boot") s of guest uptime;" \
+    "$(head -n1 "$run/boot-analyze" 2>/dev/null)" >&2
+fi
 [ -f "$run/output" ] && cat "$run/output"
 
 if [ -f "$run/status" ]; then

@@ -17,6 +17,7 @@ struct cove_create_opts {
   bool no_pivot, no_new_keyring;
   int preserve_fds;
   int cgroup_manager; /* enum cove_cg_manager (cgroup.h): 0 = cgroupfs */
+  bool systemd_cgroup; /* --systemd-cgroup: a systemd scope (cgroup_systemd.h) */
 };
 
 int cove_container_create(const struct cove_create_opts *o, cove_err *err);

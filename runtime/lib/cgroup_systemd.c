@@ -1,0 +1,483 @@
+/* The systemd cgroup manager: a transient scope per container over D-Bus
+ * (cove/cgroup_systemd.h, docs/cgroups.md). */
+#include "cove/cgroup_systemd.h"
+
+#include "cove/cleanup.h"
+#include "cove/log.h"
+#include "cove/spec.h"
+#include "cove/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* Unit name characters systemd accepts (unit_name_is_valid): anything else
+ * in the path would be refused by systemd with a less clear message. */
+static bool unit_chars_ok(const char *s)
+{
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr(":-_.\\@", *s)))
+      return false;
+  return true;
+}
+
+static bool systemd_form(const char *p)
+{
+  const char *a = strchr(p, ':');
+  return p[0] != '/' && a && strchr(a + 1, ':');
+}
+
+int cove_systemd_plan(struct cove_sd_scope *sd, const struct cove_spec *spec, const char *id, bool flag, cove_err *err)
+{
+  memset(sd, 0, sizeof *sd);
+  const char *cp = spec->cgroups_path;
+  bool form = cp && *cp && systemd_form(cp);
+  if (!form && !flag)
+    return 0;
+  if (!form && cp && *cp)
+    return cove_error_kind(err, COVE_EK_INVALID_CONFIG, 0,
+                           "config.json: linux.cgroupsPath \"%s\": --systemd-cgroup wants the form "
+                           "\"slice:prefix:name\" (e.g. \"system.slice:cove:%s\")",
+                           cp, id);
+  if (!cove_systemd_supported())
+    return cove_error_kind(err, COVE_EK_INVALID_CONFIG, 0,
+                           "%s: the systemd cgroup manager is not in this build of cove (built without "
+                           "libsystemd, CMake option COVE_SYSTEMD); use a cgroupfs path (\"/a/b\") and no "
+                           "--systemd-cgroup",
+                           form ? "config.json: linux.cgroupsPath" : "--systemd-cgroup");
+  /* rootless, also as "root" in a user namespace of the user's (podman
+   * runs its runtime there): the user's own manager */
+  sd->user = geteuid() != 0 || cove_in_partial_userns();
+  char slice[256] = "", prefix[256] = "", name[256] = "";
+  if (form) {
+    const char *a = strchr(cp, ':'), *b = strchr(a + 1, ':');
+    snprintf(slice, sizeof slice, "%.*s", (int)(a - cp), cp);
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(b - a - 1), a + 1);
+    snprintf(name, sizeof name, "%s", b + 1);
+  } else {
+    snprintf(prefix, sizeof prefix, "cove");
+    snprintf(name, sizeof name, "%s", id);
+  }
+  /* runc's defaults for an empty slice */
+  if (!slice[0])
+    snprintf(slice, sizeof slice, "%s", sd->user ? "user.slice" : "system.slice");
+  const char *what = form ? "config.json: linux.cgroupsPath" : "--systemd-cgroup";
+  size_t sl = strlen(slice);
+  if (sl < 7 || strcmp(slice + sl - 6, ".slice") || !unit_chars_ok(slice) || strchr(slice, '/'))
+    return cove_error_kind(err, COVE_EK_INVALID_CONFIG, 0, "%s \"%s\": the slice \"%s\" is not a systemd slice name (\"x.slice\")",
+                           what, cp ? cp : "", slice);
+  if (!name[0] || !unit_chars_ok(name) || !unit_chars_ok(prefix) || strchr(name, ':'))
+    return cove_error_kind(err, COVE_EK_INVALID_CONFIG, 0,
+                           "%s \"%s\": \"prefix:name\" must be non-empty unit name characters ([A-Za-z0-9:_.\\\\@-])",
+                           what, cp ? cp : "");
+  size_t nl = strlen(name);
+  if (nl > 6 && !strcmp(name + nl - 6, ".slice"))
+    return cove_error_kind(err, COVE_EK_INVALID_CONFIG, 0, "%s \"%s\": a slice as the container's unit is not supported (a scope is made)",
+                           what, cp ? cp : "");
+  int n = prefix[0] ? snprintf(sd->unit, sizeof sd->unit, "%s-%s.scope", prefix, name)
+                    : snprintf(sd->unit, sizeof sd->unit, "%s.scope", name);
+  if (n < 0 || (size_t)n >= sizeof sd->unit)
+    return cove_error_kind(err, COVE_EK_INVALID_CONFIG, 0, "%s \"%s\": the unit name is too long", what, cp ? cp : "");
+  snprintf(sd->slice, sizeof sd->slice, "%s", slice);
+  if (spec->res.has_network)
+    return cove_error_kind(err, COVE_EK_LIMITS, 0, "config.json: linux.resources.network: net_cls/net_prio (classID, "
+                                                   "priorities) are not supported (no such controller in cgroup v2)");
+
+  struct statfs sf;
+  if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)
+    return cove_error_kind(err, COVE_EK_LIMITS, 0,
+                           "%s: the systemd cgroup manager needs a pure cgroup v2 host (/sys/fs/cgroup is not "
+                           "cgroup2 here); use a cgroupfs path and no --systemd-cgroup",
+                           what);
+  return 1;
+}
+
+/* ------------------------------------------------------- state record */
+
+static int save_record(int dirfd, const struct cove_sd_scope *sd, cove_err *err)
+{
+  _cleanup_close_ int fd = openat(dirfd, "systemd.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return cove_error(err, errno, "write the systemd unit record");
+  char b[600];
+  int n = snprintf(b, sizeof b, "%s\n%s\n%s\n", sd->unit, sd->slice, sd->user ? "user" : "system");
+  if (write(fd, b, (size_t)n) != n || renameat(dirfd, "systemd.tmp", dirfd, "systemd") < 0)
+    return cove_error(err, errno, "write the systemd unit record");
+  return 0;
+}
+
+static int load_record(int dirfd, struct cove_sd_scope *sd)
+{
+  memset(sd, 0, sizeof *sd);
+  _cleanup_close_ int fd = openat(dirfd, "systemd", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return 0;
+  char b[600];
+  ssize_t n = read(fd, b, sizeof b - 1);
+  if (n <= 0)
+    return 0;
+  b[n] = 0;
+  char *save = NULL, *unit = strtok_r(b, "\n", &save), *slice = strtok_r(NULL, "\n", &save),
+       *bus = strtok_r(NULL, "\n", &save);
+  /* only ever a scope name, whatever the file says */
+  if (!unit || !slice || !bus || !unit_chars_ok(unit) || strlen(unit) < 7 || strcmp(unit + strlen(unit) - 6, ".scope"))
+    return 0;
+  snprintf(sd->unit, sizeof sd->unit, "%s", unit);
+  snprintf(sd->slice, sizeof sd->slice, "%s", slice);
+  sd->user = !strcmp(bus, "user");
+  return 1;
+}
+
+int cove_systemd_teardown(int dirfd, cove_err *err)
+{
+  struct cove_sd_scope sd;
+  if (!load_record(dirfd, &sd))
+    return 0;
+  int r = cove_systemd_scope_stop(&sd, err);
+  if (r == 0)
+    unlinkat(dirfd, "systemd", 0);
+  return r;
+}
+
+/* The v2 directory systemd put pid in (its /proc/PID/cgroup "0::" line). */
+static int pid_cgroup_dir(pid_t pid, char *out, size_t cap, cove_err *err)
+{
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
+  _cleanup_fclose_ FILE *f = fopen(p, "re");
+  if (!f)
+    return cove_error(err, errno, "%s", p);
+  char line[4096];
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "0::/", 4)) {
+      line[strcspn(line, "\n")] = 0;
+      snprintf(out, cap, "/sys/fs/cgroup%s", line + 3);
+      return 0;
+    }
+  return cove_error(err, 0, "%s: no cgroup v2 line", p);
+}
+
+#ifdef COVE_HAVE_SYSTEMD
+#include <systemd/sd-bus.h>
+
+bool cove_systemd_supported(void)
+{
+  return true;
+}
+
+static void bus_unrefp(sd_bus **b)
+{
+  if (*b)
+    sd_bus_flush_close_unref(*b);
+}
+static void msg_unrefp(sd_bus_message **m)
+{
+  sd_bus_message_unref(*m);
+}
+#define _cleanup_bus_ __attribute__((cleanup(bus_unrefp)))
+#define _cleanup_msg_ __attribute__((cleanup(msg_unrefp)))
+
+static int bus_error(cove_err *err, int r, const sd_bus_error *e, const char *what, const char *unit)
+{
+  if (e && sd_bus_error_is_set(e))
+    return cove_error(err, 0, "systemd: %s %s: %s (%s)", what, unit, e->message ? e->message : "", e->name);
+  return cove_error(err, -r, "systemd: %s %s", what, unit);
+}
+
+static int open_bus(const struct cove_sd_scope *sd, sd_bus **bus, cove_err *err)
+{
+  int r = sd->user ? sd_bus_open_user(bus) : sd_bus_open_system(bus);
+  if (r < 0)
+    return cove_error_kind(err, COVE_EK_LIMITS, -r,
+                           "systemd cgroup manager: cannot connect to the %s bus (%s)", sd->user ? "user's" : "system",
+                           sd->user ? "$DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus; is `systemd --user` running "
+                                      "for this user (loginctl enable-linger)?"
+                                    : "/run/dbus/system_bus_socket; is systemd PID 1?");
+  return 0;
+}
+
+struct job_wait {
+  const char *path;
+  bool done;
+  char result[64];
+};
+
+static int on_job_removed(sd_bus_message *m, void *data, sd_bus_error *e)
+{
+  (void)e;
+  struct job_wait *w = data;
+  uint32_t id;
+  const char *path, *unit, *result;
+  if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+    return 0;
+  if (w->path && !strcmp(path, w->path)) {
+    w->done = true;
+    snprintf(w->result, sizeof w->result, "%s", result);
+  }
+  return 0;
+}
+
+/* Wait (at most 60 s: systemd runs our job at once unless it is wedged)
+ * for the JobRemoved signal of w->path. */
+static int wait_job(sd_bus *bus, struct job_wait *w, const char *unit, const char *what, cove_err *err)
+{
+  for (int i = 0; i < 600 && !w->done; i++) {
+    int r = sd_bus_process(bus, NULL);
+    if (r < 0)
+      return cove_error(err, -r, "systemd: %s %s: wait for the job", what, unit);
+    if (r > 0)
+      continue;
+    if (w->done)
+      break;
+    r = sd_bus_wait(bus, 100000);
+    if (r < 0)
+      return cove_error(err, -r, "systemd: %s %s: wait for the job", what, unit);
+  }
+  if (!w->done)
+    return cove_error(err, ETIMEDOUT, "systemd: %s %s: the job did not finish", what, unit);
+  if (strcmp(w->result, "done"))
+    return cove_error(err, 0, "systemd: %s %s: the job ended \"%s\" (journalctl -u %s)", what, unit, w->result, unit);
+  return 0;
+}
+
+/* "0-3,5" into systemd's CPU/NUMA bitmask (byte i bit j = cpu 8i+j). */
+static int cpulist_mask(const char *list, uint8_t *mask, size_t cap, size_t *len)
+{
+  *len = 0;
+  memset(mask, 0, cap);
+  const char *s = list;
+  while (*s) {
+    while (*s == ' ' || *s == ',' || *s == '\n')
+      s++;
+    if (!*s)
+      break;
+    char *e;
+    unsigned long a = strtoul(s, &e, 10), b = a;
+    if (e == s)
+      return -1;
+    if (*e == '-') {
+      s = e + 1;
+      b = strtoul(s, &e, 10);
+      if (e == s)
+        return -1;
+    }
+    s = e;
+    if (b < a || b >= cap * 8)
+      return -1;
+    for (unsigned long c = a; c <= b; c++)
+      mask[c / 8] |= (uint8_t)(1u << (c % 8));
+    if (b / 8 + 1 > *len)
+      *len = b / 8 + 1;
+  }
+  return 0;
+}
+
+static int append_mask(sd_bus_message *m, const char *prop, const uint8_t *mask, size_t len)
+{
+  int r;
+  if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 || (r = sd_bus_message_append(m, "s", prop)) < 0 ||
+      (r = sd_bus_message_open_container(m, 'v', "ay")) < 0 || (r = sd_bus_message_append_array(m, 'y', mask, len)) < 0 ||
+      (r = sd_bus_message_close_container(m)) < 0 || (r = sd_bus_message_close_container(m)) < 0)
+    return r;
+  return 0;
+}
+
+/* The limits systemd has unit properties for, with the values the
+ * cgroupfs code writes (cgroup_v2.c) so both agree. */
+static int append_limits(sd_bus_message *m, const struct cove_resources *res)
+{
+  int r = 0;
+#define T(name, v)                                                                                                    \
+  do {                                                                                                                \
+    if ((r = sd_bus_message_append(m, "(sv)", name, "t", (uint64_t)(v))) < 0)                                          \
+      return r;                                                                                                       \
+  } while (0)
+  if (res->mem_limit.set)
+    T("MemoryMax", res->mem_limit.v < 0 ? UINT64_MAX : (uint64_t)res->mem_limit.v);
+  if (res->mem_reservation.set)
+    T("MemoryLow", res->mem_reservation.v < 0 ? UINT64_MAX : (uint64_t)res->mem_reservation.v);
+  /* OCI swap is memory+swap; systemd's MemorySwapMax is swap alone */
+  if (res->mem_swap.set && res->mem_limit.set && res->mem_limit.v >= 0)
+    T("MemorySwapMax", res->mem_swap.v < 0 ? UINT64_MAX
+                       : res->mem_swap.v > res->mem_limit.v ? (uint64_t)(res->mem_swap.v - res->mem_limit.v)
+                                                              : 0);
+  for (size_t i = 0; i < res->n_unified; i++) {
+    const struct cove_unified_kv *u = &res->unified[i];
+    if (!strcmp(u->key, "memory.high")) {
+      char *e;
+      unsigned long long v = strtoull(u->value, &e, 10);
+      if (!strcmp(u->value, "max"))
+        T("MemoryHigh", UINT64_MAX);
+      else if (e != u->value && !*e)
+        T("MemoryHigh", v);
+    }
+  }
+  if (res->cpu_shares.set && res->cpu_shares.v >= 2)
+    T("CPUWeight", 1 + ((res->cpu_shares.v - 2) * 9999) / 262142);
+  if (res->cpu_quota.set && res->cpu_quota.v > 0) {
+    uint64_t period = res->cpu_period.set && res->cpu_period.v ? res->cpu_period.v : 100000;
+    T("CPUQuotaPerSecUSec", (uint64_t)res->cpu_quota.v * 1000000 / period);
+    if (res->cpu_period.set && res->cpu_period.v)
+      T("CPUQuotaPeriodUSec", res->cpu_period.v);
+  }
+  if (res->pids_limit.set)
+    T("TasksMax", res->pids_limit.v <= 0 ? UINT64_MAX : (uint64_t)res->pids_limit.v);
+  if (res->blkio_weight.set && res->blkio_weight.v >= 10)
+    T("IOWeight", 1 + ((res->blkio_weight.v - 10) * 9999) / 990);
+#undef T
+  uint8_t mask[1024];
+  size_t len;
+  if (res->cpu_cpus && *res->cpu_cpus && cpulist_mask(res->cpu_cpus, mask, sizeof mask, &len) == 0 &&
+      (r = append_mask(m, "AllowedCPUs", mask, len)) < 0)
+    return r;
+  if (res->cpu_mems && *res->cpu_mems && cpulist_mask(res->cpu_mems, mask, sizeof mask, &len) == 0 &&
+      (r = append_mask(m, "AllowedMemoryNodes", mask, len)) < 0)
+    return r;
+  return 0;
+}
+
+static int start_unit(sd_bus *bus, const struct cove_sd_scope *sd, pid_t pid, const struct cove_resources *res,
+                      cove_err *err)
+{
+  _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  struct job_wait w = {0};
+  sd_bus_slot *slot = NULL;
+  int r;
+  /* subscribe before the call: the job may finish before the reply is read */
+  if ((r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w)) < 0)
+    return bus_error(err, r, NULL, "subscribe to the jobs of", sd->unit);
+  char desc[400];
+  snprintf(desc, sizeof desc, "cove container %s", sd->unit);
+  if ((r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                          "org.freedesktop.systemd1.Manager", "StartTransientUnit")) < 0 ||
+      (r = sd_bus_message_append(m, "ss", sd->unit, "fail")) < 0 || (r = sd_bus_message_open_container(m, 'a', "(sv)")) < 0 ||
+      (r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", sd->slice, "Delegate", "b", 1,
+                                 "PIDs", "au", 1, (uint32_t)pid)) < 0 ||
+      /* like runc: the scope is not stopped by shutdown ordering before its
+       * container, and a failed one does not linger */
+      (r = sd_bus_message_append(m, "(sv)(sv)", "DefaultDependencies", "b", 0, "CollectMode", "s", "inactive-or-failed")) < 0 ||
+      (r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "MemoryAccounting", "b", 1, "CPUAccounting", "b", 1, "TasksAccounting",
+                                 "b", 1, "IOAccounting", "b", 1)) < 0 ||
+      (r = append_limits(m, res)) < 0 || (r = sd_bus_message_close_container(m)) < 0 ||
+      (r = sd_bus_message_append(m, "a(sa(sv))", 0)) < 0) {
+    sd_bus_slot_unref(slot);
+    return bus_error(err, r, NULL, "build StartTransientUnit for", sd->unit);
+  }
+  r = sd_bus_call(bus, m, 30 * 1000000ULL, &e, &reply);
+  if (r < 0) {
+    bus_error(err, r, &e, "start", sd->unit);
+    if (sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
+      cove_err_set_kind(err, COVE_EK_EXISTS);
+    sd_bus_error_free(&e);
+    sd_bus_slot_unref(slot);
+    return -1;
+  }
+  const char *job;
+  if ((r = sd_bus_message_read(reply, "o", &job)) < 0) {
+    sd_bus_slot_unref(slot);
+    return bus_error(err, r, NULL, "read the job of", sd->unit);
+  }
+  w.path = job;
+  r = wait_job(bus, &w, sd->unit, "start", err);
+  sd_bus_slot_unref(slot);
+  return r;
+}
+
+int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup *cg, pid_t pid,
+                             const struct cove_spec *spec, int dirfd, cove_err *err)
+{
+  _cleanup_bus_ sd_bus *bus = NULL;
+  if (open_bus(sd, &bus, err) < 0)
+    return -1;
+  /* recorded first: a create that fails from here on stops the unit */
+  if (save_record(dirfd, sd, err) < 0)
+    return -1;
+  if (start_unit(bus, sd, pid, &spec->res, err) < 0)
+    return -1;
+  char dir[4096];
+  if (pid_cgroup_dir(pid, dir, sizeof dir, err) < 0)
+    return -1;
+  size_t dl = strlen(dir), ul = strlen(sd->unit);
+  if (dl <= ul || dir[dl - ul - 1] != '/' || strcmp(dir + dl - ul, sd->unit))
+    return cove_error(err, 0, "systemd: started %s but the container's init is in %s", sd->unit, dir);
+  cove_debug("systemd: %s in %s: %s", sd->unit, sd->slice, dir);
+  memset(cg, 0, sizeof *cg);
+  snprintf(cg->v2, sizeof cg->v2, "%s", dir);
+  cg->active = true;
+  /* Everything, including what systemd has no property for (swappiness,
+   * io throttles, hugetlb, unified keys...), straight into the scope's
+   * cgroup: Delegate=yes makes it ours to write. */
+  if (cove_cgroup_apply(cg, &spec->res, false, err) < 0 || cove_cg_devices_apply(cg, &spec->res, sd->user, err) < 0)
+    return cove_error_prefix(err, "config.json: linux.resources (in %s)", sd->unit);
+  return cove_cgroup_save(dirfd, cg, err);
+}
+
+int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
+{
+  _cleanup_bus_ sd_bus *bus = NULL;
+  if (!sd->unit[0])
+    return 0;
+  if (open_bus(sd, &bus, err) < 0)
+    return -1;
+  _cleanup_msg_ sd_bus_message *reply = NULL;
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  struct job_wait w = {0};
+  sd_bus_slot *slot = NULL;
+  int r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                              "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
+  if (r < 0)
+    return bus_error(err, r, NULL, "subscribe to the jobs of", sd->unit);
+  r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                         "StopUnit", &e, &reply, "ss", sd->unit, "replace");
+  if (r < 0) {
+    bool gone = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
+    if (!gone)
+      bus_error(err, r, &e, "stop", sd->unit);
+    sd_bus_error_free(&e);
+    sd_bus_slot_unref(slot);
+    return gone ? 0 : -1;
+  }
+  const char *job;
+  if ((r = sd_bus_message_read(reply, "o", &job)) < 0) {
+    sd_bus_slot_unref(slot);
+    return bus_error(err, r, NULL, "read the job of", sd->unit);
+  }
+  w.path = job;
+  r = wait_job(bus, &w, sd->unit, "stop", err);
+  sd_bus_slot_unref(slot);
+  return r;
+}
+
+#else /* !COVE_HAVE_SYSTEMD */
+
+bool cove_systemd_supported(void)
+{
+  return false;
+}
+
+int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup *cg, pid_t pid,
+                             const struct cove_spec *spec, int dirfd, cove_err *err)
+{
+  (void)sd, (void)cg, (void)pid, (void)spec, (void)dirfd, (void)save_record, (void)pid_cgroup_dir;
+  return cove_error(err, ENOTSUP, "the systemd cgroup manager is not in this build of cove");
+}
+
+int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
+{
+  if (!sd->unit[0])
+    return 0;
+  return cove_error(err, ENOTSUP, "%s: the systemd cgroup manager is not in this build of cove", sd->unit);
+}
+
+#endif
