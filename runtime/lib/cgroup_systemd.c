@@ -2,6 +2,9 @@
  * (cove/cgroup_systemd.h, docs/cgroups.md). */
 #include "cove/cgroup_systemd.h"
 
+#include "cgroup_internal.h"
+#include "userns.h"
+
 #include "cove/cleanup.h"
 #include "cove/log.h"
 #include "cove/spec.h"
