@@ -9,7 +9,7 @@
 #   COVE_TEST_JOBS=N         parallel ctest jobs (default 2)
 #   COVE_SKIP_ASAN=1         skip the sanitizer tree
 #   COVE_SKIP_FUZZ=1         skip the bounded libFuzzer runs of the parsers
-#   COVE_FUZZ_TIME=S         seconds per fuzz target (default 30; 6 targets)
+#   COVE_FUZZ_TIME=S         seconds per fuzz target (default 30; 7 targets)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 umask 022   # the rootless tests run as another user: trees must be o+rx

@@ -419,6 +419,10 @@ static int parse_limits(struct agent_policy *p, yajl_val v, cove_err *err)
       if (cove_parse_duration_ms(t->u.string, &p->timeout_ms) < 0 || !p->timeout_ms)
         return cove_error(err, 0, "limits.timeout: \"%s\": expected a duration like \"30m\", \"90s\"", t->u.string);
     } else if (YAJL_IS_INTEGER(t) && t->u.number.i > 0) {
+      /* the string form's bound (1e15 ms): beyond it seconds * 1000 would
+       * wrap around, 2^61 s to no time at all */
+      if (t->u.number.i > 1000000000000LL)
+        return cove_error(err, 0, "limits.timeout: %lld seconds is absurdly long", (long long)t->u.number.i);
       p->timeout_ms = (uint64_t)t->u.number.i * 1000;
     } else {
       return cove_error(err, 0, "limits.timeout: expected seconds or a duration string, got %s",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad input: every case in cases.txt must make `cove create` fail with a
 # "cove: ..." message naming the offending field, and leave nothing behind
-# (no container state, process, mount or file).
+# (no container state, process, mount or file). Cases that fail while the
+# config is parsed are tests/unit/test_spec_bad.c (see cases.txt's header).
 #   COVE_BAD_ONLY=regex   run only the cases whose name matches
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -19,23 +20,6 @@ set_args "$GOOD" "${LONG[@]}"
 
 # ------------------------------------------------------------ special cases
 # Each runs the failing command itself (via capture) and may set CASE_ID.
-
-case_missing_config() {
-  rm -f "$CB/config.json"
-  capture cv create --bundle "$CB" "$CASE_ID"
-}
-
-# 300k nested arrays: yajl recurses per level and would overflow the stack
-case_deep_nesting() {
-  python3 -c 'import sys; n=300000; sys.stdout.write("{\"ociVersion\":\"1.3.0\",\"x\":" + "["*n + "]"*n + "}")' >"$CB/config.json"
-  capture cv create --bundle "$CB" "$CASE_ID"
-}
-
-case_config_dir() {
-  rm -f "$CB/config.json"
-  mkdir "$CB/config.json"
-  capture cv create --bundle "$CB" "$CASE_ID"
-}
 
 case_bundle_nonexistent() {
   capture cv create --bundle /nonexistent-cove-bundle "$CASE_ID"
@@ -225,4 +209,4 @@ while IFS= read -r line; do
 done <"$CASES"
 
 log "$NCASES cases, $NFAILED failed"
-[ "$NCASES" -ge 32 ] || [ -n "$ONLY" ] || fail "only $NCASES cases ran (expected at least 32)"
+[ "$NCASES" -ge 16 ] || [ -n "$ONLY" ] || fail "only $NCASES cases ran (expected at least 16)"

@@ -155,6 +155,60 @@ int main(void)
   CHECK(agent_allow_entry_parse("*.1.2.3.4", h, sizeof h, &port) < 0, "wildcard over an address");
   CHECK(agent_allow_entry_parse("a b", h, sizeof h, &port) < 0, "space");
 
+  /* keep-alive: every request of a sequence is parsed (and so checked)
+   * on its own; the second one's host is not the first one's */
+  {
+    const char *seq = "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi"
+                      "GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n"
+                      "GET http://a.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n";
+    size_t len = strlen(seq), off = 0;
+    const char *al1[] = {"a.test"};
+    st = agent_http_parse(seq, len, 16384, &r, out, sizeof out, &olen);
+    CHECK(st == AGENT_HTTP_OK && !strcmp(r.host, "a.test") && r.content_length == 2 && allowed(al1, 1, r.host, r.port),
+          "keep-alive 1st: %d %s", st, r.host);
+    out[olen] = 0;
+    CHECK(strstr(out, "Connection: close\r\n"), "keep-alive 1st rewritten with Connection: close");
+    off = r.head_len + 2;
+    st = agent_http_parse(seq + off, len - off, 16384, &r, out, sizeof out, &olen);
+    CHECK(st == AGENT_HTTP_OK && !strcmp(r.host, "evil.test") && !allowed(al1, 1, r.host, r.port),
+          "keep-alive 2nd parsed on its own and not allowed: %d %s", st, r.host);
+    off += r.head_len;
+    st = agent_http_parse(seq + off, len - off, 16384, &r, out, sizeof out, &olen);
+    CHECK(st == AGENT_HTTP_BAD && r.status == 403, "keep-alive 3rd: Host differs from the URL: %d/%d", st, r.status);
+    /* a body cut short leaves the next request incomplete, not misread */
+    const char *cut = "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\nabc";
+    st = agent_http_parse(cut, strlen(cut), 16384, &r, out, sizeof out, &olen);
+    CHECK(st == AGENT_HTTP_OK && r.content_length == 10 && r.head_len == strlen(cut) - 3, "body pending: %zu",
+          r.head_len);
+    /* pipelined CONNECT: the tunnel's bytes are not a request */
+    const char *tun = "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\nGET http://evil.test/ HTTP/1.1\r\n\r\n";
+    st = agent_http_parse(tun, strlen(tun), 16384, &r, out, sizeof out, &olen);
+    CHECK(st == AGENT_HTTP_OK && r.is_connect && !strcmp(r.host, "a.test") &&
+              r.head_len == strlen("CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n"),
+          "CONNECT head ends at the blank line");
+  }
+
+  /* host matching: case, wildcard depth and boundary, exactness, port 0 */
+  {
+    const char *al2[] = {"A.Test", "*.c.test", "d.test:8080"};
+    bool exact;
+    struct agent_policy p = {0};
+    for (size_t i = 0; i < 3; i++)
+      p.allow[i] = (char *)al2[i];
+    p.n_allow = 3;
+    CHECK(agent_host_allowed(&p, "a.test", 80, &exact) && exact, "entry case-insensitive, exact");
+    CHECK(agent_host_allowed(&p, "x.y.c.test", 443, &exact) && !exact, "wildcard any depth, not exact");
+    CHECK(!agent_host_allowed(&p, "xc.test", 80, &exact), "wildcard only at a label boundary");
+    CHECK(!agent_host_allowed(&p, "c.test", 80, &exact), "wildcard does not match its own suffix");
+    CHECK(!agent_host_allowed(&p, "a.test.evil", 80, &exact) && !agent_host_allowed(&p, "evil-a.test", 80, &exact),
+          "no prefix/suffix matches for names");
+    CHECK(agent_host_allowed(&p, "d.test", 0, &exact), "port 0: any entry for the host");
+    CHECK(!agent_host_allowed(&p, "d.test", 80, &exact) && agent_host_allowed(&p, "d.test", 8080, &exact),
+          "d.test only on 8080");
+    p.n_allow = 0;
+    CHECK(!agent_host_allowed(&p, "a.test", 80, &exact), "empty list allows nothing");
+  }
+
   /* refused ranges */
   const char *no[] = {"0.1.2.3", "10.9.9.9", "100.64.0.1", "100.127.255.255", "127.0.0.1", "169.254.169.254",
                       "172.16.0.1", "172.31.255.255", "192.0.0.8", "192.0.2.1", "192.168.1.1", "198.18.0.1",
