@@ -42,7 +42,10 @@ static int parse_capset(yajl_val caps, const char *key, const char *path, struct
     /* cap_from_name() also takes bare numbers and lower-case names; the
      * spec's vocabulary is the CAP_* constants, and accepting "12" would
      * make a typo silently grant a capability. */
-    if (strncmp(e->u.string, "CAP_", 4) != 0 || cap_from_name(e->u.string, &c) < 0) {
+    /* ...and it matches by prefix ("CAP_KILL,CAP_SYS_ADMIN" reads as
+     * CAP_KILL), so the name must be exactly the constant's spelling. */
+    if (strncmp(e->u.string, "CAP_", 4) != 0 || strspn(e->u.string, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(e->u.string) ||
+        cap_from_name(e->u.string, &c) < 0) {
       free(v);
       return cove_error(err, 0, "%s[%zu]: unknown capability \"%s\"", p, i, e->u.string);
     }

@@ -74,6 +74,13 @@ static const struct bad_case cases[] = {
      .want = {"process.rlimits[0]"}},
     {.name = "cap-unknown", .patch = "{\"process\":{\"capabilities\":{\"bounding\":{\"[+]\":\"CAP_FOO\"}}}}",
      .want = {"process.capabilities.bounding", "CAP_FOO"}},
+    /* libcap matches by prefix: these must not read as CAP_KILL */
+    {.name = "cap-prefix-list", .patch = "{\"process\":{\"capabilities\":{\"bounding\":{\"[+]\":\"CAP_KILL,CAP_SYS_ADMIN\"}}}}",
+     .want = {"process.capabilities.bounding", "unknown capability"}},
+    {.name = "cap-trailing-space", .patch = "{\"process\":{\"capabilities\":{\"bounding\":{\"[+]\":\"CAP_KILL \"}}}}",
+     .want = {"process.capabilities.bounding", "unknown capability"}},
+    {.name = "cap-lower-tail", .patch = "{\"process\":{\"capabilities\":{\"bounding\":{\"[+]\":\"CAP_kill\"}}}}",
+     .want = {"process.capabilities.bounding", "unknown capability"}},
     {.name = "cap-not-array", .patch = "{\"process\":{\"capabilities\":{\"effective\":\"CAP_KILL\"}}}",
      .want = {"process.capabilities.effective"}},
     {.name = "terminal-not-bool", .patch = "{\"process\":{\"terminal\":\"yes\"}}", .want = {"process.terminal"}},
