@@ -171,6 +171,7 @@ struct agent_ctx; /* run.c */
 int agent_blocked_component(const char *path, const struct agent_allowlist *al, const char **which);
 int agent_plan_build(struct agent_ctx *c, cove_err *err);
 void agent_plan_free(struct agent_plan *p);
+void agent_plan_close_fds(struct agent_plan *p);
 /* Namespace helper only (in the sandbox's mount namespace): clone src
  * non-recursively at the directory `stage`, walk it and mount the empty
  * file/dir over every entry to hide, by fd. Returns the staged tree's fd
@@ -396,6 +397,8 @@ struct agent_ctx {
 int agent_run(const struct agent_run_opts *o, int *exit_status);
 /* gc.c */
 int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err);
+/* agent_gc() at most once per interval (RUNBASE/.gc-stamp), for run start-up */
+void agent_gc_maybe(const struct agent_paths *p);
 int agent_run_lock(const char *runbase, const char *id, cove_err *err);
 void agent_run_unlock(const char *runbase, const char *id, int lock_fd);
 int agent_cgroup_record(const char *rundir, const char *id, cove_err *err);

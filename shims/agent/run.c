@@ -676,11 +676,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
       c->n_guards++;
   }
   c->trusted = group_trusted(&c->al, c->group);
-  {
-    unsigned removed;
-    cove_err e2;
-    agent_gc(&c->paths, false, &removed, &e2);
-  }
+  agent_gc_maybe(&c->paths);
   if (agent_disk_check(c, &err) < 0 || agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0)
     goto refused;
   /* checked: the outputs may be created now */
@@ -728,6 +724,7 @@ cleanup:
     snprintf(c->error, sizeof c->error, "%s", err.msg);
   agent_notify_close(&c->notify);
   agent_netns_close(&c->netns);
+  agent_plan_close_fds(&c->plan);
   /* the lock goes last: until then gc can find whatever is left */
   if (c->rundir[0] && lock_fd >= 0 && agent_run_clean(c->rundir, c->id) == 0)
     agent_run_unlock(c->paths.runbase, c->id, lock_fd);
