@@ -413,7 +413,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
     else if (routes[k].v1 >= 0 && h.has_v1[routes[k].v1])
       route_to[k] = 1;
     else
-      return cove_error(err, 0, "config.json: linux.resources.%s: cannot be enforced: the %s controller is in no "
+      return cove_error_kind(err, COVE_EK_LIMITS, 0, "config.json: linux.resources.%s: cannot be enforced: the %s controller is in no "
                                 "cgroup hierarchy cove may use here (%s%s)",
                         routes[k].field, routes[k].v2, h.has_v2 ? why_v2 : "no cgroup v2 mounted",
                         routes[k].v1 >= 0 ? ", and no v1 hierarchy for it" : "");
@@ -447,7 +447,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
       }
       if (want_v2) {
         if (rootless && (e.code == EACCES || e.code == EPERM || e.code == EROFS)) {
-          cove_error(err, 0, "config.json: linux.resources: cannot be enforced: no writable cgroup for uid %u (%s); %s",
+          cove_error_kind(err, COVE_EK_LIMITS, 0, "config.json: linux.resources: cannot be enforced: no writable cgroup for uid %u (%s); %s",
                      (unsigned)geteuid(), e.msg, delegation_hint);
         } else {
           *err = e;
@@ -479,7 +479,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
     if (make_dirs(cg, base, leaf, &e) < 0) {
       if (needed || (e.code == EEXIST && strstr(e.msg, "cgroupsPath"))) {
         if (rootless && (e.code == EACCES || e.code == EPERM || e.code == EROFS))
-          cove_error(err, 0, "config.json: linux.resources.%s: cannot be enforced: no writable %s cgroup for uid %u (%s); %s",
+          cove_error_kind(err, COVE_EK_LIMITS, 0, "config.json: linux.resources.%s: cannot be enforced: no writable %s cgroup for uid %u (%s); %s",
                      field, v1_names[c], (unsigned)geteuid(), e.msg, delegation_hint);
         else {
           *err = e;
@@ -519,7 +519,7 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
     cg->active |= cg->v1[c][0] != 0;
   if (!cg->active) {
     if (limits) {
-      cove_error(err, 0, "config.json: linux.resources: cannot be enforced: no cgroup hierarchy is writable%s%s",
+      cove_error_kind(err, COVE_EK_LIMITS, 0, "config.json: linux.resources: cannot be enforced: no cgroup hierarchy is writable%s%s",
                  rootless ? "; " : "", rootless ? delegation_hint : "");
       goto fail;
     }

@@ -188,7 +188,10 @@ struct agent_ctx;
 int agent_disk_check(struct agent_ctx *c, cove_err *err);
 
 /* bundle.c: config.json */
-int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err);
+/* The sandbox's config.json, in memory (malloc'd, *len bytes); saved
+ * into RUNDIR/bundle for inspection by agent_bundle_save(). */
+char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove_err *err);
+int agent_bundle_save(struct agent_ctx *c, const char *json, size_t len, cove_err *err);
 
 /* netns.c: the sandbox's user + mount (+ network) namespaces, made
  * ahead of it; mount sources re-opened inside and verified (see netns.c) */

@@ -15,6 +15,7 @@
 
 #include "cove/cleanup.h"
 #include "cove/container.h"
+#include "cove/security.h"
 #include "cove/spec.h"
 
 #include <dirent.h>
@@ -117,62 +118,68 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   return 0;
 }
 
-static bool is_limits_error(const char *msg)
+/* The sandbox's spec, built and parsed in memory and handed to the
+ * runtime as it is (cove_create_opts.spec): no write, re-read and second
+ * parse of config.json on the start-up path. */
+struct built_spec {
+  struct cove_spec spec;
+  bool parsed;
+  char *json;
+  size_t len;
+};
+
+static void spec_drop(struct built_spec *b)
 {
-  return strstr(msg, "linux.resources") || strstr(msg, "cgroup");
+  if (b->parsed)
+    cove_spec_free(&b->spec);
+  b->parsed = false;
+  free(b->json);
+  b->json = NULL;
 }
 
-/* Fail closed: the limits go into linux.resources; if this host's
- * runtime cannot enforce them, the run is refused unless the policy says
- * allow_unlimited, in which case it runs without them and the audit log
- * says so. */
-static int write_bundle_checked(struct agent_ctx *c, bool with_limits, cove_err *err)
+static int spec_build(struct agent_ctx *c, struct built_spec *b, bool with_limits, cove_err *err)
 {
-  if (agent_bundle_write(c, with_limits, err) < 0)
+  spec_drop(b);
+  if (!(b->json = agent_bundle_json(c, with_limits, &b->len, err)))
     return -1;
   char bundle[4300];
   snprintf(bundle, sizeof bundle, "%s/bundle", c->rundir);
-  struct cove_spec spec;
-  int r = cove_spec_load(&spec, bundle, err);
-  cove_spec_free(&spec);
-  return r;
-}
-
-static int refuse_limits(struct agent_ctx *c, const char *why, cove_err *err)
-{
-  c->limits_enforced = false;
-  char m[32], p[32];
-  agent_audit(&c->audit, "limits", "decision", "refuse", "reason", why, "memory", AUDIT_NUM(m, c->pol.memory), "pids",
-              AUDIT_NUM(p, c->pol.pids), NULL);
-  return cove_error(err, 0,
-                    "limits cannot be enforced on this host (%s): refusing to run the agent unlimited; set "
-                    "\"allow_unlimited\": true in the policy to run without memory/cpu/pids limits",
-                    why);
-}
-
-static int drop_limits(struct agent_ctx *c, const char *why, cove_err *err)
-{
-  agent_audit(&c->audit, "limits", "decision", "not_enforced", "reason", why, "note",
-              "allow_unlimited: running WITHOUT memory/cpu/pids limits", NULL);
-  c->limits_enforced = false;
-  return write_bundle_checked(c, false, err);
-}
-
-static int setup_bundle(struct agent_ctx *c, cove_err *err)
-{
-  c->limits_enforced = true;
-  if (write_bundle_checked(c, true, err) == 0)
-    return 0;
-  if (!is_limits_error(err->msg))
+  b->parsed = true;
+  if (cove_spec_parse(&b->spec, b->json, b->len, bundle, err) < 0)
     return -1;
+  /* the filter compiled here (or taken from the per-user cache), not in
+   * the sandbox init on every start */
+  if (b->spec.has_seccomp) {
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/seccomp-cache", c->paths.state);
+    if (agent_mkdir_p(c->paths.state, 0700, err) < 0 || cove_seccomp_precompile(&b->spec.seccomp, cache, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Fail closed: the limits go into linux.resources; when the runtime says
+ * this host cannot enforce them (COVE_EK_LIMITS), the run is refused
+ * unless the policy says allow_unlimited, in which case the spec is built
+ * again without them and the audit log says so. Returns 0 to retry. */
+static int limits_fallback(struct agent_ctx *c, struct built_spec *b, cove_err *err)
+{
   char why[COVE_ERR_MSG_MAX];
   snprintf(why, sizeof why, "%s", err->msg);
-  if (!c->pol.allow_unlimited)
-    return refuse_limits(c, why, err);
-  if (drop_limits(c, why, err) < 0)
-    return -1;
+  c->limits_enforced = false;
+  if (!c->pol.allow_unlimited) {
+    char m[32], p[32];
+    agent_audit(&c->audit, "limits", "decision", "refuse", "reason", why, "memory", AUDIT_NUM(m, c->pol.memory), "pids",
+                AUDIT_NUM(p, c->pol.pids), NULL);
+    return cove_error(err, 0,
+                      "limits cannot be enforced on this host (%s): refusing to run the agent unlimited; set "
+                      "\"allow_unlimited\": true in the policy to run without memory/cpu/pids limits",
+                      why);
+  }
+  agent_audit(&c->audit, "limits", "decision", "not_enforced", "reason", why, "note",
+              "allow_unlimited: running WITHOUT memory/cpu/pids limits", NULL);
   cove_err_clear(err);
-  return 0;
+  return spec_build(c, b, false, err);
 }
 
 static void gen_id(char *out, size_t cap)
@@ -289,12 +296,12 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
   }
 }
 
-static int run_sandbox(struct agent_ctx *c, cove_err *err)
+static int run_sandbox(struct agent_ctx *c, struct built_spec *b, cove_err *err)
 {
   char bundle[4300], state[4300];
   snprintf(bundle, sizeof bundle, "%s/bundle", c->rundir);
   snprintf(state, sizeof state, "%s/state", c->rundir);
-  struct cove_create_opts co = {.root = state, .id = c->id, .bundle = bundle};
+  struct cove_create_opts co = {.root = state, .id = c->id, .bundle = bundle, .spec = &b->spec};
   struct cove_container_handle h = {.dirfd = -1, .pid = -1, .pidfd = -1, .sync_fd = -1};
 
   /* The sandbox gets pipes as its stdio (stdio.c), installed as our 0/1/2
@@ -314,17 +321,11 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
               AUDIT_NUM(mem, c->pol.memory), "pids", AUDIT_NUM(pids, c->pol.pids), "disk", c->disk_state, "timeout_ms",
               AUDIT_NUM(ms, c->pol.timeout_ms), NULL);
   int r = cove_container_prepare(&co, &h, err);
-  if (r < 0 && is_limits_error(err->msg) && c->limits_enforced) {
+  if (r < 0 && err->kind == COVE_EK_LIMITS && c->limits_enforced) {
     /* the parser accepted the limits but this host cannot apply them */
-    char why[COVE_ERR_MSG_MAX];
-    snprintf(why, sizeof why, "%s", err->msg);
-    if (!c->pol.allow_unlimited) {
-      refuse_limits(c, why, err);
+    if (limits_fallback(c, b, err) < 0)
       goto restore_fail;
-    }
-    if (drop_limits(c, why, err) < 0)
-      goto restore_fail;
-    cove_err_clear(err);
+    co.spec = &b->spec;
     r = cove_container_prepare(&co, &h, err);
   }
   agent_stdio_restore(&c->io, saved);
@@ -334,6 +335,10 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
       c->exec_status = 127;
     return -1;
   }
+  /* for inspection only: nothing reads it back */
+  cove_err e3 = {0};
+  if (agent_bundle_save(c, b->json, b->len, &e3) < 0)
+    cove_warn("agent: %s", e3.msg);
 
   sigset_t ss;
   sigemptyset(&ss);
@@ -627,6 +632,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   cove_err err = {0};
   int lock_fd = -1;
   bool ran = false;
+  struct built_spec spec = {.parsed = false};
   *exit_status = 1;
   early_signal = 0;
   catch_early_signals();
@@ -704,7 +710,8 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     if (agent_notify_listen(&c->notify, c->notify_sock, &err) < 0)
       goto cleanup;
   }
-  if (setup_bundle(c, &err) < 0)
+  c->limits_enforced = true;
+  if (spec_build(c, &spec, true, &err) < 0)
     goto cleanup;
   if (early_signal) {
     interrupt(c, -1, early_signal);
@@ -712,7 +719,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     goto cleanup;
   }
   ran = true;
-  run_sandbox(c, &err);
+  run_sandbox(c, &spec, &err);
   goto cleanup;
 
 refused:
@@ -760,6 +767,7 @@ cleanup:
   write_result(c);
   if (c->error[0])
     cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
+  spec_drop(&spec);
   release_all(c);
   return c->error[0] ? -1 : 0;
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct cove_spec;
 struct cove_create_opts {
   const char *root;   /* resolved state root */
   const char *id;
@@ -17,6 +18,9 @@ struct cove_create_opts {
   bool no_pivot, no_new_keyring;
   int preserve_fds;
   int cgroup_manager; /* enum cove_cg_manager (cgroup.h): 0 = cgroupfs */
+  /* A spec the caller parsed (the agent orchestrator): used instead of
+   * reading bundle/config.json, borrowed (the caller frees it). */
+  const struct cove_spec *spec;
 };
 
 int cove_container_create(const struct cove_create_opts *o, cove_err *err);

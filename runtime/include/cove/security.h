@@ -37,6 +37,11 @@ int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out,
 /* Loads the filter. A filter using SCMP_ACT_NOTIFY needs cove_seccomp_load_notify(). */
 int cove_seccomp_load(const struct cove_seccomp *s, cove_seccomp_filter f, cove_err *err);
 void cove_seccomp_release(cove_seccomp_filter f);
+/* In the parent, before the init is cloned: the program for `s` from
+ * cache_dir (a directory only the caller can write; NULL = no cache) or
+ * compiled and stored there. A later cove_seccomp_prepare() of the same
+ * profile, in this process or a fork of it, uses it instead of compiling. */
+int cove_seccomp_precompile(const struct cove_seccomp *s, const char *cache_dir, cove_err *err);
 
 /* SCMP_ACT_NOTIFY support. listenerPath is a host path, so the init must
  * connect before pivot_root and load with cove_seccomp_load_notify() (plain
