@@ -185,6 +185,12 @@ static int sweep_cgroups(const char *rundir, const char *id)
   int rc = 0;
   char *l = NULL;
   size_t cap = 0;
+  /* every hierarchy line of /proc/self/cgroup is tried in every cgroup
+   * mount, and most give the same candidate ("/" on a host whose
+   * supervisor leaves us in the root): each candidate is looked at once */
+  enum { SEEN_MAX = 64 };
+  char *seen[SEEN_MAX];
+  size_t n_seen = 0;
   while (getline(&l, &cap, mi) > 0) {
     char root[4096], mnt[4096], *dash = strstr(l, " - ");
     if (!dash || (strncmp(dash + 3, "cgroup ", 7) && strncmp(dash + 3, "cgroup2 ", 8)))
@@ -204,6 +210,13 @@ static int sweep_cgroups(const char *rundir, const char *id)
       const char *bases[2] = {own, parent};
       for (int b = 0; b < 2; b++) {
         join(d, sizeof d, mnt, bases[b], leaf);
+        bool dup = false;
+        for (size_t k = 0; k < n_seen && !dup; k++)
+          dup = !strcmp(seen[k], d);
+        if (dup)
+          continue;
+        if (n_seen < SEEN_MAX && (seen[n_seen] = strdup(d)))
+          n_seen++;
         struct stat st;
         if (lstat(d, &st) == 0 && S_ISDIR(st.st_mode) && remove_cgroup(d) < 0)
           rc = -1;
@@ -211,6 +224,8 @@ static int sweep_cgroups(const char *rundir, const char *id)
     }
   }
   free(l);
+  for (size_t k = 0; k < n_seen; k++)
+    free(seen[k]);
   return rc;
 }
 

@@ -26,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -296,6 +299,38 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
   }
 }
 
+/* The orchestrator lives as long as its sandbox, one per sandbox: what
+ * start-up touched and no longer needs (freed heap: the parsed profile
+ * and spec trees; stack pages below the event loop's frame: the walk's
+ * and the runtime's path buffers) goes back to the kernel, roughly
+ * halving its resident memory. Pages are faulted in again, zeroed, if
+ * ever needed. */
+static void shed_setup_memory(void)
+{
+  malloc_trim(0);
+  long page = sysconf(_SC_PAGESIZE);
+  char here;
+  uintptr_t sp = (uintptr_t)&here & ~(uintptr_t)(page - 1);
+  /* the event loop, its callees and signal handlers stay well inside
+   * this margin below the current frame */
+  uintptr_t keep = sp - 64 * 1024;
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (!f)
+    return;
+  char line[512];
+  uintptr_t lo = 0, hi = 0;
+  while (fgets(line, sizeof line, f))
+    if (strstr(line, "[stack]")) {
+      unsigned long a, b;
+      if (sscanf(line, "%lx-%lx", &a, &b) == 2)
+        lo = a, hi = b;
+      break;
+    }
+  fclose(f);
+  if (lo && keep > lo && keep < hi)
+    madvise((void *)lo, keep - lo, MADV_DONTNEED);
+}
+
 static int run_sandbox(struct agent_ctx *c, struct built_spec *b, cove_err *err)
 {
   char bundle[4300], state[4300];
@@ -355,8 +390,11 @@ static int run_sandbox(struct agent_ctx *c, struct built_spec *b, cove_err *err)
     r = -1;
   } else {
     r = cove_container_release(&h, err);
-    if (r == 0)
+    if (r == 0) {
+      spec_drop(b); /* the runtime is done with it */
+      shed_setup_memory();
       event_loop(c, &h, px, sfd);
+    }
     else /* the init reported why it could not exec */
       c->exec_status = err->code == ENOENT ? 127 : 126;
     agent_stdio_drain(&c->io);
