@@ -18,7 +18,8 @@
 # CLONE_INTO_CGROUP avoid it), reported apart from the start-up figure.
 #
 #   tests/bench/agent.sh [BUILD_DIR]      env: RUNS (40), WARMUP (5),
-#       COVE_OLD, COVE_BENCH_SRT, COVE_BENCH_USER (covetest), NO_ROOTLESS=1
+#       COVE_OLD, COVE_BENCH_SRT, COVE_BENCH_USER (covetest), NO_ROOT=1,
+#       NO_ROOTLESS=1
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -50,11 +51,12 @@ if [ "${COVE_BENCH_SRT:-0}" = 1 ]; then
 fi
 
 as_user() { setpriv --reuid="$user" --regid="$user" --init-groups env -i PATH="$PATH" HOME="$work/home-$user" \
-  XDG_RUNTIME_DIR="$work/xdg-$user" XDG_STATE_HOME="$work/state-$user" XDG_DATA_HOME="$work/data-$user" \
-  XDG_CONFIG_HOME="$work/config-$user" "$@"; }
+  XDG_RUNTIME_DIR="$work/xdg-$user" XDG_STATE_HOME="$work/home-$user/state" XDG_DATA_HOME="$work/home-$user/data" \
+  XDG_CONFIG_HOME="$work/home-$user/config" "$@"; }
 
 bench() { # MODE
   local mode=$1 json="$work/$1.json" cmds=()
+  [ "$mode" = rootless ] && json="$work/home-$user/$1.json"
   cmds+=(-n "cove agent (default policy)" "$cove agent run -- /bin/true")
   cmds+=(-n "cove agent (allow_unlimited)" "$cove agent run --policy $work/unl.json -- /bin/true")
   if [ -n "$old" ]; then
@@ -77,20 +79,24 @@ bench() { # MODE
 import json, sys, statistics
 res = json.load(open(sys.argv[1]))["results"]
 med = {r["command"]: statistics.median(r["times"]) * 1e3 for r in res}
+mn = {r["command"]: min(r["times"]) * 1e3 for r in res}
 ok = {r["command"]: all(c == 0 for c in r.get("exit_codes", [0])) for r in res}
 b = med["bwrap --unshare-all"]
-print("== %s (hyperfine medians, %d runs)" % (sys.argv[2], len(res[0]["times"])))
+bw = [r for r in res if r["command"] == "bwrap --unshare-all"][0]
+bcpu = (bw["user"] + bw["system"]) * 1e3
+print("== %s (hyperfine, %d runs; ratios to bwrap; cpu = user + system of the whole process tree, mean)" % (sys.argv[2], len(res[0]["times"])))
 for r in res:
     c = r["command"]
     cpu = (r["user"] + r["system"]) * 1e3
-    print("  %-34s %8.2f ms  (cpu %6.2f ms)  %5.2fx bwrap%s" % (c, med[c], cpu, med[c] / b, "" if ok[c] else "  [FAILED runs]"))
+    print("  %-34s median %8.2f ms %5.2fx | min %7.2f ms %5.2fx | cpu %6.2f ms %5.2fx%s" % (
+        c, med[c], med[c] / b, mn[c], mn[c] / mn["bwrap --unshare-all"], cpu, cpu / bcpu, "" if ok[c] else "  [FAILED runs]"))
 PY
 }
 
-bench root
+[ "${NO_ROOT:-0}" = 1 ] || bench root
 [ "${NO_ROOTLESS:-0}" = 1 ] || ! id "$user" >/dev/null 2>&1 || bench rootless
 
-if command -v strace >/dev/null; then
+if [ "${NO_ROOT:-0}" != 1 ] && command -v strace >/dev/null; then
   echo "== v1 cgroup migration (root, default policy): write(cgroup.procs) per run, strace -T, 10 runs"
   : >"$work/cg.txt"
   for _ in $(seq 10); do
