@@ -338,7 +338,9 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
     return -1;
   struct cove_spec spec;
   int ret = -1;
-  if (cove_spec_load(&spec, bundle, err) < 0) {
+  if (o->spec) {
+    spec = *o->spec; /* borrowed: never freed here */
+  } else if (cove_spec_load(&spec, bundle, err) < 0) {
     cove_spec_free(&spec);
     return -1;
   }
@@ -542,7 +544,8 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   out->console_fd = console_pair[0];
   out->late_hooks = spec.hooks.n_poststart || spec.hooks.n_poststop;
   cove_cgroup_release(&cg);
-  cove_spec_free(&spec);
+  if (!o->spec)
+    cove_spec_free(&spec);
   return 0;
 
 fail:
@@ -582,7 +585,8 @@ out:
   if (ctx.cgroup_fd >= 0)
     close(ctx.cgroup_fd);
   cove_cgroup_release(&cg);
-  cove_spec_free(&spec);
+  if (!o->spec)
+    cove_spec_free(&spec);
   return ret;
 }
 

@@ -9,6 +9,7 @@
 #include "cove/log.h"
 #include "security.h"
 #include "cove/cleanup.h"
+#include "seccomp_cache.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -205,7 +208,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct cove_seccomp_rule *rule, s
   return 0;
 }
 
-int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out, cove_err *err)
+int cove_seccomp_compile(const struct cove_seccomp *s, cove_seccomp_filter *out, cove_err *err)
 {
   uint32_t def = action_value(s->default_action, s->has_default_errno_ret, s->default_errno_ret);
   scmp_filter_ctx ctx = seccomp_init(def);
@@ -241,17 +244,68 @@ fail:
   return -1;
 }
 
+/* The filter handle when the primed program is used instead of a
+ * libseccomp context. */
+static char primed_marker;
+#define PRIMED ((cove_seccomp_filter)&primed_marker)
+
+bool cove_seccomp_raw_flags(const struct cove_seccomp *s, unsigned *flags)
+{
+  unsigned f = 0;
+  for (size_t i = 0; i < s->flags.n; i++) {
+    const char *n = s->flags.v[i];
+    if (!strcmp(n, "SECCOMP_FILTER_FLAG_TSYNC"))
+      f |= SECCOMP_FILTER_FLAG_TSYNC;
+    else if (!strcmp(n, "SECCOMP_FILTER_FLAG_LOG"))
+      f |= SECCOMP_FILTER_FLAG_LOG;
+    else if (!strcmp(n, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"))
+      f |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else
+      return false;
+  }
+  *flags = f;
+  return true;
+}
+
+int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out, cove_err *err)
+{
+  const struct cove_seccomp_primed *pr = &cove_seccomp_primed_filter;
+  if (pr->set) {
+    uint8_t key[32];
+    cove_seccomp_key(s, key);
+    if (!memcmp(key, pr->key, sizeof key)) {
+      *out = PRIMED;
+      return 0;
+    }
+  }
+  return cove_seccomp_compile(s, out, err);
+}
+
 void cove_seccomp_release(cove_seccomp_filter f)
 {
-  if (f)
+  if (f && f != PRIMED)
     seccomp_release(f);
 }
 
-static int do_load(scmp_filter_ctx ctx, cove_err *err)
+/* Loads the filter; with `notify`, returns the listener fd. */
+static int do_load(scmp_filter_ctx ctx, bool notify, cove_err *err)
 {
-  int rc = seccomp_load(ctx);
-  if (rc == 0)
-    return 0;
+  int rc;
+  if (ctx == PRIMED) {
+    const struct cove_seccomp_primed *pr = &cove_seccomp_primed_filter;
+    struct sock_fprog prog = {.len = (unsigned short)pr->n_insns, .filter = pr->prog};
+    unsigned flags = pr->flags;
+    if (notify)
+      flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER | (flags & SECCOMP_FILTER_FLAG_TSYNC ? SECCOMP_FILTER_FLAG_TSYNC_ESRCH : 0);
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    rc = r < 0 ? -errno : notify ? (int)r : 0;
+  } else {
+    rc = seccomp_load(ctx);
+    if (rc == 0 && notify)
+      rc = seccomp_notify_fd(ctx);
+  }
+  if (rc >= 0)
+    return rc;
   int e = -rc;
   if ((e == EACCES || e == EPERM) && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0)
     return cove_error(err, e,
@@ -267,7 +321,7 @@ int cove_seccomp_load(const struct cove_seccomp *s, cove_seccomp_filter f, cove_
   if (cove_seccomp_uses_notify(s))
     return cove_error(err, 0, "linux.seccomp: SCMP_ACT_NOTIFY needs the listener connected before pivot_root "
                               "(cove_seccomp_load_notify)");
-  return do_load(f, err);
+  return do_load(f, false, err);
 }
 
 int cove_seccomp_listener_connect(const struct cove_seccomp *s, cove_err *err)
@@ -376,18 +430,16 @@ int cove_seccomp_load_notify(const struct cove_seccomp *s, cove_seccomp_filter f
 {
   _cleanup_close_ int sock = listener_fd;
   if (!cove_seccomp_uses_notify(s))
-    return do_load(f, err);
+    return do_load(f, false, err);
   if (sock < 0)
     return cove_error(err, 0, "linux.seccomp: SCMP_ACT_NOTIFY used but no listener connection");
 
   _cleanup_free_ char *msg = build_process_state(s, state_json, err);
   if (!msg)
     return -1;
-  if (do_load(f, err) < 0)
-    return -1;
-  _cleanup_close_ int notify_fd = seccomp_notify_fd(f);
+  _cleanup_close_ int notify_fd = do_load(f, true, err);
   if (notify_fd < 0)
-    return cove_error(err, -notify_fd, "linux.seccomp: no notify fd after loading the filter");
+    return -1;
   /* On failure the notify fd is closed on the way out, so notified
    * syscalls fail with ENOSYS instead of waiting for an agent forever. */
   return send_state(sock, notify_fd, msg, err);

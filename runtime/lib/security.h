@@ -37,6 +37,7 @@ int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out,
 /* Loads the filter. A filter using SCMP_ACT_NOTIFY needs cove_seccomp_load_notify(). */
 int cove_seccomp_load(const struct cove_seccomp *s, cove_seccomp_filter f, cove_err *err);
 void cove_seccomp_release(cove_seccomp_filter f);
+/* cove_seccomp_precompile(): cove/seccomp_cache.h (public: the orchestrator calls it) */
 
 /* SCMP_ACT_NOTIFY support. listenerPath is a host path, so the init must
  * connect before pivot_root and load with cove_seccomp_load_notify() (plain

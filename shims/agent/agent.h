@@ -196,6 +196,7 @@ void agent_plan_free(struct agent_plan *p);
  * directory (public certificates only) and bound read-only over
  * AGENT_CA_BUNDLE. After the run directory exists, before the namespaces. */
 int agent_plan_ca_bundle(struct agent_ctx *c, cove_err *err);
+void agent_plan_close_fds(struct agent_plan *p);
 /* Namespace helper only (in the sandbox's mount namespace): clone src
  * non-recursively at the directory `stage`, walk it and mount the empty
  * file/dir over every entry to hide, by fd. Returns the staged tree's fd
@@ -212,7 +213,10 @@ struct agent_ctx;
 int agent_disk_check(struct agent_ctx *c, cove_err *err);
 
 /* bundle.c: config.json */
-int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err);
+/* The sandbox's config.json, in memory (malloc'd, *len bytes); saved
+ * into RUNDIR/bundle for inspection by agent_bundle_save(). */
+char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove_err *err);
+int agent_bundle_save(struct agent_ctx *c, const char *json, size_t len, cove_err *err);
 
 /* netns.c: the sandbox's user + mount (+ network) namespaces, made
  * ahead of it; mount sources re-opened inside and verified (see netns.c) */
@@ -504,6 +508,8 @@ struct agent_ctx {
 int agent_run(const struct agent_run_opts *o, int *exit_status);
 /* gc.c */
 int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_err *err);
+/* agent_gc() at most once per interval (RUNBASE/.gc-stamp), for run start-up */
+void agent_gc_maybe(const struct agent_paths *p);
 int agent_run_lock(const char *runbase, const char *id, cove_err *err);
 void agent_run_unlock(const char *runbase, const char *id, int lock_fd);
 int agent_cgroup_record(const char *rundir, const char *id, cove_err *err);

@@ -196,38 +196,40 @@ static void emit_env(struct cove_gen *g, struct agent_ctx *c)
   cove_gen_array_close(g);
 }
 
-int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err)
+char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove_err *err)
 {
   char ppath[4096];
   if (cove_agent_profile_path(ppath, sizeof ppath) < 0)
-    return cove_error(err, errno, "agent seccomp profile %s not found", COVE_AGENT_PROFILE_NAME);
+    return cove_error(err, errno, "agent seccomp profile %s not found", COVE_AGENT_PROFILE_NAME), NULL;
   _cleanup_free_ char *ptext = agent_read_small_file(ppath, 1 << 20, err);
   if (!ptext)
-    return cove_error_prefix(err, "agent seccomp profile");
+    return cove_error_prefix(err, "agent seccomp profile"), NULL;
   char ebuf[256];
   yajl_val prof = yajl_tree_parse(ptext, ebuf, sizeof ebuf);
   if (!prof || !YAJL_IS_OBJECT(prof)) {
     if (prof)
       yajl_tree_free(prof);
-    return cove_error(err, 0, "agent seccomp profile %s: not a JSON object", ppath);
+    return cove_error(err, 0, "agent seccomp profile %s: not a JSON object", ppath), NULL;
   }
-  char cfg[4200], tmp[4300], rootfs[4200];
-  snprintf(cfg, sizeof cfg, "%s/bundle/config.json", c->rundir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", cfg);
+  char rootfs[4200];
   /* by fd, like every source: as root the sandbox's id cannot traverse
    * the private run directory (the runtime binds the root by fd); for a
    * policy rootfs it is the checked tree, staged and masked (netns.c) */
   agent_fd_source(rootfs, c->plan.rootfs_fd);
-  FILE *f = fopen(tmp, "we");
+  /* in memory: the runtime gets the parsed spec (run.c), config.json is
+   * written for inspection only */
+  char *buf = NULL;
+  FILE *f = open_memstream(&buf, len);
   if (!f) {
     yajl_tree_free(prof);
-    return cove_error(err, errno, "%s", tmp);
+    return cove_error(err, errno, "config.json: open_memstream"), NULL;
   }
   struct cove_gen g;
   if (cove_gen_init(&g, f, err) < 0) {
     fclose(f);
+    free(buf);
     yajl_tree_free(prof);
-    return -1;
+    return NULL;
   }
   cove_gen_map_open(&g);
   cove_gen_kv_str(&g, "ociVersion", "1.3.0");
@@ -310,8 +312,28 @@ int agent_bundle_write(struct agent_ctx *c, bool with_limits, cove_err *err)
   int r = cove_gen_finish(&g, "config.json");
   yajl_tree_free(prof);
   if (fclose(f) != 0 && r == 0)
-    r = cove_error(err, errno, "%s", tmp);
-  if (r == 0 && rename(tmp, cfg) < 0)
-    r = cove_error(err, errno, "rename %s", cfg);
-  return r;
+    r = cove_error(err, ENOMEM, "config.json");
+  if (r < 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+int agent_bundle_save(struct agent_ctx *c, const char *json, size_t len, cove_err *err)
+{
+  char p[4300];
+  snprintf(p, sizeof p, "%s/bundle/config.json", c->rundir);
+  _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return cove_error(err, errno, "%s", p);
+  for (size_t off = 0; off < len;) {
+    ssize_t n = write(fd, json + off, len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return cove_error(err, errno, "%s", p);
+    off += (size_t)n;
+  }
+  return 0;
 }

@@ -187,6 +187,12 @@ static int sweep_cgroups(const char *rundir, const char *id)
   int rc = 0;
   char *l = NULL;
   size_t cap = 0;
+  /* every hierarchy line of /proc/self/cgroup is tried in every cgroup
+   * mount, and most give the same candidate ("/" on a host whose
+   * supervisor leaves us in the root): each candidate is looked at once */
+  enum { SEEN_MAX = 64 };
+  char *seen[SEEN_MAX];
+  size_t n_seen = 0;
   while (getline(&l, &cap, mi) > 0) {
     char root[4096], mnt[4096], *dash = strstr(l, " - ");
     if (!dash || (strncmp(dash + 3, "cgroup ", 7) && strncmp(dash + 3, "cgroup2 ", 8)))
@@ -206,6 +212,13 @@ static int sweep_cgroups(const char *rundir, const char *id)
       const char *bases[2] = {own, parent};
       for (int b = 0; b < 2; b++) {
         join(d, sizeof d, mnt, bases[b], leaf);
+        bool dup = false;
+        for (size_t k = 0; k < n_seen && !dup; k++)
+          dup = !strcmp(seen[k], d);
+        if (dup)
+          continue;
+        if (n_seen < SEEN_MAX && (seen[n_seen] = strdup(d)))
+          n_seen++;
         struct stat st;
         if (lstat(d, &st) == 0 && S_ISDIR(st.st_mode) && remove_cgroup(d) < 0)
           rc = -1;
@@ -213,6 +226,8 @@ static int sweep_cgroups(const char *rundir, const char *id)
     }
   }
   free(l);
+  for (size_t k = 0; k < n_seen; k++)
+    free(seen[k]);
   return rc;
 }
 
@@ -303,5 +318,41 @@ int agent_gc(const struct agent_paths *p, bool verbose, unsigned *removed, cove_
     if (verbose)
       printf("removed %s\n", dir);
   }
+  /* `cove agent gc` (the verbose caller) leaves the run base empty; the
+   * next run then sweeps again, which is what a missing stamp means */
+  if (verbose)
+    unlinkat(dirfd(d), ".gc-stamp", 0);
   return 0;
+}
+
+/* The scan every run used to start with costs a flock attempt per entry
+ * of the run base, i.e. grows with the number of live sandboxes (1,000
+ * concurrent starts made it quadratic). A leftover only appears when an
+ * orchestrator is killed, and it holds no process (the sandbox dies with
+ * its orchestrator) — only files and empty cgroups. So a run sweeps only
+ * when RUNBASE/.gc-stamp is missing or older than AGENT_GC_INTERVAL
+ * seconds (one stat when fresh), and `cove agent gc` always does. */
+#define AGENT_GC_INTERVAL 60
+void agent_gc_maybe(const struct agent_paths *p)
+{
+  char stamp[4400];
+  snprintf(stamp, sizeof stamp, "%s/.gc-stamp", p->runbase);
+  struct stat st;
+  time_t now = time(NULL);
+  /* a stamp counts only in a run base that is ours and private
+   * (run.c checks that again before using it) */
+  bool own = lstat(p->runbase, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077);
+  if (own && lstat(stamp, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_mtime <= now &&
+      now - st.st_mtime < AGENT_GC_INTERVAL)
+    return;
+  /* stamped before the sweep: concurrent starters skip instead of all
+   * sweeping at once */
+  int fd = own ? open(stamp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+  if (fd >= 0) {
+    futimens(fd, NULL);
+    close(fd);
+  }
+  unsigned removed;
+  cove_err e;
+  agent_gc(p, false, &removed, &e);
 }

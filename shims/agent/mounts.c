@@ -119,22 +119,35 @@ static int plan_add(struct agent_plan *p, enum agent_mount_kind k, const char *d
   return 0;
 }
 
+/* After the sandbox: its staged trees are held by these fds, and while a
+ * tree is held the mounts under it stay attached to their mount points
+ * in the run directory (umount_tree keeps a pinned subtree connected), so
+ * every rmdir there would detach a mount and wait for an RCU grace period
+ * (~3 ms each under load). Dropped first, the trees go in one go. */
+void agent_plan_close_fds(struct agent_plan *p)
+{
+  for (size_t i = 0; i < p->n; i++)
+    if (p->m[i].fd >= 0) {
+      close(p->m[i].fd);
+      p->m[i].fd = -1;
+    }
+  int *f[] = {&p->empty_file_fd, &p->empty_dir_fd, &p->rootfs_fd};
+  for (size_t i = 0; i < 3; i++)
+    if (*f[i] >= 0) {
+      close(*f[i]);
+      *f[i] = -1;
+    }
+}
+
 void agent_plan_free(struct agent_plan *p)
 {
+  agent_plan_close_fds(p);
   for (size_t i = 0; i < p->n; i++) {
     free(p->m[i].destination);
     free(p->m[i].link);
     free(p->m[i].origin);
-    if (p->m[i].fd >= 0)
-      close(p->m[i].fd);
   }
   free(p->m);
-  if (p->empty_file_fd >= 0)
-    close(p->empty_file_fd);
-  if (p->empty_dir_fd >= 0)
-    close(p->empty_dir_fd);
-  if (p->rootfs_fd >= 0)
-    close(p->rootfs_fd);
   free(p->rootfs_origin);
   memset(p, 0, sizeof *p);
   p->empty_file_fd = p->empty_dir_fd = p->rootfs_fd = -1;

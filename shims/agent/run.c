@@ -15,6 +15,7 @@
 
 #include "cove/cleanup.h"
 #include "cove/container.h"
+#include "cove/seccomp_cache.h"
 #include "cove/spec.h"
 
 #include <dirent.h>
@@ -25,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -117,61 +121,67 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   return 0;
 }
 
-static bool is_limits_error(const char *msg)
+/* The sandbox's spec, built and parsed in memory and handed to the
+ * runtime as it is (cove_create_opts.spec): no write, re-read and second
+ * parse of config.json on the start-up path. */
+struct built_spec {
+  struct cove_spec spec;
+  bool parsed;
+  char *json;
+  size_t len;
+};
+
+static void spec_drop(struct built_spec *b)
 {
-  return strstr(msg, "linux.resources") || strstr(msg, "cgroup");
+  if (b->parsed)
+    cove_spec_free(&b->spec);
+  b->parsed = false;
+  free(b->json);
+  b->json = NULL;
 }
 
-/* Fail closed: the limits go into linux.resources; if this host's
- * runtime cannot enforce them, the run is refused unless the policy says
- * allow_unlimited, in which case it runs without them and the audit log
- * says so. */
-static int write_bundle_checked(struct agent_ctx *c, bool with_limits, cove_err *err)
+static int spec_build(struct agent_ctx *c, struct built_spec *b, bool with_limits, cove_err *err)
 {
-  if (agent_bundle_write(c, with_limits, err) < 0)
+  spec_drop(b);
+  if (!(b->json = agent_bundle_json(c, with_limits, &b->len, err)))
     return -1;
   char bundle[4300];
   snprintf(bundle, sizeof bundle, "%s/bundle", c->rundir);
-  struct cove_spec spec;
-  int r = cove_spec_load(&spec, bundle, err);
-  cove_spec_free(&spec);
-  return r;
-}
-
-static int refuse_limits(struct agent_ctx *c, const char *why, cove_err *err)
-{
-  c->limits_enforced = false;
-  agent_audit(&c->audit, "limits", "decision", "refuse", "reason", why, AUDIT_INT("memory", c->pol.memory),
-              AUDIT_INT("pids", c->pol.pids), NULL);
-  return cove_error(err, 0,
-                    "limits cannot be enforced on this host (%s): refusing to run the agent unlimited; set "
-                    "\"allow_unlimited\": true in the policy to run without memory/cpu/pids limits",
-                    why);
-}
-
-static int drop_limits(struct agent_ctx *c, const char *why, cove_err *err)
-{
-  agent_audit(&c->audit, "limits", "decision", "not_enforced", "reason", why, "note",
-              "allow_unlimited: running WITHOUT memory/cpu/pids limits", NULL);
-  c->limits_enforced = false;
-  return write_bundle_checked(c, false, err);
-}
-
-static int setup_bundle(struct agent_ctx *c, cove_err *err)
-{
-  c->limits_enforced = true;
-  if (write_bundle_checked(c, true, err) == 0)
-    return 0;
-  if (!is_limits_error(err->msg))
+  b->parsed = true;
+  if (cove_spec_parse(&b->spec, b->json, b->len, bundle, err) < 0)
     return -1;
+  /* the filter compiled here (or taken from the per-user cache), not in
+   * the sandbox init on every start */
+  if (b->spec.has_seccomp) {
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/seccomp-cache", c->paths.state);
+    if (agent_mkdir_p(c->paths.state, 0700, err) < 0 || cove_seccomp_precompile(&b->spec.seccomp, cache, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Fail closed: the limits go into linux.resources; when the runtime says
+ * this host cannot enforce them (COVE_EK_LIMITS), the run is refused
+ * unless the policy says allow_unlimited, in which case the spec is built
+ * again without them and the audit log says so. Returns 0 to retry. */
+static int limits_fallback(struct agent_ctx *c, struct built_spec *b, cove_err *err)
+{
   char why[COVE_ERR_MSG_MAX];
   snprintf(why, sizeof why, "%s", err->msg);
-  if (!c->pol.allow_unlimited)
-    return refuse_limits(c, why, err);
-  if (drop_limits(c, why, err) < 0)
-    return -1;
+  c->limits_enforced = false;
+  if (!c->pol.allow_unlimited) {
+    agent_audit(&c->audit, "limits", "decision", "refuse", "reason", why, AUDIT_INT("memory", c->pol.memory),
+                AUDIT_INT("pids", c->pol.pids), NULL);
+    return cove_error(err, 0,
+                      "limits cannot be enforced on this host (%s): refusing to run the agent unlimited; set "
+                      "\"allow_unlimited\": true in the policy to run without memory/cpu/pids limits",
+                      why);
+  }
+  agent_audit(&c->audit, "limits", "decision", "not_enforced", "reason", why, "note",
+              "allow_unlimited: running WITHOUT memory/cpu/pids limits", NULL);
   cove_err_clear(err);
-  return 0;
+  return spec_build(c, b, false, err);
 }
 
 static void gen_id(char *out, size_t cap)
@@ -287,12 +297,44 @@ static void event_loop(struct agent_ctx *c, struct cove_container_handle *h, str
   }
 }
 
-static int run_sandbox(struct agent_ctx *c, cove_err *err)
+/* The orchestrator lives as long as its sandbox, one per sandbox: what
+ * start-up touched and no longer needs (freed heap: the parsed profile
+ * and spec trees; stack pages below the event loop's frame: the walk's
+ * and the runtime's path buffers) goes back to the kernel, roughly
+ * halving its resident memory. Pages are faulted in again, zeroed, if
+ * ever needed. */
+static void shed_setup_memory(void)
+{
+  malloc_trim(0);
+  long page = sysconf(_SC_PAGESIZE);
+  char here;
+  uintptr_t sp = (uintptr_t)&here & ~(uintptr_t)(page - 1);
+  /* the event loop, its callees and signal handlers stay well inside
+   * this margin below the current frame */
+  uintptr_t keep = sp - 64 * 1024;
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (!f)
+    return;
+  char line[512];
+  uintptr_t lo = 0, hi = 0;
+  while (fgets(line, sizeof line, f))
+    if (strstr(line, "[stack]")) {
+      unsigned long a, b;
+      if (sscanf(line, "%lx-%lx", &a, &b) == 2)
+        lo = a, hi = b;
+      break;
+    }
+  fclose(f);
+  if (lo && keep > lo && keep < hi)
+    madvise((void *)lo, keep - lo, MADV_DONTNEED);
+}
+
+static int run_sandbox(struct agent_ctx *c, struct built_spec *b, cove_err *err)
 {
   char bundle[4300], state[4300];
   snprintf(bundle, sizeof bundle, "%s/bundle", c->rundir);
   snprintf(state, sizeof state, "%s/state", c->rundir);
-  struct cove_create_opts co = {.root = state, .id = c->id, .bundle = bundle};
+  struct cove_create_opts co = {.root = state, .id = c->id, .bundle = bundle, .spec = &b->spec};
   struct cove_container_handle h = {.dirfd = -1, .pid = -1, .pidfd = -1, .sync_fd = -1};
 
   /* The sandbox gets pipes as its stdio (stdio.c), installed as our 0/1/2
@@ -310,17 +352,11 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
               AUDIT_BOOL("limits_enforced", c->limits_enforced), AUDIT_INT("memory", c->pol.memory),
               AUDIT_INT("pids", c->pol.pids), "disk", c->disk_state, AUDIT_INT("timeout_ms", c->pol.timeout_ms), NULL);
   int r = cove_container_prepare(&co, &h, err);
-  if (r < 0 && is_limits_error(err->msg) && c->limits_enforced) {
+  if (r < 0 && err->kind == COVE_EK_LIMITS && c->limits_enforced) {
     /* the parser accepted the limits but this host cannot apply them */
-    char why[COVE_ERR_MSG_MAX];
-    snprintf(why, sizeof why, "%s", err->msg);
-    if (!c->pol.allow_unlimited) {
-      refuse_limits(c, why, err);
+    if (limits_fallback(c, b, err) < 0)
       goto restore_fail;
-    }
-    if (drop_limits(c, why, err) < 0)
-      goto restore_fail;
-    cove_err_clear(err);
+    co.spec = &b->spec;
     r = cove_container_prepare(&co, &h, err);
   }
   agent_stdio_restore(&c->io, saved);
@@ -330,6 +366,10 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
       c->exec_status = 127;
     return -1;
   }
+  /* for inspection only: nothing reads it back */
+  cove_err e3 = {0};
+  if (agent_bundle_save(c, b->json, b->len, &e3) < 0)
+    cove_warn("agent: %s", e3.msg);
 
   sigset_t ss;
   sigemptyset(&ss);
@@ -346,8 +386,11 @@ static int run_sandbox(struct agent_ctx *c, cove_err *err)
     r = -1;
   } else {
     r = cove_container_release(&h, err);
-    if (r == 0)
+    if (r == 0) {
+      spec_drop(b); /* the runtime is done with it */
+      shed_setup_memory();
       event_loop(c, &h, px, sfd);
+    }
     else /* the init reported why it could not exec */
       c->exec_status = err->code == ENOENT ? 127 : 126;
     agent_stdio_drain(&c->io);
@@ -625,6 +668,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   cove_err err = {0};
   int lock_fd = -1;
   bool ran = false;
+  struct built_spec spec = {.parsed = false};
   *exit_status = 1;
   early_signal = 0;
   catch_early_signals();
@@ -674,11 +718,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
       c->n_guards++;
   }
   c->trusted = group_trusted(&c->al, c->group);
-  {
-    unsigned removed;
-    cove_err e2;
-    agent_gc(&c->paths, false, &removed, &e2);
-  }
+  agent_gc_maybe(&c->paths);
   if (agent_disk_check(c, &err) < 0 || agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0 ||
       agent_creds_load(c, &err) < 0)
     goto refused;
@@ -706,7 +746,8 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     if (agent_notify_listen(&c->notify, c->notify_sock, &err) < 0)
       goto cleanup;
   }
-  if (setup_bundle(c, &err) < 0)
+  c->limits_enforced = true;
+  if (spec_build(c, &spec, true, &err) < 0)
     goto cleanup;
   if (early_signal) {
     interrupt(c, -1, early_signal);
@@ -714,7 +755,7 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     goto cleanup;
   }
   ran = true;
-  run_sandbox(c, &err);
+  run_sandbox(c, &spec, &err);
   goto cleanup;
 
 refused:
@@ -726,6 +767,7 @@ cleanup:
     snprintf(c->error, sizeof c->error, "%s", err.msg);
   agent_notify_close(&c->notify);
   agent_netns_close(&c->netns);
+  agent_plan_close_fds(&c->plan);
   /* the lock goes last: until then gc can find whatever is left */
   if (c->rundir[0] && lock_fd >= 0 && agent_run_clean(c->rundir, c->id) == 0)
     agent_run_unlock(c->paths.runbase, c->id, lock_fd);
@@ -760,6 +802,7 @@ cleanup:
   write_result(c);
   if (c->error[0])
     cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
+  spec_drop(&spec);
   release_all(c);
   return c->error[0] ? -1 : 0;
 

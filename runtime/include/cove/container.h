@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct cove_spec;
 struct cove_create_opts {
   const char *root;   /* resolved state root */
   const char *id;
@@ -18,6 +19,9 @@ struct cove_create_opts {
   int preserve_fds;
   int cgroup_manager; /* enum cove_cg_manager (cgroup.h): 0 = cgroupfs */
   bool systemd_cgroup; /* --systemd-cgroup: a systemd scope (cgroup_systemd.h) */
+  /* A spec the caller parsed (the agent orchestrator): used instead of
+   * reading bundle/config.json, borrowed (the caller frees it). */
+  const struct cove_spec *spec;
 };
 
 int cove_container_create(const struct cove_create_opts *o, cove_err *err);
