@@ -410,6 +410,8 @@ static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode
   if ((dirfd = cove_state_create(o->root, o->id, err)) < 0)
     goto out;
   ctx.state_fd = dirfd;
+  if (cove_state_keep_spec(dirfd, &spec, err) < 0)
+    goto fail;
   if (mode == COVE_START_FIFO) {
     if (mkfifoat(dirfd, "exec.fifo", 0600) < 0) {
       cove_error(err, errno, "mkfifo exec.fifo");
@@ -652,15 +654,15 @@ static void wait_exec_done(pid_t pid)
   }
 }
 
-/* spec of a container from its bundle, for the hooks run after create;
- * NULL (logged) when it cannot be read any more. */
-static struct cove_spec *load_bundle_spec(const struct cove_state *st, const char *why)
+/* The spec create kept with the state, for the hooks run after create;
+ * NULL (logged) when it cannot be read. */
+static struct cove_spec *load_kept_spec(int dirfd, const struct cove_state *st, const char *why)
 {
   struct cove_spec *s = calloc(1, sizeof *s);
   cove_err e = {0};
   if (!s)
     return NULL;
-  if (cove_spec_load(s, st->bundle, &e) < 0) {
+  if (cove_state_load_spec(dirfd, st, s, &e) < 0) {
     cove_warn("%s: %s", why, e.msg);
     cove_spec_free(s);
     free(s);
@@ -669,7 +671,7 @@ static struct cove_spec *load_bundle_spec(const struct cove_state *st, const cha
   return s;
 }
 
-static void free_bundle_spec(struct cove_spec *s)
+static void free_kept_spec(struct cove_spec *s)
 {
   if (s) {
     cove_spec_free(s);
@@ -711,12 +713,12 @@ int cove_container_start(const char *root, const char *id, cove_err *err)
   }
   /* runtime.md step 9: after the user process started, before start
    * returns; a failure only warns (see docs/hooks.md). */
-  struct cove_spec *spec = load_bundle_spec(&st, "poststart hooks");
+  struct cove_spec *spec = load_kept_spec(dirfd, &st, "poststart hooks");
   if (spec && spec->hooks.n_poststart) {
     _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "running", st.pid, st.bundle, annotations);
     cove_hooks_run_warn(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", hs);
   }
-  free_bundle_spec(spec);
+  free_kept_spec(spec);
   return 0;
 }
 
@@ -769,7 +771,7 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
   /* A foreground caller cannot look at the process before it exits. */
   if (detach || c.late_hooks)
     wait_exec_done(c.pid);
-  hspec = c.late_hooks ? load_bundle_spec(&hst, "poststart hooks") : NULL;
+  hspec = c.late_hooks ? load_kept_spec(c.dirfd, &hst, "poststart hooks") : NULL;
   if (hspec && hspec->hooks.n_poststart) {
     _cleanup_free_ char *hs = cove_hook_state_json(hst.oci_version, o->id, "running", c.pid, hst.bundle, hst.annotations_json);
     cove_hooks_run_warn(hspec->hooks.poststart, hspec->hooks.n_poststart, "poststart", hs);
@@ -828,7 +830,7 @@ out:
     cove_hooks_run_warn(hspec->hooks.poststop, hspec->hooks.n_poststop, "poststop", hs);
   }
 out_keep:
-  free_bundle_spec(hspec);
+  free_kept_spec(hspec);
   cove_state_release(&hst);
   sigprocmask(SIG_SETMASK, &old, NULL);
   if (c.sync_fd >= 0)
@@ -950,16 +952,18 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
   }
   if (cgroup_teardown(dirfd, err) < 0)
     return -1;
-  if (cove_state_remove(root, id, dirfd, err) < 0)
+  struct cove_spec *spec = load_kept_spec(dirfd, &st, "poststop hooks");
+  if (cove_state_remove(root, id, dirfd, err) < 0) {
+    free_kept_spec(spec);
     return -1;
+  }
   /* runtime.md step 13: after the container is deleted, before delete
    * returns; failures only warn. */
-  struct cove_spec *spec = load_bundle_spec(&st, "poststop hooks");
   if (spec && spec->hooks.n_poststop) {
     _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "stopped", 0, st.bundle, annotations);
     cove_hooks_run_warn(spec->hooks.poststop, spec->hooks.n_poststop, "poststop", hs);
   }
-  free_bundle_spec(spec);
+  free_kept_spec(spec);
   return 0;
 }
 

@@ -592,7 +592,7 @@ int cove_container_exec(const struct cove_exec_opts *o, int *status, cove_err *e
     goto out;
   }
   /* runc's rule: the container's seccomp filter applies to exec too */
-  if (cove_spec_load(&spec, st.bundle, err) < 0)
+  if (cove_state_load_spec(dirfd, &st, &spec, err) < 0)
     goto out;
   x.spec = &spec;
   if (build_process(&b, o, &spec, err) < 0)

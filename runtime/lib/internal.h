@@ -3,6 +3,7 @@
 #pragma once
 #include "cove/error.h"
 #include "cove/spec.h"
+#include "cove/state.h"
 
 #include <stdbool.h>
 #include <signal.h>
@@ -70,6 +71,12 @@ int cove_init_before_pivot(const struct cove_init_ctx *ctx, cove_err *err);
 int cove_find_executable(const struct cove_process *p, char *out, size_t cap, cove_err *err);
 /* pidfile.c: write "<pid>" to path atomically (temporary + rename). */
 int cove_write_pid_file(const char *path, pid_t pid, cove_err *err);
+
+/* state.c: what later commands (exec, start, delete) need from the spec,
+ * kept in the state dir at create so they never re-read the bundle. */
+int cove_state_keep_spec(int dirfd, const struct cove_spec *s, cove_err *err);
+/* cove_spec_free() the result (also on failure). */
+int cove_state_load_spec(int dirfd, const struct cove_state *st, struct cove_spec *s, cove_err *err);
 
 /* rootfs.c */
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);

@@ -666,6 +666,28 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
   return 0;
 }
 
+/* What create keeps with the container's state (state.c): no root, mounts
+ * or namespaces, so nothing here looks at the bundle or the host. */
+int cove_spec_parse_kept(struct cove_spec *s, const char *json, size_t len, cove_err *err)
+{
+  memset(s, 0, sizeof *s);
+  _cleanup_free_ char *copy = strndup(json, len);
+  if (!copy)
+    return cove_error(err, ENOMEM, "kept spec");
+  if (!(s->tree = cove_json_parse(copy, "kept spec", err)))
+    return -1;
+  if (!YAJL_IS_OBJECT(s->tree))
+    return cove_error(err, EINVAL, "kept spec: not an object");
+  yajl_val lx = NULL;
+  int r = cove_json_string(s->tree, "ociVersion", "", &s->oci_version, err);
+  if (r == 0)
+    cove_error(err, EINVAL, "ociVersion: missing");
+  if (r <= 0 || parse_process(s, s->tree, err) < 0 || parse_hooks(s, s->tree, err) < 0 ||
+      cove_json_object(s->tree, "linux", "", &lx, err) < 0 || (lx && cove_spec_parse_seccomp(lx, "linux", s, err) < 0))
+    return cove_error_prefix(err, "kept spec");
+  return 0;
+}
+
 int cove_spec_load(struct cove_spec *s, const char *bundle, cove_err *err)
 {
   memset(s, 0, sizeof *s);
