@@ -33,12 +33,7 @@ struct cove_init_ctx {
   int start_fd;   /* start.fifo (O_RDWR), FIFO mode only: a failure after
                      `start` is written here; execve closes it (= success) */
   int console_fd; /* connected console socket, -1 if none */
-  int ns_fds[COVE_NS_COUNT]; /* preopened namespace paths, -1 if new */
-  int state_fd;   /* closed first thing in the child */
   sigset_t sigmask; /* the caller's mask, restored before exec */
-  /* cgroups (cgroup.c) */
-  int cgroup_fd;       /* v2 dir for clone3(CLONE_INTO_CGROUP), -1 none */
-  bool in_cgroup;      /* set by spawn: clone3 placed the init there */
   bool defer_cgroupns; /* unshare the cgroup ns after GO, once placed */
 };
 
@@ -60,6 +55,9 @@ struct cove_sync_msg {
 int cove_sync_send(int fd, int type, int pid, const cove_err *e);
 /* Receive one message; EOF is reported as an error ("init exited"). */
 int cove_sync_recv(int fd, struct cove_sync_msg *m, cove_err *err);
+/* The verdict of a process told to exec (SYNC_START, or a spawned exec):
+ * an error before execve, else EOF when execve closed its end. */
+int cove_sync_recv_verdict(int fd, cove_err *err);
 
 /* The init: never returns. */
 __attribute__((noreturn)) void cove_init_main(struct cove_init_ctx *ctx);

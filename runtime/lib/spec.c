@@ -21,19 +21,25 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* The one namespace table: config.json's name, /proc/PID/ns's, the flag. */
 static const struct {
-  const char *name;
+  const char *name, *proc;
   int flag;
 } ns_table[COVE_NS_COUNT] = {
-  [COVE_NS_USER] = {"user", CLONE_NEWUSER},       [COVE_NS_MOUNT] = {"mount", CLONE_NEWNS},
-  [COVE_NS_PID] = {"pid", CLONE_NEWPID},          [COVE_NS_NET] = {"network", CLONE_NEWNET},
-  [COVE_NS_UTS] = {"uts", CLONE_NEWUTS},          [COVE_NS_IPC] = {"ipc", CLONE_NEWIPC},
-  [COVE_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP}, [COVE_NS_TIME] = {"time", CLONE_NEWTIME},
+  [COVE_NS_USER] = {"user", "user", CLONE_NEWUSER},       [COVE_NS_MOUNT] = {"mount", "mnt", CLONE_NEWNS},
+  [COVE_NS_PID] = {"pid", "pid", CLONE_NEWPID},           [COVE_NS_NET] = {"network", "net", CLONE_NEWNET},
+  [COVE_NS_UTS] = {"uts", "uts", CLONE_NEWUTS},           [COVE_NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
+  [COVE_NS_CGROUP] = {"cgroup", "cgroup", CLONE_NEWCGROUP}, [COVE_NS_TIME] = {"time", "time", CLONE_NEWTIME},
 };
 
 const char *cove_ns_name(enum cove_ns_kind k)
 {
   return ns_table[k].name;
+}
+
+const char *cove_ns_proc_name(enum cove_ns_kind k)
+{
+  return ns_table[k].proc;
 }
 
 int cove_ns_clone_flag(enum cove_ns_kind k)
@@ -550,8 +556,6 @@ static int sysctl_ns(const char *k)
 
 int cove_spec_check_sysctl_ns(const struct cove_spec *s, enum cove_ns_kind k, int fd, cove_err *err)
 {
-  static const char *const proc_name[COVE_NS_COUNT] = {[COVE_NS_NET] = "net", [COVE_NS_IPC] = "ipc",
-                                                       [COVE_NS_UTS] = "uts"};
   const char *key = NULL;
   for (size_t i = 0; i < s->n_sysctl && !key; i++)
     if (sysctl_ns(s->sysctl[i].key) == (int)k)
@@ -559,7 +563,7 @@ int cove_spec_check_sysctl_ns(const struct cove_spec *s, enum cove_ns_kind k, in
   if (!key)
     return 0;
   char own[32];
-  snprintf(own, sizeof own, "/proc/self/ns/%s", proc_name[k]);
+  snprintf(own, sizeof own, "/proc/self/ns/%s", cove_ns_proc_name(k));
   struct stat joined, mine;
   if (fstat(fd, &joined) < 0)
     return cove_error(err, errno, "config.json: linux.namespaces (%s).path: %s", cove_ns_name(k), s->ns[k].path);

@@ -193,6 +193,8 @@ bool cove_lsm_enabled(const char *lsm);
 
 /* Name <-> CLONE_NEW* helpers shared by parser, features and setns checks. */
 const char *cove_ns_name(enum cove_ns_kind k);
+/* Its name under /proc/PID/ns ("mnt", "net", ...). */
+const char *cove_ns_proc_name(enum cove_ns_kind k);
 int cove_ns_clone_flag(enum cove_ns_kind k);
 /* Refuse, naming the key, a linux.sysctl entry of namespace kind k (net,
  * ipc, uts) when fd, the namespace joined by linux.namespaces[].path, is
