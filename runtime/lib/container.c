@@ -16,6 +16,7 @@
 #include "cove/spec.h"
 #include "cove/terminal.h"
 #include "internal.h"
+#include "mount_plan.h"
 #include "process.h"
 #include "spawn.h"
 
@@ -100,6 +101,7 @@ struct create {
   char bundle[PATH_MAX];
   struct cove_spec spec;
   struct cove_init_ctx init; /* what the init gets (internal.h) */
+  struct cove_mount_plan plan;
   struct cove_spawn sp;
   struct cove_cgroup cg;
   struct cove_state st;
@@ -115,7 +117,7 @@ struct create {
 static void create_init(struct create *c, const struct cove_create_opts *o, enum cove_start_mode mode)
 {
   *c = (struct create){.o = o, .dirfd = -1, .socks = {-1, -1}, .console = {-1, -1}, .pid = -1, .pidfd = -1};
-  c->init = (struct cove_init_ctx){.spec = &c->spec, .id = o->id, .bundle = c->bundle, .no_pivot = o->no_pivot,
+  c->init = (struct cove_init_ctx){.spec = &c->spec, .plan = &c->plan, .id = o->id, .bundle = c->bundle, .no_pivot = o->no_pivot,
                                    .no_new_keyring = o->no_new_keyring, .preserve_fds = o->preserve_fds,
                                    .start_mode = mode, .sync_fd = -1, .fifo_fd = -1, .start_fd = -1,
                                    .console_fd = -1, .listener_fd = -2};
@@ -158,6 +160,7 @@ static void create_release(struct create *c, bool failed)
   cove_closep(&c->pidfd);
   cove_closep(&c->dirfd);
   cove_cgroup_release(&c->cg);
+  cove_mount_plan_free(&c->plan);
   cove_spec_free(&c->spec);
   free(c->annotations);
   c->annotations = NULL;
@@ -200,6 +203,14 @@ static int open_inputs(struct create *c, cove_err *err)
     return cove_error(err, errno, "socketpair");
   c->init.console_fd = c->console[1];
   return 0;
+}
+
+/* Plan, then act: every mount, device and path operation the init will
+ * carry out, decided here from the spec and cove's defaults. */
+static int plan_mounts(struct create *c, cove_err *err)
+{
+  bool console = c->spec.process.terminal && c->init.console_fd >= 0;
+  return cove_mount_plan_build(&c->plan, &c->spec, c->init.userns, c->init.outer_userns, console, err);
 }
 
 /* The id's state dir (exclusive mkdir + flock), what later commands need
@@ -331,7 +342,7 @@ static int release_init(struct create *c, cove_err *err)
 static int do_create(const struct cove_create_opts *o, enum cove_start_mode mode, struct create *c, cove_err *err)
 {
   create_init(c, o, mode);
-  if (load_config(c, err) < 0 || open_inputs(c, err) < 0 || take_state(c, err) < 0 || setup_cgroups(c, err) < 0 ||
+  if (load_config(c, err) < 0 || open_inputs(c, err) < 0 || plan_mounts(c, err) < 0 || take_state(c, err) < 0 || setup_cgroups(c, err) < 0 ||
       spawn_init(c, err) < 0 || release_init(c, err) < 0) {
     create_release(c, true);
     return -1;

@@ -203,8 +203,8 @@ static int setup(struct cove_init_ctx *ctx, struct cove_proc *pr, cove_err *err)
       return cove_error_prefix(err, "process.terminal");
     close(ctx->console_fd);
     ctx->console_fd = -1;
-    if (cove_rootfs_bind_console(STDIN_FILENO, err) < 0)
-      return cove_error_prefix(err, "process.terminal");
+    if (cove_rootfs_bind_console(ctx, err) < 0)
+      return -1;
   }
   if (apply_sysctl(s, err) < 0)
     return -1;

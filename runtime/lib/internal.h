@@ -15,8 +15,11 @@ enum cove_start_mode {
   COVE_START_SYNC_DETACHED, /* run --detach: as SYNC, but the runtime exits */
 };
 
+struct cove_mount_plan;
+
 struct cove_init_ctx {
   const struct cove_spec *spec;
+  const struct cove_mount_plan *plan; /* made before clone (mount_plan.h) */
   const char *id;
   const char *bundle;
   pid_t host_pid;   /* our pid as the runtime sees it (sent with SYNC_GO) */
@@ -76,8 +79,9 @@ int cove_state_keep_spec(int dirfd, const struct cove_spec *s, cove_err *err);
 /* cove_spec_free() the result (also on failure). */
 int cove_state_load_spec(int dirfd, const struct cove_state *st, struct cove_spec *s, cove_err *err);
 
-/* rootfs.c */
+/* rootfs.c: carry out ctx->plan (mount_plan.h) */
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);
 int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err);
-/* After pivot_root: the container's terminal also answers at /dev/console. */
-int cove_rootfs_bind_console(int pty_fd, cove_err *err);
+/* After pivot_root: the container's terminal (our stdin) also answers at
+ * /dev/console, when the plan says so. */
+int cove_rootfs_bind_console(const struct cove_init_ctx *ctx, cove_err *err);
