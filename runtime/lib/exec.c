@@ -32,12 +32,11 @@
 #include "cove/state.h"
 #include "terminal.h"
 #include "internal.h"
+#include "process.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/close_range.h>
-#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -46,7 +45,6 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -54,37 +52,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
-/* /proc/PID/ns names, in the order a per-namespace join must take them:
- * user first (it grants the rights for the rest), mount last. */
-static const struct {
-  const char *name;
-  int flag;
-} ns_order[] = {
-  {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"net", CLONE_NEWNET},
-  {"pid", CLONE_NEWPID},   {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},   {"mnt", CLONE_NEWNS},
-};
-#define N_NS (sizeof ns_order / sizeof *ns_order)
-
-struct exec_ctx {
-  const struct cove_exec_opts *o;
-  struct cove_cgroup cg; /* the container's recorded cgroups (cgroup.h) */
-  const struct cove_spec *spec;
-  const struct cove_process *p;
-  const struct cove_state *st;
-  int pidfd;           /* the container's init */
-  int ns_fds[N_NS];    /* its namespaces that differ from ours, else -1 */
-  int ns_flags;
-  int root_fd;         /* the init's root when it shares our mount namespace, else -1 */
-  int sync_fd;         /* child end */
-  int console_fd;      /* console socket or our pair's far end, -1 */
-  int listener_fd;     /* seccomp notify listener, COVE_SECCOMP_NO_LISTENER */
-  sigset_t sigmask;    /* the caller's, restored in the process */
-};
 
 /* ---- building the process ------------------------------------------- */
 
@@ -273,6 +240,28 @@ static int build_process(struct built *b, const struct cove_exec_opts *o, const 
 
 /* ---- the process, inside the container ------------------------------ */
 
+struct exec_ctx {
+  const struct cove_exec_opts *o;
+  struct cove_state st;
+  struct cove_cgroup cg; /* the container's recorded cgroups (cgroup.h) */
+  struct cove_spec spec; /* what create kept: seccomp, process defaults */
+  struct built b;
+  const struct cove_process *p;
+  int dirfd;       /* the id's lock, held until the process runs */
+  int pidfd;       /* the container's init */
+  int root_fd;     /* the init's root when it shares our mount namespace, else -1 */
+  int socks[2];    /* sync: ours, the children's */
+  int pair[2];     /* terminal of a foreground exec without console socket */
+  int console_fd;  /* the process's console socket (or pair end), -1 */
+  int listener_fd; /* seccomp notify listener, COVE_SECCOMP_NO_LISTENER */
+  struct cove_spawn sp;
+  pid_t pid;       /* the exec'd process while it is ours to kill */
+  int ppidfd;
+  bool userns;     /* the process joins a user namespace */
+  sigset_t old;    /* the caller's mask, restored in the process and at the end */
+  bool blocked;
+};
+
 /* The pty comes from the container's own devpts, opened without following
  * anything out of its root, and must really be a ptmx: the container is
  * live and could have replaced /dev/ptmx. */
@@ -290,427 +279,242 @@ static int open_container_ptmx(cove_err *err)
   return steal_fd(m);
 }
 
-static int switch_user(const struct cove_process *p, bool userns, cove_err *err)
+static int load_filter(void *data, cove_seccomp_filter f, cove_err *err)
 {
-  if (setgroups(p->n_additional_gids, p->additional_gids) < 0 &&
-      !(errno == EPERM && userns && p->n_additional_gids == 0))
-    return cove_error(err, errno, "process.user.additionalGids: setgroups");
-  if (setresgid(p->gid, p->gid, p->gid) < 0)
-    return cove_error(err, errno, "process.user.gid: setresgid(%u)", p->gid);
-  if (setresuid(p->uid, p->uid, p->uid) < 0)
-    return cove_error(err, errno, "process.user.uid: setresuid(%u)", p->uid);
-  return 0;
-}
-
-static int child_setup(struct exec_ctx *x, char *exe, size_t cap, cove_seccomp_filter *filter, cove_err *err)
-{
-  const struct cove_process *p = x->p;
-  if (p->terminal) {
-    int m = open_container_ptmx(err);
-    if (m < 0 || cove_console_setup_master(m, x->console_fd, p->console_height, p->console_width, err) < 0)
-      return cove_error_prefix(err, "terminal");
-    close(x->console_fd);
-    x->console_fd = -1;
-  } else if (setsid() < 0) {
-    /* no controlling terminal to TIOCSTI into (CVE-2017-5226) */
-    return cove_error(err, errno, "setsid");
-  }
-  if (cove_rlimits_apply(p, err) < 0)
-    return -1;
-  {
-    /* Inside the root, no magic links: a planted /proc/self/fd/N cwd must
-     * not lead to a host directory (CVE-2024-21626). */
-    _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_close_ int d = root < 0 ? -1 : cove_open_in_root(root, p->cwd, O_PATH | O_DIRECTORY, err);
-    if (d < 0)
-      return cove_error_prefix(err, "process.cwd");
-    if (fchdir(d) < 0)
-      return cove_error(err, errno, "process.cwd: %s", p->cwd);
-  }
-  if (cove_find_executable(p, exe, cap, err) < 0)
-    return -1;
-  if (x->spec->has_seccomp && cove_seccomp_prepare(&x->spec->seccomp, filter, err) < 0)
-    return cove_error_prefix(err, "linux.seccomp");
-  unsigned first = 3 + (unsigned)x->o->preserve_fds;
-  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    return cove_error(err, errno, "close_range");
-  for (int fd = 3; fd < (int)first; fd++) {
-    int fl = fcntl(fd, F_GETFD);
-    if (fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-      return cove_error(err, errno, "--preserve-fds: fd %d", fd);
-  }
-  return 0;
-}
-
-static int load_filter(struct exec_ctx *x, cove_seccomp_filter f, cove_err *err)
-{
-  _cleanup_free_ char *state = cove_hook_state_json(x->st->oci_version, x->st->id, "running", x->st->pid,
-                                                    x->st->bundle, x->st->annotations_json);
+  struct exec_ctx *x = data;
+  _cleanup_free_ char *state = cove_hook_state_json(x->st.oci_version, x->st.id, "running", x->st.pid, x->st.bundle,
+                                                    x->st.annotations_json);
   int l = x->listener_fd;
   x->listener_fd = COVE_SECCOMP_NO_LISTENER;
-  return cove_seccomp_load_notify(&x->spec->seccomp, f, l, state ? state : "{}", err);
+  return cove_seccomp_load_notify(&x->spec.seccomp, f, l, state ? state : "{}", err);
 }
 
-__attribute__((noreturn)) static void exec_child(struct exec_ctx *x)
+__attribute__((noreturn)) static void exec_child(void *data)
 {
+  struct exec_ctx *x = data;
   cove_err err = {0};
-  char exe[4096];
-  cove_seccomp_filter filter = NULL;
-  const struct cove_process *p = x->p;
-  bool userns = x->ns_flags & CLONE_NEWUSER;
-
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal(sig, SIG_DFL);
-  sigprocmask(SIG_SETMASK, &x->sigmask, NULL);
-  if (!x->o->detach)
+  struct cove_proc pr = {.p = x->p, .seccomp = x->spec.has_seccomp ? &x->spec.seccomp : NULL,
+                         .userns = x->userns, .pdeathsig = !x->o->detach,
+                         .preserve_fds = x->o->preserve_fds, .load_filter = load_filter, .data = x};
+  cove_proc_reset_signals(&x->old);
+  if (pr.pdeathsig)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-
-  if (child_setup(x, exe, sizeof exe, &filter, &err) < 0)
+  if (x->p->terminal) {
+    int m = open_container_ptmx(&err);
+    if (m < 0 || cove_console_setup_master(m, x->console_fd, x->p->console_height, x->p->console_width, &err) < 0) {
+      cove_error_prefix(&err, "terminal");
+      goto fail;
+    }
+    cove_closep(&x->console_fd);
+  } else if (setsid() < 0) {
+    /* no controlling terminal to TIOCSTI into (CVE-2017-5226) */
+    cove_error(&err, errno, "setsid");
     goto fail;
-  if (p->has_umask)
-    umask(p->umask);
-  bool seccomp_early = filter && !p->no_new_privileges;
-  if (seccomp_early && load_filter(x, filter, &err) < 0)
-    goto fail;
-  if (cove_caps_apply_bounding(&p->caps, &err) < 0 || switch_user(p, userns, &err) < 0 ||
-      cove_caps_apply(&p->caps, &err) < 0)
-    goto fail;
-  if (cove_process_apply_lsm_nnp(p, &err) < 0)
-    goto fail;
-  if (!x->o->detach)
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the uid change cleared it */
-  if (filter && !seccomp_early && load_filter(x, filter, &err) < 0)
-    goto fail;
-  execve(exe, (char *const *)p->args.v, (char *const *)p->env.v);
-  cove_error(&err, errno, "exec %s", exe);
+  }
+  if (cove_proc_prepare(&pr, &err) == 0)
+    cove_proc_exec(&pr, &err);
 fail:
-  cove_sync_send(x->sync_fd, SYNC_ERROR, 0, &err);
+  cove_sync_send(x->socks[1], SYNC_ERROR, 0, &err);
   _exit(err.code == ENOENT ? 127 : 126);
 }
 
 /* ---- joining ---------------------------------------------------------- */
 
-/* A container without a mount namespace (spec.c) is only chrooted into its
- * rootfs: setns() gives no root then, so the process chroots to the init's
- * own, held by fd from before anything of the container is joined. */
-static int open_shared_root(struct exec_ctx *x, cove_err *err)
+/* In the joiner: nothing in the container may trace it or reach cove's
+ * binary through it (CVE-2019-5736), and a cgroup cove made holds the
+ * limits: joining it must not fail quietly, or the process would run
+ * unlimited. */
+static int before_join(void *data, cove_err *err)
 {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/root", (int)x->st->pid);
-  x->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (x->root_fd < 0)
-    return cove_error(err, errno, "open %s", path);
+  struct exec_ctx *x = data;
+  cove_closep(&x->dirfd); /* the id's lock */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return cove_error(err, errno, "prctl(PR_SET_DUMPABLE)");
+  if (x->cg.active)
+    return cove_cgroup_enter(&x->cg, getpid(), false, err);
+  cove_cgroup_join_of(x->st.pid);
   return 0;
 }
 
-static int enter_shared_root(const struct exec_ctx *x, cove_err *err)
+/* A container without a mount namespace (spec.c) is only chrooted into its
+ * rootfs: setns() gives no root then, so the process chroots to the init's
+ * own, held by fd from before anything of the container is joined. */
+static int after_join(void *data, cove_err *err)
 {
+  struct exec_ctx *x = data;
   if (x->root_fd < 0)
     return 0;
   if (fchdir(x->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
     return cove_error(err, errno, "chroot into the container's root (it has no mount namespace)");
+  cove_closep(&x->root_fd);
   return 0;
 }
 
+/* The init's namespaces that differ from ours. */
 static int open_ns(struct exec_ctx *x, cove_err *err)
 {
-  x->ns_flags = 0;
-  for (size_t i = 0; i < N_NS; i++) {
-    x->ns_fds[i] = -1;
+  for (int k = 0; k < COVE_NS_COUNT; k++) {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)x->st->pid, ns_order[i].name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)x->st.pid, cove_ns_proc_name(k));
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT)
         continue; /* namespace type not in this kernel */
       return cove_error(err, errno, "open %s", path);
     }
     char self[64];
-    snprintf(self, sizeof self, "/proc/self/ns/%s", ns_order[i].name);
+    snprintf(self, sizeof self, "/proc/self/ns/%s", cove_ns_proc_name(k));
     struct stat a, b;
     if (fstat(fd, &a) == 0 && stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-      close(fd); /* shared with us: nothing to join */
-      if (ns_order[i].flag == CLONE_NEWNS && open_shared_root(x, err) < 0)
-        return -1;
+      if (k != COVE_NS_MOUNT)
+        continue; /* shared with us: nothing to join */
+      snprintf(path, sizeof path, "/proc/%d/root", (int)x->st.pid);
+      if ((x->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return cove_error(err, errno, "open %s", path);
       continue;
     }
-    x->ns_fds[i] = fd;
-    x->ns_flags |= ns_order[i].flag;
+    x->sp.ns_fds[k] = steal_fd(fd);
+    x->userns |= k == COVE_NS_USER;
   }
   /* the fds were opened by pid: make sure it still was our init */
   struct pollfd pf = {.fd = x->pidfd, .events = POLLIN};
   if (poll(&pf, 1, 0) != 0)
-    return cove_error(err, ESRCH, "container \"%s\": container not running (its init exited)", x->st->id);
+    return cove_error(err, ESRCH, "container \"%s\": container not running (its init exited)", x->st.id);
   return 0;
-}
-
-static void close_ns(struct exec_ctx *x)
-{
-  cove_closep(&x->root_fd);
-  for (size_t i = 0; i < N_NS; i++)
-    cove_closep(&x->ns_fds[i]);
-}
-
-static int join_ns(struct exec_ctx *x, cove_err *err)
-{
-  if (!x->ns_flags)
-    return 0;
-  /* One call joins them all, user namespace first, atomically (≥ 5.8). */
-  if (setns(x->pidfd, x->ns_flags) == 0)
-    return 0;
-  if (errno != EINVAL)
-    return cove_error(err, errno, "join the container's namespaces");
-  for (size_t i = 0; i < N_NS; i++)
-    if (x->ns_fds[i] >= 0 && setns(x->ns_fds[i], ns_order[i].flag) < 0)
-      return cove_error(err, errno, "join the container's %s namespace", ns_order[i].name);
-  return 0;
-}
-
-static pid_t clone_parent(void)
-{
-  struct clone_args a = {.flags = CLONE_PARENT};
-  return (pid_t)syscall(SYS_clone3, &a, sizeof a);
-}
-
-__attribute__((noreturn)) static void joiner(struct exec_ctx *x)
-{
-  cove_err err = {0};
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-    cove_error(&err, errno, "prctl(PR_SET_DUMPABLE)");
-    goto fail;
-  }
-  /* A cgroup cove made holds the limits: joining it must not fail
-   * quietly, or the exec'd process would run unlimited. */
-  if (x->cg.active) {
-    if (cove_cgroup_enter(&x->cg, getpid(), false, &err) < 0)
-      goto fail;
-  } else {
-    cove_cgroup_join_of(x->st->pid);
-  }
-  if (join_ns(x, &err) < 0 || enter_shared_root(x, &err) < 0)
-    goto fail;
-  close_ns(x);
-  pid_t pid = clone_parent();
-  if (pid < 0) {
-    cove_error(&err, errno, "clone into the container");
-    goto fail;
-  }
-  if (pid == 0)
-    exec_child(x);
-  cove_sync_send(x->sync_fd, SYNC_CHILD_PID, pid, NULL);
-  _exit(0);
-fail:
-  cove_sync_send(x->sync_fd, SYNC_ERROR, 0, &err);
-  _exit(1);
 }
 
 /* ---- the caller's side ------------------------------------------------ */
 
-static int exit_status(int st)
+static void exec_release(struct exec_ctx *x)
 {
-  if (WIFEXITED(st))
-    return WEXITSTATUS(st);
-  if (WIFSIGNALED(st))
-    return 128 + WTERMSIG(st);
-  return 255;
+  if (x->pid > 0) {
+    if (x->ppidfd >= 0)
+      cove_pidfd_kill(x->ppidfd, SIGKILL);
+    while (waitpid(x->pid, NULL, __WALL) < 0 && errno == EINTR)
+      ;
+  }
+  if (x->blocked)
+    sigprocmask(SIG_SETMASK, &x->old, NULL);
+  for (int i = 0; i < 2; i++) {
+    cove_closep(&x->socks[i]);
+    cove_closep(&x->pair[i]);
+  }
+  cove_closep(&x->console_fd);
+  if (x->listener_fd >= 0)
+    close(x->listener_fd);
+  cove_spawn_close_ns(&x->sp);
+  cove_closep(&x->root_fd);
+  cove_closep(&x->pidfd);
+  cove_closep(&x->ppidfd);
+  cove_closep(&x->dirfd);
+  built_free(&x->b);
+  cove_spec_free(&x->spec);
+  cove_cgroup_release(&x->cg);
+  cove_state_release(&x->st);
 }
 
-static int wait_foreground(pid_t pid, int pidfd, int console, const sigset_t *old, int *status, cove_err *err)
+/* The container must be running (or created), not paused, and still the
+ * init the state names. */
+static int check_target(struct exec_ctx *x, cove_err *err)
 {
-  if (console >= 0) {
-    _cleanup_close_ int master = cove_console_recv_fd(console, err);
-    if (master < 0)
-      return -1;
-    sigprocmask(SIG_SETMASK, old, NULL);
-    if (cove_console_proxy(master, err) < 0)
-      return -1;
-  } else {
-    sigset_t all;
-    sigfillset(&all);
-    _cleanup_close_ int sfd = signalfd(-1, &all, SFD_CLOEXEC);
-    struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-    for (;;) {
-      int n = poll(p, sfd >= 0 ? 2 : 1, -1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 || (p[0].revents & (POLLIN | POLLHUP)))
-        break;
-      struct signalfd_siginfo si;
-      if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD &&
-          si.ssi_signo != SIGWINCH && si.ssi_signo != SIGURG)
-        syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0);
-    }
-  }
-  int wst;
-  while (waitpid(pid, &wst, __WALL) < 0)
-    if (errno != EINTR)
-      return cove_error(err, errno, "wait for the exec'd process");
-  *status = exit_status(wst);
+  const struct cove_exec_opts *o = x->o;
+  if (o->preserve_fds < 0 || o->preserve_fds > 4096)
+    return cove_error(err, 0, "--preserve-fds %d: out of range", o->preserve_fds);
+  if ((x->dirfd = cove_state_open(o->root, o->id, err)) < 0 || cove_state_read(x->dirfd, &x->st, err) < 0 ||
+      cove_cgroup_load(x->dirfd, &x->cg, err) < 0)
+    return -1;
+  if (x->st.status != COVE_RUNNING && x->st.status != COVE_CREATED)
+    return cove_error(err, 0, "cannot exec in container \"%s\": container not running (it is %s)", o->id,
+                      cove_status_name(x->st.status));
+  x->pidfd = cove_pidfd_open(x->st.pid);
+  if (x->pidfd < 0 || cove_state_status(x->dirfd, &x->st) == COVE_STOPPED)
+    return cove_error(err, 0, "cannot exec in container \"%s\": container not running", o->id);
+  if (cove_container_is_paused(x->st.pid))
+    return cove_error(err, 0, "cannot exec in container \"%s\": it is paused (resume it first)", o->id);
   return 0;
+}
+
+static int setup_console(struct exec_ctx *x, cove_err *err)
+{
+  const struct cove_exec_opts *o = x->o;
+  if (!x->p->terminal) {
+    if (o->console_socket)
+      return cove_error(err, 0, "exec: --console-socket needs a terminal (--tty or process.terminal)");
+    return 0;
+  }
+  if (o->console_socket)
+    return (x->console_fd = cove_console_socket_connect(o->console_socket, err)) < 0 ? -1 : 0;
+  if (o->detach)
+    return cove_error(err, 0, "exec: a terminal was asked for but no --console-socket was given (needed with --detach)");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, x->pair) < 0)
+    return cove_error(err, errno, "socketpair");
+  x->console_fd = steal_fd(x->pair[1]);
+  return 0;
+}
+
+/* runc's rule: the container's seccomp filter applies to exec too. */
+static int prepare(struct exec_ctx *x, cove_err *err)
+{
+  if (cove_state_load_spec(x->dirfd, &x->st, &x->spec, err) < 0 || build_process(&x->b, x->o, &x->spec, err) < 0)
+    return -1;
+  x->p = &x->b.p;
+  if (setup_console(x, err) < 0)
+    return -1;
+  if (x->spec.has_seccomp && (x->listener_fd = cove_seccomp_listener_connect(&x->spec.seccomp, err)) == -1)
+    return cove_error_prefix(err, "linux.seccomp.listenerPath");
+  return open_ns(x, err);
+}
+
+static int spawn_process(struct exec_ctx *x, cove_err *err)
+{
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->socks) < 0)
+    return cove_error(err, errno, "socketpair");
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &x->old);
+  x->blocked = true;
+  x->sp.join_pidfd = x->pidfd;
+  x->sp.sync_fd = x->socks[1];
+  x->sp.parent_fd = x->socks[0];
+  x->sp.before_join = before_join;
+  x->sp.after_join = after_join;
+  x->sp.child = exec_child;
+  x->sp.data = x;
+  x->pid = cove_spawn(&x->sp, err);
+  /* what only the children needed */
+  cove_closep(&x->socks[1]);
+  cove_closep(&x->console_fd);
+  if (x->listener_fd >= 0)
+    cove_closep(&x->listener_fd);
+  cove_spawn_close_ns(&x->sp);
+  cove_closep(&x->root_fd);
+  if (x->pid < 0)
+    return -1;
+  x->ppidfd = cove_pidfd_open(x->pid);
+  /* An error before execve, or EOF when execve closed the socket. */
+  return cove_sync_recv_verdict(x->socks[0], err);
 }
 
 int cove_container_exec(const struct cove_exec_opts *o, int *status, cove_err *err)
 {
+  struct exec_ctx x = {.o = o, .dirfd = -1, .pidfd = -1, .root_fd = -1, .socks = {-1, -1}, .pair = {-1, -1},
+                       .console_fd = -1, .listener_fd = COVE_SECCOMP_NO_LISTENER, .pid = -1, .ppidfd = -1};
+  cove_spawn_init(&x.sp);
   int ret = -1;
-  struct cove_spec spec = {0};
-  struct built b = {0};
-  struct cove_state st = {0};
-  struct exec_ctx x = {.o = o, .pidfd = -1, .root_fd = -1, .sync_fd = -1, .console_fd = -1,
-                       .listener_fd = COVE_SECCOMP_NO_LISTENER};
-  for (size_t i = 0; i < N_NS; i++)
-    x.ns_fds[i] = -1;
-  int socks[2] = {-1, -1}, pair[2] = {-1, -1};
-  pid_t pid = -1;
-  _cleanup_close_ int ppidfd = -1;
-  sigset_t all, old;
-  bool blocked = false;
-
-  if (o->preserve_fds < 0 || o->preserve_fds > 4096)
-    return cove_error(err, 0, "--preserve-fds %d: out of range", o->preserve_fds);
-  _cleanup_close_ int dirfd = cove_state_open(o->root, o->id, err);
-  if (dirfd < 0)
-    return -1;
-  if (cove_state_read(dirfd, &st, err) < 0)
-    return -1;
-  x.st = &st;
-  if (cove_cgroup_load(dirfd, &x.cg, err) < 0)
+  if (check_target(&x, err) < 0 || prepare(&x, err) < 0 || spawn_process(&x, err) < 0)
     goto out;
-  if (st.status != COVE_RUNNING && st.status != COVE_CREATED) {
-    cove_error(err, 0, "cannot exec in container \"%s\": container not running (it is %s)", o->id,
-               cove_status_name(st.status));
-    goto out;
-  }
-  x.pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
-  if (x.pidfd < 0 || cove_state_status(dirfd, &st) == COVE_STOPPED) {
-    cove_error(err, 0, "cannot exec in container \"%s\": container not running", o->id);
-    goto out;
-  }
-  if (cove_container_is_paused(st.pid)) {
-    cove_error(err, 0, "cannot exec in container \"%s\": it is paused (resume it first)", o->id);
-    goto out;
-  }
-  /* runc's rule: the container's seccomp filter applies to exec too */
-  if (cove_spec_load(&spec, st.bundle, err) < 0)
-    goto out;
-  x.spec = &spec;
-  if (build_process(&b, o, &spec, err) < 0)
-    goto out;
-  x.p = &b.p;
-  if (x.p->terminal) {
-    if (o->console_socket) {
-      if ((x.console_fd = cove_console_socket_connect(o->console_socket, err)) < 0)
-        goto out;
-    } else if (!o->detach) {
-      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-        cove_error(err, errno, "socketpair");
-        goto out;
-      }
-      x.console_fd = pair[1];
-    } else {
-      cove_error(err, 0, "exec: a terminal was asked for but no --console-socket was given (needed with --detach)");
-      goto out;
-    }
-  } else if (o->console_socket) {
-    cove_error(err, 0, "exec: --console-socket needs a terminal (--tty or process.terminal)");
-    goto out;
-  }
-  if (spec.has_seccomp && (x.listener_fd = cove_seccomp_listener_connect(&spec.seccomp, err)) == -1) {
-    cove_error_prefix(err, "linux.seccomp.listenerPath");
-    goto out;
-  }
-  if (open_ns(&x, err) < 0)
-    goto out;
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
-    cove_error(err, errno, "socketpair");
-    goto out;
-  }
-  x.sync_fd = socks[1];
-
-  sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, &old);
-  blocked = true;
-  x.sigmask = old;
-  pid_t j = fork();
-  if (j < 0) {
-    cove_error(err, errno, "fork");
-    goto out;
-  }
-  if (j == 0) {
-    close(socks[0]);
-    close(dirfd); /* the id's lock */
-    joiner(&x);
-  }
-  cove_closep(&socks[1]);
-  x.sync_fd = -1;
-  cove_closep(&pair[1]);
-  if (o->console_socket)
-    cove_closep(&x.console_fd);
-  x.console_fd = -1;
-  if (x.listener_fd >= 0)
-    cove_closep(&x.listener_fd);
-  close_ns(&x);
-  while (waitpid(j, NULL, 0) < 0 && errno == EINTR)
-    ;
-  struct cove_sync_msg m;
-  if (cove_sync_recv(socks[0], &m, err) < 0)
-    goto out;
-  if (m.type == SYNC_ERROR) {
-    *err = m.err;
-    goto out;
-  }
-  if (m.type != SYNC_CHILD_PID) {
-    cove_error(err, EPROTO, "unexpected message from the namespace joiner");
-    goto out;
-  }
-  pid = m.pid;
-  ppidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  /* An error before execve, or EOF when execve closed the socket. */
-  ssize_t n;
-  do
-    n = recv(socks[0], &m, sizeof m, 0);
-  while (n < 0 && errno == EINTR);
-  if (n == (ssize_t)sizeof m && m.type == SYNC_ERROR) {
-    m.err.msg[sizeof m.err.msg - 1] = 0;
-    *err = m.err;
-    goto out;
-  }
-  cove_closep(&dirfd); /* unlock: the process runs now */
-  if (o->pid_file && cove_write_pid_file(o->pid_file, pid, err) < 0)
+  cove_closep(&x.dirfd); /* unlock: the process runs now */
+  if (o->pid_file && cove_write_pid_file(o->pid_file, x.pid, err) < 0)
     goto out;
   if (o->detach) {
     *status = 0;
-    pid = -1; /* not ours to reap: the caller (a shim) is the subreaper */
+    x.pid = -1; /* not ours to reap: the caller (a shim) is the subreaper */
     ret = 0;
-    goto out;
+  } else if (cove_proc_wait(x.pid, x.ppidfd, x.pair[0], &x.old, status, err) == 0) {
+    x.pid = -1;
+    ret = 0;
   }
-  if (wait_foreground(pid, ppidfd, pair[0], &old, status, err) < 0)
-    goto out;
-  pid = -1;
-  ret = 0;
 out:
-  if (pid > 0) {
-    if (ppidfd >= 0)
-      syscall(SYS_pidfd_send_signal, ppidfd, SIGKILL, NULL, 0);
-    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
-      ;
-  }
-  if (blocked)
-    sigprocmask(SIG_SETMASK, &old, NULL);
-  for (int i = 0; i < 2; i++) {
-    cove_closep(&socks[i]);
-    cove_closep(&pair[i]);
-  }
-  if (o->console_socket)
-    cove_closep(&x.console_fd);
-  if (x.listener_fd >= 0)
-    close(x.listener_fd);
-  close_ns(&x);
-  cove_closep(&x.pidfd);
-  built_free(&b);
-  cove_spec_free(&spec);
-  cove_cgroup_release(&x.cg);
-  cove_state_release(&st);
+  exec_release(&x);
   return ret;
 }

@@ -9,6 +9,7 @@
  * constrained by it. */
 #include "internal.h"
 #include "cove/jsongen.h"
+#include "process.h"
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
@@ -20,8 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,10 +31,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 static const char *env_lookup(const struct cove_strv *env, const char *key)
 {
@@ -101,7 +96,7 @@ static int setup_time_ns(const struct cove_spec *s, cove_err *err)
 {
   if (!s->ns[COVE_NS_TIME].wanted || s->ns[COVE_NS_TIME].path)
     return 0;
-  if (unshare(CLONE_NEWTIME) < 0)
+  if (unshare(cove_ns_clone_flag(COVE_NS_TIME)) < 0)
     return cove_error(err, errno, "unshare time namespace");
   if (s->has_time_offsets) {
     char buf[128];
@@ -134,24 +129,6 @@ static int apply_sysctl(const struct cove_spec *s, cove_err *err)
   return 0;
 }
 
-static int switch_user(const struct cove_init_ctx *ctx, cove_err *err)
-{
-  const struct cove_process *p = &ctx->spec->process;
-  /* Drop the runtime caller's supplementary groups; in a user namespace
-   * with setgroups denied (rootless single-id map) they are already
-   * invisible and the call is refused. */
-  if (setgroups(p->n_additional_gids, p->additional_gids) < 0) {
-    if (!(errno == EPERM && ctx->userns && p->n_additional_gids == 0))
-      return cove_error(err, errno, "process.user.additionalGids: setgroups%s",
-                        ctx->userns ? " (needs a multi-id gid mapping through newgidmap)" : "");
-  }
-  if (setresgid(p->gid, p->gid, p->gid) < 0)
-    return cove_error(err, errno, "process.user.gid: setresgid(%u)", p->gid);
-  if (setresuid(p->uid, p->uid, p->uid) < 0)
-    return cove_error(err, errno, "process.user.uid: setresuid(%u)", p->uid);
-  return 0;
-}
-
 static int wait_for_start(struct cove_init_ctx *ctx, cove_err *err)
 {
   if (ctx->start_mode != COVE_START_FIFO) {
@@ -172,7 +149,7 @@ static int wait_for_start(struct cove_init_ctx *ctx, cove_err *err)
   return 0;
 }
 
-static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_seccomp_filter *filter, cove_err *err)
+static int setup(struct cove_init_ctx *ctx, struct cove_proc *pr, cove_err *err)
 {
   const struct cove_spec *s = ctx->spec;
   const struct cove_process *p = &s->process;
@@ -226,8 +203,8 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
       return cove_error_prefix(err, "process.terminal");
     close(ctx->console_fd);
     ctx->console_fd = -1;
-    if (cove_rootfs_bind_console(STDIN_FILENO, err) < 0)
-      return cove_error_prefix(err, "process.terminal");
+    if (cove_rootfs_bind_console(ctx, err) < 0)
+      return -1;
   }
   if (apply_sysctl(s, err) < 0)
     return -1;
@@ -247,36 +224,8 @@ static int setup(struct cove_init_ctx *ctx, char *exe, size_t exe_cap, cove_secc
     if (write_proc_self("oom_score_adj", buf, err) < 0)
       return cove_error_prefix(err, "process.oomScoreAdj");
   }
-  if (cove_rlimits_apply(p, err) < 0)
-    return -1;
-
-  /* The cwd is resolved inside the new root without magic links: a plain
-   * chdir() would follow /proc/self/fd/N to a host directory whose fd
-   * leaked to us (CVE-2024-21626). A missing cwd is created, as runc does. */
-  {
-    _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_close_ int d = root < 0 ? -1 : cove_mkpath_in_root(root, p->cwd, false, 0755, err);
-    if (d < 0)
-      return cove_error_prefix(err, "process.cwd");
-    if (fchdir(d) < 0)
-      return cove_error(err, errno, "process.cwd: %s", p->cwd);
-  }
-  if (cove_find_executable(p, exe, exe_cap, err) < 0)
-    return -1;
-  if (s->has_seccomp && cove_seccomp_prepare(&s->seccomp, filter, err) < 0)
-    return cove_error_prefix(err, "linux.seccomp");
-
-  /* Everything not explicitly passed is closed at execve, including fds
-   * the caller of cove leaked to us. */
-  unsigned first = 3 + (unsigned)ctx->preserve_fds;
-  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    return cove_error(err, errno, "close_range");
-  for (int fd = 3; fd < (int)first; fd++) {
-    int fl = fcntl(fd, F_GETFD);
-    if (fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-      return cove_error(err, errno, "--preserve-fds: fd %d", fd);
-  }
-  return 0;
+  /* The cwd is created when missing, as runc does. */
+  return cove_proc_prepare(pr, err);
 }
 
 /* Called between the mounts and pivot_root (rootfs.c). prestart and
@@ -354,8 +303,9 @@ static char *seccomp_state_json(const struct cove_init_ctx *ctx, cove_err *err)
   return buf;
 }
 
-static int load_filter(struct cove_init_ctx *ctx, cove_seccomp_filter filter, cove_err *err)
+static int load_filter(void *data, cove_seccomp_filter filter, cove_err *err)
 {
+  struct cove_init_ctx *ctx = data;
   _cleanup_free_ char *state = NULL;
   if (cove_seccomp_uses_notify(&ctx->spec->seccomp) && !(state = seccomp_state_json(ctx, err)))
     return cove_error_prefix(err, "linux.seccomp.listenerPath");
@@ -365,11 +315,12 @@ static int load_filter(struct cove_init_ctx *ctx, cove_seccomp_filter filter, co
 void cove_init_main(struct cove_init_ctx *ctx)
 {
   cove_err err = {0};
-  char exe[4096];
-  cove_seccomp_filter filter = NULL;
-  const struct cove_process *p = &ctx->spec->process;
+  const struct cove_spec *s = ctx->spec;
+  struct cove_proc pr = {.p = &s->process, .seccomp = s->has_seccomp ? &s->seccomp : NULL, .userns = ctx->userns,
+                         .create_cwd = true, .pdeathsig = ctx->start_mode == COVE_START_SYNC,
+                         .preserve_fds = ctx->preserve_fds, .load_filter = load_filter, .data = ctx};
 
-  if (setup(ctx, exe, sizeof exe, &filter, &err) < 0)
+  if (setup(ctx, &pr, &err) < 0)
     goto fail;
   /* `create` and `run --detach` exit soon after READY and we must outlive
    * them: drop the parent-death signal before READY, or the runtime's exit
@@ -380,28 +331,8 @@ void cove_init_main(struct cove_init_ctx *ctx)
     _exit(1);
   if (wait_for_start(ctx, &err) < 0)
     goto fail;
-  if (run_start_container_hooks(ctx, &err) < 0)
-    goto fail_late;
-
-  if (p->has_umask)
-    umask(p->umask);
-  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
-   * capability drop below may take away: load it first (as runc does), at
-   * the cost of the filter also seeing our last few setup calls. */
-  bool seccomp_early = filter && !p->no_new_privileges;
-  if (seccomp_early && load_filter(ctx, filter, &err) < 0)
-    goto fail_late;
-  if (cove_caps_apply_bounding(&p->caps, &err) < 0 || switch_user(ctx, &err) < 0 || cove_caps_apply(&p->caps, &err) < 0)
-    goto fail_late;
-  if (cove_process_apply_lsm_nnp(p, &err) < 0)
-    goto fail_late;
-  if (ctx->start_mode == COVE_START_SYNC)
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change */
-  if (filter && !seccomp_early && load_filter(ctx, filter, &err) < 0)
-    goto fail_late;
-  execve(exe, (char *const *)p->args.v, (char *const *)p->env.v);
-  cove_error(&err, errno, "exec %s", exe);
-fail_late:
+  if (run_start_container_hooks(ctx, &err) == 0)
+    cove_proc_exec(&pr, &err);
   /* After start the runtime (run) waits on the sync socket, `cove start`
    * on start.fifo, for either this error or the close-on-exec EOF. */
   if (ctx->start_mode != COVE_START_FIFO)

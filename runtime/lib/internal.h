@@ -3,6 +3,7 @@
 #pragma once
 #include "cove/error.h"
 #include "cove/spec.h"
+#include "cove/state.h"
 
 #include <stdbool.h>
 #include <signal.h>
@@ -14,8 +15,11 @@ enum cove_start_mode {
   COVE_START_SYNC_DETACHED, /* run --detach: as SYNC, but the runtime exits */
 };
 
+struct cove_mount_plan;
+
 struct cove_init_ctx {
   const struct cove_spec *spec;
+  const struct cove_mount_plan *plan; /* made before clone (mount_plan.h) */
   const char *id;
   const char *bundle;
   pid_t host_pid;   /* our pid as the runtime sees it (sent with SYNC_GO) */
@@ -32,12 +36,7 @@ struct cove_init_ctx {
   int start_fd;   /* start.fifo (O_RDWR), FIFO mode only: a failure after
                      `start` is written here; execve closes it (= success) */
   int console_fd; /* connected console socket, -1 if none */
-  int ns_fds[COVE_NS_COUNT]; /* preopened namespace paths, -1 if new */
-  int state_fd;   /* closed first thing in the child */
   sigset_t sigmask; /* the caller's mask, restored before exec */
-  /* cgroups (cgroup.c) */
-  int cgroup_fd;       /* v2 dir for clone3(CLONE_INTO_CGROUP), -1 none */
-  bool in_cgroup;      /* set by spawn: clone3 placed the init there */
   bool defer_cgroupns; /* unshare the cgroup ns after GO, once placed */
 };
 
@@ -59,6 +58,9 @@ struct cove_sync_msg {
 int cove_sync_send(int fd, int type, int pid, const cove_err *e);
 /* Receive one message; EOF is reported as an error ("init exited"). */
 int cove_sync_recv(int fd, struct cove_sync_msg *m, cove_err *err);
+/* The verdict of a process told to exec (SYNC_START, or a spawned exec):
+ * an error before execve, else EOF when execve closed its end. */
+int cove_sync_recv_verdict(int fd, cove_err *err);
 
 /* The init: never returns. */
 __attribute__((noreturn)) void cove_init_main(struct cove_init_ctx *ctx);
@@ -71,12 +73,19 @@ int cove_find_executable(const struct cove_process *p, char *out, size_t cap, co
 /* pidfile.c: write "<pid>" to path atomically (temporary + rename). */
 int cove_write_pid_file(const char *path, pid_t pid, cove_err *err);
 
-/* rootfs.c */
+/* state.c: what later commands (exec, start, delete) need from the spec,
+ * kept in the state dir at create so they never re-read the bundle. */
+int cove_state_keep_spec(int dirfd, const struct cove_spec *s, cove_err *err);
+/* cove_spec_free() the result (also on failure). */
+int cove_state_load_spec(int dirfd, const struct cove_state *st, struct cove_spec *s, cove_err *err);
+
+/* rootfs.c: carry out ctx->plan (mount_plan.h) */
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err);
 int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err);
 /* cgroup_mount.c: a `cgroup`/`cgroup2` mount = the container's own cgroups
  * (v1: a tmpfs of per-hierarchy binds), at target (resolved in root_fd). */
 int cove_mount_cgroup(const struct cove_init_ctx *ctx, int root_fd, const struct cove_mount *m, int target,
                       cove_err *err);
-/* After pivot_root: the container's terminal also answers at /dev/console. */
-int cove_rootfs_bind_console(int pty_fd, cove_err *err);
+/* After pivot_root: the container's terminal (our stdin) also answers at
+ * /dev/console, when the plan says so. */
+int cove_rootfs_bind_console(const struct cove_init_ctx *ctx, cove_err *err);

@@ -1,13 +1,16 @@
-/* The container's filesystem view, built inside its mount namespace:
+/* The container's filesystem view, built inside its mount namespace by
+ * carrying out the plan made before clone (mount_plan.h):
  *   1. make "/" a slave so nothing we do propagates back to the host;
  *   2. bind the rootfs onto itself and hold it as an fd;
- *   3. mount every config mount in order onto targets resolved inside that
- *      fd (openat2 RESOLVE_IN_ROOT), binds cloned as detached trees;
- *   4. default devices and /dev links;
- *   5. pivot_root into it and detach the old root.
- * Masked/readonly paths and root.readonly come after pivot_root, when "/"
- * is the container's and no host path is reachable by name. */
+ *   3. the plan's mounts, in order, onto targets resolved inside that fd
+ *      (openat2 RESOLVE_IN_ROOT), binds cloned as detached trees; then its
+ *      devices and /dev links;
+ *   4. pivot_root into it and detach the old root.
+ * The console, readonly/masked paths and root.readonly come after
+ * pivot_root, when "/" is the container's and no host path is reachable by
+ * name. */
 #include "internal.h"
+#include "mount_plan.h"
 
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
@@ -24,6 +27,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <stdint.h>
 #include <unistd.h>
 
 static bool is_type(const struct cove_mount *m, const char *t)
@@ -80,9 +84,9 @@ static const char *host_fallback(const struct cove_mount *m)
   return NULL;
 }
 
-static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cove_err *err)
+static int mount_one(const struct cove_init_ctx *ctx, int root_fd, const struct cove_mop *op, cove_err *err)
 {
-  const struct cove_mount *m = &ctx->spec->mounts[i];
+  const struct cove_mount *m = op->mount;
   bool file = false;
   _cleanup_close_ int src_fd = -1;
   if (m->bind) {
@@ -106,8 +110,6 @@ static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cov
     return cove_mount_cgroup(ctx, root_fd, m, target, err);
 
   const char *type = m->type;
-  if (is_type(m, "cgroup"))
-    type = "cgroup2"; /* v1 per-controller mounts are not offered */
   char tpath[32];
   cove_fd_path(tpath, target);
   const char *source = m->source && *m->source ? m->source : type;
@@ -127,8 +129,8 @@ static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cov
   }
   int saved = errno;
   const char *fb = host_fallback(m);
-  if (fb && (saved == EPERM || saved == EBUSY || saved == EACCES) && (ctx->userns || ctx->outer_userns)) {
-    cove_debug("mounts[%zu]: %s not mountable here (%s), binding host %s", i, type, strerror(saved), fb);
+  if (fb && (saved == EPERM || saved == EBUSY || saved == EACCES) && op->host_fallback_ok) {
+    cove_debug("mounts[%zu]: %s not mountable here (%s), binding host %s", op->index, type, strerror(saved), fb);
     struct cove_mount fbm = *m;
     fbm.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (m->attr_set & MOUNT_ATTR_RDONLY);
     fbm.attr_clr = 0;
@@ -141,20 +143,14 @@ static int mount_one(const struct cove_init_ctx *ctx, int root_fd, size_t i, cov
   return cove_error(err, saved, "mount %s", type);
 }
 
-struct dev_spec {
-  const char *name;
-  unsigned maj, min;
-};
-static const struct dev_spec default_devs[] = {
-  {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
-};
-
 /* mknod as real root; in a user namespace mknod is refused, so bind the
  * host's node over an empty file instead (what runc and bwrap do). */
-static int make_device(const struct cove_init_ctx *ctx, int root_fd, const char *path, char type, unsigned maj,
-                       unsigned min, mode_t perm, uid_t uid, gid_t gid, cove_err *err)
+static int make_device(int root_fd, const struct cove_mop *op, cove_err *err)
 {
-  if (!ctx->userns && !ctx->outer_userns) {
+  const char *path = op->path;
+  char type = op->dev_type;
+  unsigned maj = op->major, min = op->minor;
+  if (!op->bind_host) {
     _cleanup_close_ int parent = -1;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
@@ -173,11 +169,11 @@ static int make_device(const struct cove_init_ctx *ctx, int root_fd, const char 
       return cove_error(err, errno, "open %s", dir);
     mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
     unlinkat(parent, base, 0);
-    if (mknodat(parent, base, fmt | perm, makedev(maj, min)) < 0)
+    if (mknodat(parent, base, fmt | op->mode, makedev(maj, min)) < 0)
       return cove_error(err, errno, "mknod %s", path);
-    if (fchownat(parent, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    if (fchownat(parent, base, op->uid, op->gid, AT_SYMLINK_NOFOLLOW) < 0)
       return cove_error(err, errno, "chown %s", path);
-    if (fchmodat(parent, base, perm, 0) < 0)
+    if (fchmodat(parent, base, op->mode, 0) < 0)
       return cove_error(err, errno, "chmod %s", path);
     return 0;
   }
@@ -202,27 +198,8 @@ static int make_device(const struct cove_init_ctx *ctx, int root_fd, const char 
   return bind_at(src, "", false, &m, target, err);
 }
 
-static int setup_dev(const struct cove_init_ctx *ctx, int root_fd, cove_err *err)
+static int dev_links(int root_fd, cove_err *err)
 {
-  const struct cove_spec *s = ctx->spec;
-  for (size_t i = 0; i < sizeof default_devs / sizeof *default_devs; i++) {
-    char path[32];
-    snprintf(path, sizeof path, "/dev/%s", default_devs[i].name);
-    bool overridden = false;
-    for (size_t j = 0; j < s->n_devices; j++)
-      overridden |= strcmp(s->devices[j].path, path) == 0;
-    if (overridden)
-      continue;
-    if (make_device(ctx, root_fd, path, 'c', default_devs[i].maj, default_devs[i].min, 0666, 0, 0, err) < 0)
-      return cove_error_prefix(err, "default device");
-  }
-  for (size_t j = 0; j < s->n_devices; j++) {
-    const struct cove_device *d = &s->devices[j];
-    if (make_device(ctx, root_fd, d->path, d->type, (unsigned)d->major, (unsigned)d->minor,
-                    d->has_mode ? (d->mode & 07777) : 0666, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, err) < 0)
-      return cove_error_prefix(err, "linux.devices[%zu]", j);
-  }
-
   _cleanup_close_ int devp = cove_mkpath_in_root(root_fd, "/dev", false, 0755, err);
   if (devp < 0)
     return -1;
@@ -249,14 +226,6 @@ static int setup_dev(const struct cove_init_ctx *ctx, int root_fd, cove_err *err
   return 0;
 }
 
-static bool dev_is_mounted(const struct cove_spec *s)
-{
-  for (size_t i = 0; i < s->n_mounts; i++)
-    if (strcmp(s->mounts[i].destination, "/dev") == 0)
-      return true;
-  return false;
-}
-
 /* No mount namespace: the host's mount table is shared and never touched
  * (spec.c refused every config that would need a mount). chroot is all
  * there is; unlike pivot_root it leaves the host's tree reachable to a
@@ -278,6 +247,8 @@ static int chroot_shared_ns(const struct cove_init_ctx *ctx, cove_err *err)
   return 0;
 }
 
+static int run_phase(const struct cove_init_ctx *ctx, int root_fd, enum cove_mop_phase phase, cove_err *err);
+
 int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
 {
   const struct cove_spec *s = ctx->spec;
@@ -297,13 +268,8 @@ int cove_rootfs_setup(const struct cove_init_ctx *ctx, cove_err *err)
   if (root_fd < 0 || cove_move_mount(root_fd, "", under, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     return cove_error(err, errno, "bind rootfs %s", s->root_path_abs);
 
-  for (size_t i = 0; i < s->n_mounts; i++)
-    if (mount_one(ctx, root_fd, i, err) < 0)
-      return cove_error_prefix(err, "mounts[%zu] (%s)", i, s->mounts[i].destination);
-
-  if (dev_is_mounted(s) || s->n_devices)
-    if (setup_dev(ctx, root_fd, err) < 0)
-      return -1;
+  if (run_phase(ctx, root_fd, COVE_MOP_BEFORE_PIVOT, err) < 0)
+    return -1;
 
   if (cove_init_before_pivot(ctx, err) < 0)
     return -1;
@@ -366,7 +332,18 @@ static int mask_path(const char *path, cove_err *err)
   return 0;
 }
 
-int cove_rootfs_bind_console(int pty_fd, cove_err *err)
+static int readonly_path(const char *path, cove_err *err)
+{
+  _cleanup_close_ int fd = open_after_pivot(path, err);
+  if (fd < 0)
+    return err->code == ENOENT ? 0 : -1;
+  struct cove_mount m = {.rattr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+  if (bind_at(fd, "", true, &m, fd, err) < 0)
+    return cove_error_prefix(err, "make %s read-only", path);
+  return 0;
+}
+
+static int bind_console(int pty_fd, cove_err *err)
 {
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
@@ -379,34 +356,54 @@ int cove_rootfs_bind_console(int pty_fd, cove_err *err)
   return 0;
 }
 
-static int readonly_path(const char *path, cove_err *err)
+static int run_op(const struct cove_init_ctx *ctx, int root_fd, const struct cove_mop *op, cove_err *err)
 {
-  _cleanup_close_ int fd = open_after_pivot(path, err);
-  if (fd < 0)
-    return err->code == ENOENT ? 0 : -1;
-  struct cove_mount m = {.rattr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
-  if (bind_at(fd, "", true, &m, fd, err) < 0)
-    return cove_error_prefix(err, "make %s read-only", path);
+  switch (op->kind) {
+  case COVE_MOP_MOUNT:
+    return mount_one(ctx, root_fd, op, err);
+  case COVE_MOP_DEVICE:
+    return make_device(root_fd, op, err);
+  case COVE_MOP_DEV_LINKS:
+    return dev_links(root_fd, err);
+  case COVE_MOP_CONSOLE:
+    return bind_console(STDIN_FILENO, err);
+  case COVE_MOP_READONLY:
+    return readonly_path(op->path, err);
+  case COVE_MOP_MASK:
+    return mask_path(op->path, err);
+  case COVE_MOP_ROOT_READONLY: {
+    struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (cove_mount_setattr(AT_FDCWD, "/", 0, &a) < 0)
+      return cove_error(err, errno, "root.readonly: remount / read-only");
+    return 0;
+  }
+  case COVE_MOP_ROOT_PROPAGATION:
+    if (mount(NULL, "/", NULL, op->propagation, NULL) < 0)
+      return cove_error(err, errno, "linux.rootfsPropagation");
+    return 0;
+  }
+  return cove_error(err, EINVAL, "mount plan: unknown operation %d", (int)op->kind);
+}
+
+/* Carry out the plan's operations of one phase, in order. */
+static int run_phase(const struct cove_init_ctx *ctx, int root_fd, enum cove_mop_phase phase, cove_err *err)
+{
+  for (size_t i = 0; i < ctx->plan->n; i++) {
+    const struct cove_mop *op = &ctx->plan->ops[i];
+    if (op->phase == phase && run_op(ctx, root_fd, op, err) < 0) {
+      cove_mop_error_prefix(op, err);
+      return -1;
+    }
+  }
   return 0;
+}
+
+int cove_rootfs_bind_console(const struct cove_init_ctx *ctx, cove_err *err)
+{
+  return run_phase(ctx, -1, COVE_MOP_AT_CONSOLE, err);
 }
 
 int cove_rootfs_finalize(const struct cove_init_ctx *ctx, cove_err *err)
 {
-  const struct cove_spec *s = ctx->spec;
-  if (!s->ns[COVE_NS_MOUNT].wanted)
-    return 0; /* nothing here may run in the host's mount namespace */
-  for (size_t i = 0; i < s->readonly_paths.n; i++)
-    if (readonly_path(s->readonly_paths.v[i], err) < 0)
-      return cove_error_prefix(err, "linux.readonlyPaths[%zu]", i);
-  for (size_t i = 0; i < s->masked_paths.n; i++)
-    if (mask_path(s->masked_paths.v[i], err) < 0)
-      return cove_error_prefix(err, "linux.maskedPaths[%zu]", i);
-  if (s->root_readonly) {
-    struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
-    if (cove_mount_setattr(AT_FDCWD, "/", 0, &a) < 0)
-      return cove_error(err, errno, "root.readonly: remount / read-only");
-  }
-  if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
-    return cove_error(err, errno, "linux.rootfsPropagation");
-  return 0;
+  return run_phase(ctx, -1, COVE_MOP_FINAL, err);
 }

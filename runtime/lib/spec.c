@@ -22,19 +22,25 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* The one namespace table: config.json's name, /proc/PID/ns's, the flag. */
 static const struct {
-  const char *name;
+  const char *name, *proc;
   int flag;
 } ns_table[COVE_NS_COUNT] = {
-  [COVE_NS_USER] = {"user", CLONE_NEWUSER},       [COVE_NS_MOUNT] = {"mount", CLONE_NEWNS},
-  [COVE_NS_PID] = {"pid", CLONE_NEWPID},          [COVE_NS_NET] = {"network", CLONE_NEWNET},
-  [COVE_NS_UTS] = {"uts", CLONE_NEWUTS},          [COVE_NS_IPC] = {"ipc", CLONE_NEWIPC},
-  [COVE_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP}, [COVE_NS_TIME] = {"time", CLONE_NEWTIME},
+  [COVE_NS_USER] = {"user", "user", CLONE_NEWUSER},       [COVE_NS_MOUNT] = {"mount", "mnt", CLONE_NEWNS},
+  [COVE_NS_PID] = {"pid", "pid", CLONE_NEWPID},           [COVE_NS_NET] = {"network", "net", CLONE_NEWNET},
+  [COVE_NS_UTS] = {"uts", "uts", CLONE_NEWUTS},           [COVE_NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
+  [COVE_NS_CGROUP] = {"cgroup", "cgroup", CLONE_NEWCGROUP}, [COVE_NS_TIME] = {"time", "time", CLONE_NEWTIME},
 };
 
 const char *cove_ns_name(enum cove_ns_kind k)
 {
   return ns_table[k].name;
+}
+
+const char *cove_ns_proc_name(enum cove_ns_kind k)
+{
+  return ns_table[k].proc;
 }
 
 int cove_ns_clone_flag(enum cove_ns_kind k)
@@ -551,8 +557,6 @@ static int sysctl_ns(const char *k)
 
 int cove_spec_check_sysctl_ns(const struct cove_spec *s, enum cove_ns_kind k, int fd, cove_err *err)
 {
-  static const char *const proc_name[COVE_NS_COUNT] = {[COVE_NS_NET] = "net", [COVE_NS_IPC] = "ipc",
-                                                       [COVE_NS_UTS] = "uts"};
   const char *key = NULL;
   for (size_t i = 0; i < s->n_sysctl && !key; i++)
     if (sysctl_ns(s->sysctl[i].key) == (int)k)
@@ -560,7 +564,7 @@ int cove_spec_check_sysctl_ns(const struct cove_spec *s, enum cove_ns_kind k, in
   if (!key)
     return 0;
   char own[32];
-  snprintf(own, sizeof own, "/proc/self/ns/%s", proc_name[k]);
+  snprintf(own, sizeof own, "/proc/self/ns/%s", cove_ns_proc_name(k));
   struct stat joined, mine;
   if (fstat(fd, &joined) < 0)
     return cove_error(err, errno, "config.json: linux.namespaces (%s).path: %s", cove_ns_name(k), s->ns[k].path);
@@ -664,6 +668,28 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
     return cove_error_prefix(err, "config.json");
   if (strncmp(s->oci_version, "1.", 2) != 0)
     return cove_error(err, 0, "config.json: ociVersion: \"%s\" is not a 1.x runtime-spec version", s->oci_version);
+  return 0;
+}
+
+/* What create keeps with the container's state (state.c): no root, mounts
+ * or namespaces, so nothing here looks at the bundle or the host. */
+int cove_spec_parse_kept(struct cove_spec *s, const char *json, size_t len, cove_err *err)
+{
+  memset(s, 0, sizeof *s);
+  _cleanup_free_ char *copy = strndup(json, len);
+  if (!copy)
+    return cove_error(err, ENOMEM, "kept spec");
+  if (!(s->tree = cove_json_parse(copy, "kept spec", err)))
+    return -1;
+  if (!YAJL_IS_OBJECT(s->tree))
+    return cove_error(err, EINVAL, "kept spec: not an object");
+  yajl_val lx = NULL;
+  int r = cove_json_string(s->tree, "ociVersion", "", &s->oci_version, err);
+  if (r == 0)
+    cove_error(err, EINVAL, "ociVersion: missing");
+  if (r <= 0 || parse_process(s, s->tree, err) < 0 || parse_hooks(s, s->tree, err) < 0 ||
+      cove_json_object(s->tree, "linux", "", &lx, err) < 0 || (lx && cove_spec_parse_seccomp(lx, "linux", s, err) < 0))
+    return cove_error_prefix(err, "kept spec");
   return 0;
 }
 

@@ -5,6 +5,9 @@
 
 #include "cove/cleanup.h"
 #include "cove/json.h"
+#include "cove/log.h"
+#include "internal.h"
+#include "cove/jsongen.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -245,6 +248,75 @@ void cove_state_release(struct cove_state *st)
   st->annotations_json = NULL;
 }
 
+/* Only what later commands use: exec (process defaults, seccomp), start
+ * and delete (poststart, poststop). Copied from the parsed tree, so it is
+ * exactly what create validated. */
+int cove_state_keep_spec(int dirfd, const struct cove_spec *s, cove_err *err)
+{
+  if (!s->tree)
+    return 0; /* a spec built in memory: later commands read the bundle */
+  _cleanup_close_ int fd = openat(dirfd, "spec.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  _cleanup_fclose_ FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+  if (!f)
+    return cove_error(err, errno, "keep the spec with the state");
+  fd = -1;
+  struct cove_gen g;
+  if (cove_gen_init(&g, f, err) < 0)
+    return -1;
+  yajl_gen_config(g.g, yajl_gen_beautify, 0);
+  cove_gen_map_open(&g);
+  cove_gen_kv_str(&g, "ociVersion", s->oci_version);
+  yajl_val v, h = cove_json_field(s->tree, "hooks");
+  if ((v = cove_json_field(s->tree, "process"))) {
+    cove_gen_key(&g, "process");
+    cove_gen_value(&g, v);
+  }
+  cove_gen_key(&g, "hooks");
+  cove_gen_map_open(&g);
+  static const char *const later[] = {"poststart", "poststop"};
+  for (size_t i = 0; i < sizeof later / sizeof *later; i++)
+    if ((v = cove_json_field(h, later[i]))) {
+      cove_gen_key(&g, later[i]);
+      cove_gen_value(&g, v);
+    }
+  cove_gen_map_close(&g);
+  if ((v = cove_json_field(cove_json_field(s->tree, "linux"), "seccomp"))) {
+    cove_gen_key(&g, "linux");
+    cove_gen_map_open(&g);
+    cove_gen_key(&g, "seccomp");
+    cove_gen_value(&g, v);
+    cove_gen_map_close(&g);
+  }
+  cove_gen_map_close(&g);
+  return cove_gen_finish(&g, "keep the spec with the state");
+}
+
+int cove_state_load_spec(int dirfd, const struct cove_state *st, struct cove_spec *s, cove_err *err)
+{
+  memset(s, 0, sizeof *s);
+  _cleanup_close_ int fd = openat(dirfd, "spec.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT)
+    return cove_spec_load(s, st->bundle, err); /* created by an older cove, or from a spec in memory */
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) < 0)
+    return cove_error(err, errno, "read the kept spec");
+  if (sb.st_size <= 0 || sb.st_size > 16 * 1024 * 1024)
+    return cove_error(err, EINVAL, "corrupt kept spec (size %lld)", (long long)sb.st_size);
+  _cleanup_free_ char *buf = malloc((size_t)sb.st_size);
+  if (!buf)
+    return cove_error(err, ENOMEM, "read the kept spec");
+  size_t len = 0;
+  while (len < (size_t)sb.st_size) {
+    ssize_t n = read(fd, buf + len, (size_t)sb.st_size - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return cove_error(err, n < 0 ? errno : EIO, "read the kept spec");
+    len += (size_t)n;
+  }
+  return cove_spec_parse_kept(s, buf, len, err);
+}
+
 int cove_proc_starttime(pid_t pid, uint64_t *out)
 {
   char path[64], buf[1024];
@@ -293,7 +365,7 @@ enum cove_status cove_state_status(int dirfd, const struct cove_state *st)
 
 int cove_state_remove(const char *root, const char *id, int dirfd, cove_err *err)
 {
-  static const char *const files[] = {"exec.fifo", "start.fifo", "state.json", "state.json.tmp", "cgroup", "cgroup.tmp"};
+  static const char *const files[] = {"exec.fifo", "start.fifo", "state.json", "state.json.tmp", "spec.json", "cgroup", "cgroup.tmp"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     if (unlinkat(dirfd, files[i], 0) < 0 && errno != ENOENT)
       return cove_error(err, errno, "remove state %s", files[i]);

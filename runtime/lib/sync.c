@@ -31,3 +31,18 @@ int cove_sync_recv(int fd, struct cove_sync_msg *m, cove_err *err)
   m->err.msg[sizeof m->err.msg - 1] = 0;
   return 0;
 }
+
+int cove_sync_recv_verdict(int fd, cove_err *err)
+{
+  struct cove_sync_msg m;
+  ssize_t n;
+  do
+    n = recv(fd, &m, sizeof m, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == (ssize_t)sizeof m && m.type == SYNC_ERROR) {
+    m.err.msg[sizeof m.err.msg - 1] = 0;
+    *err = m.err;
+    return -1;
+  }
+  return 0;
+}

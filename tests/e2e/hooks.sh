@@ -117,6 +117,31 @@ assert_eq 0 "$RC" "delete with a failing poststop hook (stderr: $ERR)"
 assert_contains "$ERR" "hooks.poststop[0]" "warning for the failing poststop hook"
 assert_fail cv state "$ID"
 
+# --- what create read stays with the container: the bundle removed (or
+# edited) after create changes nothing for start, exec and delete
+G=$T/gone
+mkbundle "$G"
+set_args "$G" "${LONG[@]}"
+cfg "$G" --arg hl "$HL" '.mounts += [{destination: "/hl", type: "bind", source: $hl, options: ["rbind", "rw"]}]
+  | .hooks = {poststart: [{path: "/bin/sh", args: ["sh", "\($hl)/hook.sh", "poststart"], env: ["PATH=/usr/bin:/bin", "LOG=\($hl)/log", "HOOKVAR=kept"]}],
+              poststop: [{path: "/bin/sh", args: ["sh", "\($hl)/hook.sh", "poststop"], env: ["PATH=/usr/bin:/bin", "LOG=\($hl)/log", "HOOKVAR=kept"]}]}
+  | .process.env += ["KEPT=yes"]'
+: >"$HL/log"
+newid
+assert_ok cv create --bundle "$G" "$ID"
+rm -rf "$G"
+capture cv start "$ID"
+assert_eq 0 "$RC" "start after the bundle was removed (stderr: $ERR)"
+assert_eq "" "$ERR" "start after the bundle was removed: no warning"
+capture cv exec "$ID" sh -c 'echo $KEPT'
+assert_eq 0 "$RC" "exec after the bundle was removed (stderr: $ERR)"
+assert_eq "yes" "$OUT" "exec gets the process defaults create read"
+capture cv delete --force "$ID"
+assert_eq 0 "$RC" "delete after the bundle was removed (stderr: $ERR)"
+assert_eq "" "$ERR" "delete after the bundle was removed: no warning"
+assert_eq "poststart running kept
+poststop stopped kept" "$(awk '{print $1, $2, $5}' "$HL/log")" "poststart and poststop hooks from what create kept"
+
 # --- bad hook entries are refused by name
 for c in '.hooks.prestart = [{path: "relative/hook"}]@hooks.prestart[0].path' \
          '.hooks.poststop = [{path: "/bin/true", timeout: 0}]@hooks.poststop[0].timeout' \

@@ -181,6 +181,9 @@ int cove_spec_parse(struct cove_spec *spec, const char *json, size_t len, const 
  * strings point into the caller's tree. Messages name "process.<field>". */
 int cove_process_parse(yajl_val process, struct cove_process *out, cove_err *err);
 void cove_process_free(struct cove_process *p);
+/* The subset of a spec kept with a container's state after create
+ * (ociVersion, process, the hooks run later, linux.seccomp). */
+int cove_spec_parse_kept(struct cove_spec *spec, const char *json, size_t len, cove_err *err);
 /* Read <bundle>/config.json and parse it. */
 int cove_spec_load(struct cove_spec *spec, const char *bundle, cove_err *err);
 void cove_spec_free(struct cove_spec *spec);
@@ -190,6 +193,8 @@ bool cove_lsm_enabled(const char *lsm);
 
 /* Name <-> CLONE_NEW* helpers shared by parser, features and setns checks. */
 const char *cove_ns_name(enum cove_ns_kind k);
+/* Its name under /proc/PID/ns ("mnt", "net", ...). */
+const char *cove_ns_proc_name(enum cove_ns_kind k);
 int cove_ns_clone_flag(enum cove_ns_kind k);
 /* Refuse, naming the key, a linux.sysctl entry of namespace kind k (net,
  * ipc, uts) when fd, the namespace joined by linux.namespaces[].path, is
