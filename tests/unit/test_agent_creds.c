@@ -7,18 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fails, checks;
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    checks++;                                                                                                          \
-    if (!(cond)) {                                                                                                     \
-      fails++;                                                                                                         \
-      printf("FAIL line %d: ", __LINE__);                                                                              \
-      printf(__VA_ARGS__);                                                                                             \
-      putchar('\n');                                                                                                   \
-    }                                                                                                                  \
-  } while (0)
+#include "check.h"
 
 static char out[8192];
 static size_t olen;

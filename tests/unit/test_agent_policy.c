@@ -6,18 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fails, checks;
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    checks++;                                                                                                          \
-    if (!(cond)) {                                                                                                     \
-      fails++;                                                                                                         \
-      printf("FAIL line %d: ", __LINE__);                                                                              \
-      printf(__VA_ARGS__);                                                                                             \
-      putchar('\n');                                                                                                   \
-    }                                                                                                                  \
-  } while (0)
+#include "check.h"
 
 static struct agent_policy pol;
 static cove_err err;

@@ -11,18 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int fails, checks;
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    checks++;                                                                                                          \
-    if (!(cond)) {                                                                                                     \
-      fails++;                                                                                                         \
-      printf("FAIL line %d: ", __LINE__);                                                                              \
-      printf(__VA_ARGS__);                                                                                             \
-      putchar('\n');                                                                                                   \
-    }                                                                                                                  \
-  } while (0)
+#include "check.h"
 
 /* The options of a typical command, reset before each parse. */
 static bool detach, tty;

@@ -15,18 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fails, checks;
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    checks++;                                                                                                          \
-    if (!(cond)) {                                                                                                     \
-      fails++;                                                                                                         \
-      printf("FAIL line %d: ", __LINE__);                                                                              \
-      printf(__VA_ARGS__);                                                                                             \
-      putchar('\n');                                                                                                   \
-    }                                                                                                                  \
-  } while (0)
+#include "check.h"
 
 static char bundle[64], rootfs[80];
 static struct cove_spec spec;
