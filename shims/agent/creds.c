@@ -288,10 +288,10 @@ int agent_tls_req_parse(const char *buf, size_t len, size_t max, const char *hos
   r->path_len = (size_t)(sp2 - path);
   size_t o = 0;
   put(out, outsz, &o, buf, (size_t)(sp1 + 1 - buf));
-  if (path == sp2)
+  /* origin-form always starts with '/': "https://h?q" becomes "/?q" */
+  if (path == sp2 || *path == '?')
     put(out, outsz, &o, "/", 1);
-  else
-    put(out, outsz, &o, path, (size_t)(sp2 - path));
+  put(out, outsz, &o, path, (size_t)(sp2 - path));
   put(out, outsz, &o, sp2, (size_t)(eol + 2 - sp2));
   bool http10 = !memcmp(ver, "HTTP/1.0", 8);
   r->close = http10;

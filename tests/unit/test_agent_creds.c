@@ -150,6 +150,14 @@ int main(void)
   CHECK(st == AGENT_HTTP_OK && r.chunked && r.close && !strncmp(out, "GET /p HTTP/1.1\r\n", 17) &&
             strstr(out, "Connection: close\r\n\r\n"),
         "absolute-form to origin-form: %s", out);
+  /* fuzz_creds: an absolute URL with a query and no path was forwarded as
+   * "POST ?q HTTP/1.1" (not a valid origin-form target) */
+  st = req("POST https://api.example.com?v2/messages HTTP/1.1\r\nHost: api.example.com\r\n\r\n", &r);
+  out[olen] = 0;
+  CHECK(st == AGENT_HTTP_OK && !strncmp(out, "POST /?v2/messages HTTP/1.1\r\n", 29), "query without a path: %s", out);
+  st = req("GET https://api.example.com HTTP/1.1\r\nHost: api.example.com\r\n\r\n", &r);
+  out[olen] = 0;
+  CHECK(st == AGENT_HTTP_OK && !strncmp(out, "GET / HTTP/1.1\r\n", 16), "no path: %s", out);
   st = req("GET / HTTP/1.0\r\n\r\n", &r);
   out[olen] = 0;
   CHECK(st == AGENT_HTTP_OK && r.close && strstr(out, "Host: api.example.com\r\n"), "HTTP/1.0 without Host: %s", out);
