@@ -99,25 +99,49 @@ static const struct opt *find_opt(const char *name)
   return NULL;
 }
 
+/* mount_setattr(2) keeps the atime mode in one field (MOUNT_ATTR__ATIME)
+ * whose "relatime" value is 0: a mode is set by clearing the whole field
+ * and setting exactly one value, never by or-ing bits (two modes, or a
+ * mode without the field cleared, is EINVAL; "relatime" or-ed in does
+ * nothing). The last atime option wins, as with mount(8). */
+static bool is_atime_opt(const struct opt *o)
+{
+  return strstr(o->name, "atime") && !strstr(o->name, "diratime");
+}
+
+static void set_atime(uint64_t *set, uint64_t *clr, const struct opt *o)
+{
+  uint64_t mode = *set & MOUNT_ATTR__ATIME;
+  if (!o->clear)
+    mode = o->attr; /* noatime, relatime (0), strictatime */
+  else if (mode == o->attr)
+    mode = MOUNT_ATTR_RELATIME; /* atime / nostrictatime: back to the default; norelatime: no-op */
+  *set = (*set & ~(uint64_t)MOUNT_ATTR__ATIME) | mode;
+  *clr |= MOUNT_ATTR__ATIME;
+}
+
 static void apply_flag(struct cove_mount *m, const struct opt *o)
 {
-  if (o->clear) {
+  if (o->clear)
     m->flags &= ~o->flag;
+  else
+    m->flags |= o->flag;
+  if (is_atime_opt(o)) {
+    set_atime(&m->attr_set, &m->attr_clr, o);
+  } else if (o->clear) {
     m->attr_set &= ~o->attr;
     m->attr_clr |= o->attr;
   } else {
-    m->flags |= o->flag;
     m->attr_set |= o->attr;
     m->attr_clr &= ~o->attr;
   }
-  /* atime modes are one field in mount_setattr: a new mode must clear the field first */
-  if (o->attr & (MOUNT_ATTR_NOATIME | MOUNT_ATTR_RELATIME | MOUNT_ATTR_STRICTATIME))
-    m->attr_clr |= MOUNT_ATTR__ATIME;
 }
 
 static void apply_rattr(struct cove_mount *m, const struct opt *o)
 {
-  if (o->clear) {
+  if (is_atime_opt(o)) {
+    set_atime(&m->rattr_set, &m->rattr_clr, o);
+  } else if (o->clear) {
     m->rattr_clr |= o->attr;
     m->rattr_set &= ~o->attr;
   } else {

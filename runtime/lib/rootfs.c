@@ -35,6 +35,18 @@ static bool is_type(const struct cove_mount *m, const char *t)
   return m->type && strcmp(m->type, t) == 0;
 }
 
+/* After EPERM: only the restrictions, without clearing anything (a locked
+ * flag) and without the atime field (a mode cannot be set without clearing
+ * the field first: EINVAL). */
+static int setattr_locked_retry(int tree, unsigned af, struct mount_attr *a)
+{
+  if (a->attr_clr & MOUNT_ATTR__ATIME)
+    cove_debug("atime mode not changed: locked by the host mount");
+  a->attr_clr = 0;
+  a->attr_set &= ~(uint64_t)MOUNT_ATTR__ATIME;
+  return cove_mount_setattr(tree, "", af, a);
+}
+
 /* Clone `src_fd`'s tree (or the host path) detached, set its attributes,
  * and attach it at target_fd. The source is opened once; no string path is
  * looked up again between check and mount. */
@@ -53,16 +65,17 @@ static int bind_at(int src_dfd, const char *src, bool recursive, const struct co
     unsigned af = AT_EMPTY_PATH | ((m->propagation & MS_REC) ? AT_RECURSIVE : 0);
     if (cove_mount_setattr(tree, "", af, &a) < 0) {
       /* A flag the host locked (rootless bind of a nosuid or ro host mount)
-       * cannot be cleared; asking for "rw"/"suid" there is not worth
-       * failing for, but setting restrictions must succeed. */
-      a.attr_clr = 0;
-      if (errno != EPERM || cove_mount_setattr(tree, "", af, &a) < 0)
+       * cannot be cleared, nor can a locked atime mode be changed; asking
+       * for "rw"/"suid"/an atime mode there is not worth failing for, but
+       * setting restrictions must succeed. */
+      if (errno != EPERM || setattr_locked_retry(tree, af, &a) < 0)
         return cove_error(err, errno, "set mount attributes");
     }
   }
   if (m && (m->rattr_set || m->rattr_clr)) {
     struct mount_attr a = {.attr_set = m->rattr_set, .attr_clr = m->rattr_clr};
-    if (cove_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a) < 0)
+    unsigned af = AT_EMPTY_PATH | AT_RECURSIVE;
+    if (cove_mount_setattr(tree, "", af, &a) < 0 && (errno != EPERM || setattr_locked_retry(tree, af, &a) < 0))
       return cove_error(err, errno, "set recursive mount attributes");
   }
   if (cove_move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

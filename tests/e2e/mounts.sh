@@ -73,6 +73,28 @@ assert_match "$(mopts /mnt/ro)" '(^|,)ro(,|$)' "mount options of /mnt/ro"
 assert_match "$(mopts /mnt/rw)" '(^|,)rw(,|$)' "mount options of /mnt/rw"
 assert_eq tmpfs "$(fstype /tmp)" "fstype of /tmp"
 
+# atime modes on binds: one field in mount_setattr(2), the last option
+# wins (two modes at once, or "relatime" or-ed in, were EINVAL or no-ops)
+cfg "$B" --arg h "$H" '.mounts += [
+  {destination: "/mnt/at1", type: "bind", source: $h, options: ["bind","strictatime","noatime"]},
+  {destination: "/mnt/at2", type: "bind", source: $h, options: ["rbind","rnoatime"]},
+  {destination: "/mnt/at3", type: "bind", source: $h, options: ["bind","noatime","relatime"]}]'
+run_in "$B" cat /proc/self/mountinfo
+assert_eq 0 "$RC" "binds with atime modes (stderr: $ERR)"
+MI=$OUT
+if [ "$MODE" = root ]; then
+  assert_match "$(mopts /mnt/at1)" '(^|,)noatime(,|$)' "strictatime then noatime: noatime"
+  assert_match "$(mopts /mnt/at2)" '(^|,)noatime(,|$)' "rnoatime: noatime"
+  assert_match "$(mopts /mnt/at3)" '(^|,)relatime(,|$)' "noatime then relatime: relatime"
+else
+  # rootless: the host mount's atime mode is locked in a user namespace
+  # (the kernel refuses to change it); the bind is made, the mode kept
+  host_atime=$(awk -v m="$(df --output=target "$H" | tail -1)" '$5 == m { o = $6 } END { print o }' /proc/self/mountinfo |
+    grep -oE '(^|,)(noatime|relatime|strictatime)' | tr -d ,)
+  assert_match "$(mopts /mnt/at1)" "(^|,)${host_atime:-relatime}(,|\$)" "rootless: the host's locked atime mode kept"
+fi
+cfg "$B" '.mounts |= map(select(.destination | startswith("/mnt/at") | not))'
+
 # mounts made in the container never show on the host
 grep -F "$T" /proc/self/mountinfo && fail "container mounts visible on the host"
 

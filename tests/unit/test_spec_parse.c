@@ -89,6 +89,20 @@ static void test_mount_options(void)
             (m->attr_clr & MOUNT_ATTR__ATIME) == MOUNT_ATTR__ATIME,
         "noatime: clears the atime field and sets NOATIME");
 
+  /* fuzzunit's findings: the last mode wins, relatime (value 0) counts */
+  m = mount_with("bind", "\"bind\", \"strictatime\", \"noatime\"");
+  CHECK(m && (m->attr_set & MOUNT_ATTR__ATIME) == MOUNT_ATTR_NOATIME && (m->attr_clr & MOUNT_ATTR__ATIME) == MOUNT_ATTR__ATIME,
+        "strictatime then noatime: only NOATIME");
+  m = mount_with("bind", "\"bind\", \"noatime\", \"relatime\"");
+  CHECK(m && (m->attr_set & MOUNT_ATTR__ATIME) == MOUNT_ATTR_RELATIME && (m->attr_clr & MOUNT_ATTR__ATIME) == MOUNT_ATTR__ATIME,
+        "noatime then relatime: the field cleared, relatime");
+  m = mount_with("bind", "\"rbind\", \"rnoatime\"");
+  CHECK(m && (m->rattr_set & MOUNT_ATTR__ATIME) == MOUNT_ATTR_NOATIME && (m->rattr_clr & MOUNT_ATTR__ATIME) == MOUNT_ATTR__ATIME,
+        "rnoatime clears the recursive atime field");
+  m = mount_with("bind", "\"rbind\", \"rstrictatime\", \"rrelatime\"");
+  CHECK(m && (m->rattr_set & MOUNT_ATTR__ATIME) == MOUNT_ATTR_RELATIME && (m->rattr_clr & MOUNT_ATTR__ATIME) == MOUNT_ATTR__ATIME,
+        "rrelatime replaces rstrictatime");
+
   /* recursive attribute variants */
   m = mount_with("bind", "\"rbind\", \"rro\", \"rnosuid\", \"rnodev\", \"rnoexec\"");
   CHECK(m && m->rattr_set == (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) &&
