@@ -369,6 +369,19 @@ int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_
  * -1 if it is not a DNS name or IP literal, or the port is bad */
 int agent_hostport_parse(const char *s, size_t len, char *host, size_t hsz, int *port, int dport);
 bool agent_http_tchar(unsigned char c);
+/* One header line of a head whose lines all end in CRLF (checked by the
+ * caller): name, value trimmed of blanks, and where the next line starts.
+ * strict (requests): the name must be a non-empty token. Returns NULL or
+ * why the line is malformed. Shared by the three HTTP parsers so they
+ * cannot split a line differently. */
+struct agent_http_field {
+  const char *name, *v, *ve, *line, *next;
+  size_t nl;
+};
+const char *agent_http_field(const char *l, const char *lim, bool strict, struct agent_http_field *f);
+bool agent_http_field_is(const struct agent_http_field *f, const char *name);
+/* A Content-Length value: digits only, at most 15 of them; -1 if not. */
+long long agent_http_content_length(const char *v, const char *ve);
 /* An allow-list entry: name, *.suffix, IP literal, each with an optional
  * :port (port 0 = any); bare IPv6 literals have no port */
 int agent_allow_entry_parse(const char *entry, char *host, size_t hsz, int *port);

@@ -297,50 +297,35 @@ int agent_tls_req_parse(const char *buf, size_t len, size_t max, const char *hos
   r->close = http10;
   int nhost = 0;
   for (const char *l = eol + 2; l < end + 2;) {
-    const char *le = memmem(l, (size_t)(end + 2 - l), "\r\n", 2);
-    const char *colon = memchr(l, ':', (size_t)(le - l));
-    if (!colon || colon == l)
-      return req_bad(r, 400, *l == ' ' || *l == '\t' ? "folded header line" : "malformed header line");
-    for (const char *c = l; c < colon; c++)
-      if (!agent_http_tchar((unsigned char)*c))
-        return req_bad(r, 400, "malformed header name");
-    const char *v = colon + 1, *ve = le;
-    while (v < ve && (*v == ' ' || *v == '\t'))
-      v++;
-    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-      ve--;
-    size_t nl = (size_t)(colon - l);
-    if (nl == 4 && !strncasecmp(l, "host", 4)) {
+    struct agent_http_field f;
+    const char *why = agent_http_field(l, end + 2, true, &f);
+    if (why)
+      return req_bad(r, 400, why);
+    if (agent_http_field_is(&f, "host")) {
       char h[256];
       int hp;
       if (++nhost > 1)
         return req_bad(r, 400, "more than one Host header");
-      if (agent_hostport_parse(v, (size_t)(ve - v), h, sizeof h, &hp, 443) < 0 || strcmp(h, host) || hp != port)
+      if (agent_hostport_parse(f.v, (size_t)(f.ve - f.v), h, sizeof h, &hp, 443) < 0 || strcmp(h, host) || hp != port)
         return req_bad(r, 403, "Host header does not match the CONNECT target");
-    } else if (nl == 14 && !strncasecmp(l, "content-length", 14)) {
+    } else if (agent_http_field_is(&f, "content-length")) {
       if (r->content_length >= 0)
         return req_bad(r, 400, "more than one Content-Length");
-      if (v == ve || ve - v > 15)
+      if ((r->content_length = agent_http_content_length(f.v, f.ve)) < 0)
         return req_bad(r, 400, "bad Content-Length");
-      r->content_length = 0;
-      for (const char *c = v; c < ve; c++) {
-        if (!isdigit((unsigned char)*c))
-          return req_bad(r, 400, "bad Content-Length");
-        r->content_length = r->content_length * 10 + (*c - '0');
-      }
-    } else if (nl == 17 && !strncasecmp(l, "transfer-encoding", 17)) {
-      if (r->chunked || ve - v != 7 || strncasecmp(v, "chunked", 7))
+    } else if (agent_http_field_is(&f, "transfer-encoding")) {
+      if (r->chunked || f.ve - f.v != 7 || strncasecmp(f.v, "chunked", 7))
         return req_bad(r, 501, "Transfer-Encoding other than one \"chunked\"");
       r->chunked = true;
-    } else if (nl == 10 && !strncasecmp(l, "connection", 10)) {
-      if (has_token(v, ve, "close"))
+    } else if (agent_http_field_is(&f, "connection")) {
+      if (has_token(f.v, f.ve, "close"))
         r->close = true;
-      else if (http10 && has_token(v, ve, "keep-alive"))
+      else if (http10 && has_token(f.v, f.ve, "keep-alive"))
         r->close = false;
     }
-    if (!hop_header(l, nl))
-      put(out, outsz, &o, l, (size_t)(le + 2 - l));
-    l = le + 2;
+    if (!hop_header(f.name, f.nl))
+      put(out, outsz, &o, l, (size_t)(f.next - l));
+    l = f.next;
   }
   if (r->chunked && r->content_length >= 0)
     return req_bad(r, 400, "both Content-Length and Transfer-Encoding");
@@ -377,35 +362,21 @@ int agent_resp_parse(const char *buf, size_t len, size_t max, const char *method
   bool chunked = false;
   const char *eol = memmem(buf, len, "\r\n", 2);
   for (const char *l = eol + 2; l < end + 2;) {
-    const char *le = memmem(l, (size_t)(end + 2 - l), "\r\n", 2);
-    const char *colon = memchr(l, ':', (size_t)(le - l));
-    if (!colon)
+    struct agent_http_field f;
+    if (agent_http_field(l, end + 2, false, &f))
       return AGENT_HTTP_BAD;
-    const char *v = colon + 1, *ve = le;
-    while (v < ve && (*v == ' ' || *v == '\t'))
-      v++;
-    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-      ve--;
-    size_t nl = (size_t)(colon - l);
-    if (nl == 14 && !strncasecmp(l, "content-length", 14)) {
-      long long cl = 0;
-      if (v == ve || ve - v > 15)
-        return AGENT_HTTP_BAD;
-      for (const char *c = v; c < ve; c++) {
-        if (!isdigit((unsigned char)*c))
-          return AGENT_HTTP_BAD;
-        cl = cl * 10 + (*c - '0');
-      }
-      if (r->length >= 0 && r->length != cl)
+    if (agent_http_field_is(&f, "content-length")) {
+      long long cl = agent_http_content_length(f.v, f.ve);
+      if (cl < 0 || (r->length >= 0 && r->length != cl))
         return AGENT_HTTP_BAD;
       r->length = cl;
-    } else if (nl == 17 && !strncasecmp(l, "transfer-encoding", 17)) {
-      chunked = has_token(v, ve, "chunked");
-    } else if (nl == 10 && !strncasecmp(l, "connection", 10)) {
-      if (has_token(v, ve, "close"))
+    } else if (agent_http_field_is(&f, "transfer-encoding")) {
+      chunked = has_token(f.v, f.ve, "chunked");
+    } else if (agent_http_field_is(&f, "connection")) {
+      if (has_token(f.v, f.ve, "close"))
         r->close = true;
     }
-    l = le + 2;
+    l = f.next;
   }
   if ((r->status >= 100 && r->status < 200) || r->status == 204 || r->status == 304 || !strcmp(method, "HEAD"))
     r->mode = AGENT_BODY_NONE;

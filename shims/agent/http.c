@@ -16,6 +16,46 @@ bool agent_http_tchar(unsigned char c)
   return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c);
 }
 
+const char *agent_http_field(const char *l, const char *lim, bool strict, struct agent_http_field *f)
+{
+  const char *le = memmem(l, (size_t)(lim - l), "\r\n", 2);
+  if (!le)
+    return "malformed header line";
+  const char *colon = memchr(l, ':', (size_t)(le - l));
+  if (!colon || (strict && colon == l))
+    return *l == ' ' || *l == '\t' ? "folded header line" : "malformed header line";
+  if (strict)
+    for (const char *c = l; c < colon; c++)
+      if (!agent_http_tchar((unsigned char)*c))
+        return "malformed header name";
+  const char *v = colon + 1, *ve = le;
+  while (v < ve && (*v == ' ' || *v == '\t'))
+    v++;
+  while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+    ve--;
+  *f = (struct agent_http_field){.name = l, .nl = (size_t)(colon - l), .v = v, .ve = ve, .line = l, .next = le + 2};
+  return NULL;
+}
+
+bool agent_http_field_is(const struct agent_http_field *f, const char *name)
+{
+  size_t n = strlen(name);
+  return f->nl == n && !strncasecmp(f->name, name, n);
+}
+
+long long agent_http_content_length(const char *v, const char *ve)
+{
+  if (v == ve || ve - v > 15)
+    return -1;
+  long long n = 0;
+  for (const char *c = v; c < ve; c++) {
+    if (!isdigit((unsigned char)*c))
+      return -1;
+    n = n * 10 + (*c - '0');
+  }
+  return n;
+}
+
 bool agent_ip_literal(const char *h)
 {
   unsigned char b[16];
@@ -313,44 +353,29 @@ int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_
   int nhost = 0;
   bool te = false;
   for (const char *l = eol + 2; l < end + 2;) {
-    const char *le = memmem(l, (size_t)(end + 2 - l), "\r\n", 2);
-    const char *colon = memchr(l, ':', (size_t)(le - l));
-    if (!colon || colon == l)
-      return bad(r, 400, *l == ' ' || *l == '\t' ? "folded header line" : "malformed header line");
-    for (const char *c = l; c < colon; c++)
-      if (!agent_http_tchar((unsigned char)*c))
-        return bad(r, 400, "malformed header name");
-    const char *v = colon + 1, *ve = le;
-    while (v < ve && (*v == ' ' || *v == '\t'))
-      v++;
-    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-      ve--;
-    size_t nl = (size_t)(colon - l);
-    if (nl == 4 && !strncasecmp(l, "host", 4)) {
+    struct agent_http_field f;
+    const char *why = agent_http_field(l, end + 2, true, &f);
+    if (why)
+      return bad(r, 400, why);
+    if (agent_http_field_is(&f, "host")) {
       char hh[256];
       int hp;
       if (++nhost > 1)
         return bad(r, 400, "more than one Host header");
-      if (agent_hostport_parse(v, (size_t)(ve - v), hh, sizeof hh, &hp, r->is_connect ? 443 : 80) < 0 ||
+      if (agent_hostport_parse(f.v, (size_t)(f.ve - f.v), hh, sizeof hh, &hp, r->is_connect ? 443 : 80) < 0 ||
           strcmp(hh, r->host) || hp != r->port)
         return bad(r, 403, "Host header does not match the request target");
-    } else if (nl == 14 && !strncasecmp(l, "content-length", 14)) {
+    } else if (agent_http_field_is(&f, "content-length")) {
       if (r->content_length >= 0)
         return bad(r, 400, "more than one Content-Length");
-      if (v == ve || ve - v > 15)
+      if ((r->content_length = agent_http_content_length(f.v, f.ve)) < 0)
         return bad(r, 400, "bad Content-Length");
-      r->content_length = 0;
-      for (const char *c = v; c < ve; c++) {
-        if (!isdigit((unsigned char)*c))
-          return bad(r, 400, "bad Content-Length");
-        r->content_length = r->content_length * 10 + (*c - '0');
-      }
-    } else if (nl == 17 && !strncasecmp(l, "transfer-encoding", 17)) {
+    } else if (agent_http_field_is(&f, "transfer-encoding")) {
       te = true;
     }
-    if (!r->is_connect && !dropped_header(l, nl))
-      emit(out, outsz, &o, l, (size_t)(le + 2 - l));
-    l = le + 2;
+    if (!r->is_connect && !dropped_header(f.name, f.nl))
+      emit(out, outsz, &o, l, (size_t)(f.next - l));
+    l = f.next;
   }
   if (te)
     return bad(r, 411, "Transfer-Encoding in a request is not proxied (send Content-Length)");
