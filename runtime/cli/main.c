@@ -48,7 +48,7 @@ static const char usage[] =
   "  --log-format FMT    text (default) or json\n"
   "  --debug             verbose logging\n"
   "  --systemd-cgroup    the container's cgroup is a systemd scope (cgroupsPath slice:prefix:name)\n"
-  "  --cgroup-manager M  cgroupfs (default) or disabled: no cgroups, limits NOT enforced\n"
+  "  --cgroup-manager M  cgroupfs (default), systemd, or disabled: no cgroups, limits NOT enforced\n"
   "  --rootless VALUE    accepted for compatibility (rootless mode is detected)\n"
   "  -v, --version       print the version\n"
   "  -h, --help          this help; `cove COMMAND --help` for a command\n";
