@@ -9,6 +9,7 @@
  * result record written. docs/agent.md describes the formats. */
 #pragma once
 #include "cove/error.h"
+#include "tls_module.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -312,21 +313,20 @@ struct agent_body {
 void agent_body_init(struct agent_body *b, enum agent_body_mode m, long long len);
 long agent_body_scan(struct agent_body *b, const char *p, size_t n);
 
-/* tls.c: OpenSSL behind a small interface (stubs without it) */
-bool agent_tls_available(void);
+/* tls_load.c: the TLS module (tls_module.h), loaded on first use. The
+ * calls below go through its table; load fails with why (module missing,
+ * not trusted, built without OpenSSL). */
+int agent_tls_load(cove_err *err);
 struct agent_tls *agent_tls_new(cove_err *err);
 void agent_tls_free(struct agent_tls *t);
 /* The CA certificate, PEM (static for the run) */
 const char *agent_tls_ca_pem(struct agent_tls *t);
-struct agent_tls_conn;
 /* server: we present a leaf for host (signed by the run CA), ALPN
  * http/1.1 only. client: we verify the upstream against the host's trust
  * store (SSL_CERT_FILE respected) with a hostname check, SNI host. */
 struct agent_tls_conn *agent_tls_server(struct agent_tls *t, int fd, const char *host);
 struct agent_tls_conn *agent_tls_client(struct agent_tls *t, int fd, const char *host);
 void agent_tls_conn_free(struct agent_tls_conn *c);
-/* >0 bytes / done, 0 EOF, AGENT_TLS_WANT_READ/WRITE, AGENT_TLS_ERR */
-enum { AGENT_TLS_ERR = -1, AGENT_TLS_WANT_READ = -2, AGENT_TLS_WANT_WRITE = -3 };
 int agent_tls_handshake(struct agent_tls_conn *c);
 int agent_tls_read(struct agent_tls_conn *c, char *buf, size_t n);
 int agent_tls_write(struct agent_tls_conn *c, const char *buf, size_t n);

@@ -85,9 +85,8 @@ int agent_creds_load(struct agent_ctx *ctx, cove_err *err)
   *out = NULL;
   if (!p->n_creds)
     return 0;
-  if (!agent_tls_available())
-    return cove_error(err, 0, "credentials: this cove was built without OpenSSL (libssl-dev), which the credential "
-                              "proxy needs for TLS; refusing to run with credentials");
+  if (agent_tls_load(err) < 0)
+    return cove_error_prefix(err, "credentials: refusing to run");
   struct agent_creds *cr = calloc(1, sizeof *cr);
   if (!cr)
     return cove_error(err, ENOMEM, "credentials");

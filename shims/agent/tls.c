@@ -7,15 +7,16 @@
  * client side verifies the upstream against the default trust store
  * (SSL_CERT_FILE / SSL_CERT_DIR respected) and checks the host name.
  *
- * Built without OpenSSL, every entry point fails and a policy with
- * credentials is refused (creds.c). */
-#include "agent.h"
+ * Built as cove-tls.so, loaded by tls_load.c only when a run has
+ * credentials (tls_module.h says why); everything here is static but the
+ * one table at the end. */
+#include "tls_module.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#ifdef COVE_HAVE_OPENSSL
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -25,6 +26,9 @@
 #include <openssl/x509v3.h>
 
 #define MAX_LEAVES 32
+
+static void agent_tls_free(struct agent_tls *t);
+static void agent_tls_conn_free(struct agent_tls_conn *c);
 
 struct agent_tls {
   EVP_PKEY *ca_key, *leaf_key; /* one key for every leaf of the run */
@@ -44,11 +48,6 @@ struct agent_tls_conn {
   char host[256]; /* server: the name the agent's SNI must give */
   char err[256];
 };
-
-bool agent_tls_available(void)
-{
-  return true;
-}
 
 static EVP_PKEY *p256(void)
 {
@@ -130,11 +129,13 @@ static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
   return SSL_TLSEXT_ERR_OK;
 }
 
-struct agent_tls *agent_tls_new(cove_err *err)
+static struct agent_tls *agent_tls_new(char *err, size_t errsz)
 {
   struct agent_tls *t = calloc(1, sizeof *t);
-  if (!t)
-    return cove_error(err, 0, "out of memory"), NULL;
+  if (!t) {
+    snprintf(err, errsz, "out of memory");
+    return NULL;
+  }
   BIO *b = NULL;
   if (!(t->ca_key = p256()) || !(t->leaf_key = p256()) ||
       !(t->ca = make_cert("cove agent run CA", t->ca_key, NULL, t->ca_key, true)))
@@ -169,13 +170,13 @@ struct agent_tls *agent_tls_new(cove_err *err)
 fail:
   BIO_free(b);
   unsigned long e = ERR_get_error();
-  cove_error(err, 0, "OpenSSL: %s", e ? ERR_reason_error_string(e) : "failed");
+  snprintf(err, errsz, "OpenSSL: %s", e && ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "failed");
   ERR_clear_error();
   agent_tls_free(t);
   return NULL;
 }
 
-void agent_tls_free(struct agent_tls *t)
+static void agent_tls_free(struct agent_tls *t)
 {
   if (!t)
     return;
@@ -190,7 +191,7 @@ void agent_tls_free(struct agent_tls *t)
   free(t);
 }
 
-const char *agent_tls_ca_pem(struct agent_tls *t)
+static const char *agent_tls_ca_pem(struct agent_tls *t)
 {
   return t->ca_pem;
 }
@@ -226,7 +227,7 @@ static struct agent_tls_conn *conn_new(SSL_CTX *ctx, int fd, bool server)
   return c;
 }
 
-struct agent_tls_conn *agent_tls_server(struct agent_tls *t, int fd, const char *host)
+static struct agent_tls_conn *agent_tls_server(struct agent_tls *t, int fd, const char *host)
 {
   X509 *leaf = leaf_for(t, host);
   struct agent_tls_conn *c = leaf ? conn_new(t->server, fd, true) : NULL;
@@ -244,7 +245,7 @@ struct agent_tls_conn *agent_tls_server(struct agent_tls *t, int fd, const char 
   return c;
 }
 
-struct agent_tls_conn *agent_tls_client(struct agent_tls *t, int fd, const char *host)
+static struct agent_tls_conn *agent_tls_client(struct agent_tls *t, int fd, const char *host)
 {
   struct agent_tls_conn *c = conn_new(t->client, fd, false);
   if (c && (!SSL_set_tlsext_host_name(c->ssl, host) || !SSL_set1_host(c->ssl, host))) {
@@ -257,7 +258,7 @@ struct agent_tls_conn *agent_tls_client(struct agent_tls *t, int fd, const char 
   return c;
 }
 
-void agent_tls_conn_free(struct agent_tls_conn *c)
+static void agent_tls_conn_free(struct agent_tls_conn *c)
 {
   if (!c)
     return;
@@ -291,97 +292,49 @@ static int result(struct agent_tls_conn *c, int r)
   return e == SSL_ERROR_SYSCALL && SSL_is_init_finished(c->ssl) ? 0 : AGENT_TLS_ERR;
 }
 
-int agent_tls_handshake(struct agent_tls_conn *c)
+static int agent_tls_handshake(struct agent_tls_conn *c)
 {
   return result(c, SSL_do_handshake(c->ssl));
 }
 
-int agent_tls_read(struct agent_tls_conn *c, char *buf, size_t n)
+static int agent_tls_read(struct agent_tls_conn *c, char *buf, size_t n)
 {
   return result(c, SSL_read(c->ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n)));
 }
 
-int agent_tls_write(struct agent_tls_conn *c, const char *buf, size_t n)
+static int agent_tls_write(struct agent_tls_conn *c, const char *buf, size_t n)
 {
   return result(c, SSL_write(c->ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n)));
 }
 
-bool agent_tls_pending(struct agent_tls_conn *c)
+static bool agent_tls_pending(struct agent_tls_conn *c)
 {
   return SSL_pending(c->ssl) > 0;
 }
 
-const char *agent_tls_sni(struct agent_tls_conn *c)
+static const char *agent_tls_sni(struct agent_tls_conn *c)
 {
   return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
 }
 
-const char *agent_tls_error(struct agent_tls_conn *c)
+static const char *agent_tls_error(struct agent_tls_conn *c)
 {
   return c->err[0] ? c->err : "TLS error";
 }
 
-#else /* !COVE_HAVE_OPENSSL */
-
-bool agent_tls_available(void)
-{
-  return false;
-}
-struct agent_tls *agent_tls_new(cove_err *err)
-{
-  return cove_error(err, 0, "built without OpenSSL"), NULL;
-}
-void agent_tls_free(struct agent_tls *t)
-{
-  (void)t;
-}
-const char *agent_tls_ca_pem(struct agent_tls *t)
-{
-  (void)t;
-  return "";
-}
-struct agent_tls_conn *agent_tls_server(struct agent_tls *t, int fd, const char *host)
-{
-  (void)t, (void)fd, (void)host;
-  return NULL;
-}
-struct agent_tls_conn *agent_tls_client(struct agent_tls *t, int fd, const char *host)
-{
-  (void)t, (void)fd, (void)host;
-  return NULL;
-}
-void agent_tls_conn_free(struct agent_tls_conn *c)
-{
-  (void)c;
-}
-int agent_tls_handshake(struct agent_tls_conn *c)
-{
-  (void)c;
-  return AGENT_TLS_ERR;
-}
-int agent_tls_read(struct agent_tls_conn *c, char *buf, size_t n)
-{
-  (void)c, (void)buf, (void)n;
-  return AGENT_TLS_ERR;
-}
-int agent_tls_write(struct agent_tls_conn *c, const char *buf, size_t n)
-{
-  (void)c, (void)buf, (void)n;
-  return AGENT_TLS_ERR;
-}
-bool agent_tls_pending(struct agent_tls_conn *c)
-{
-  (void)c;
-  return false;
-}
-const char *agent_tls_sni(struct agent_tls_conn *c)
-{
-  (void)c;
-  return NULL;
-}
-const char *agent_tls_error(struct agent_tls_conn *c)
-{
-  (void)c;
-  return "built without OpenSSL";
-}
-#endif
+__attribute__((visibility("default"))) const struct agent_tls_module cove_tls_module_v1 = {
+    .version = AGENT_TLS_MODULE_VERSION,
+    .size = sizeof(struct agent_tls_module),
+    .tls_new = agent_tls_new,
+    .tls_free = agent_tls_free,
+    .ca_pem = agent_tls_ca_pem,
+    .server = agent_tls_server,
+    .client = agent_tls_client,
+    .conn_free = agent_tls_conn_free,
+    .handshake = agent_tls_handshake,
+    .read = agent_tls_read,
+    .write = agent_tls_write,
+    .pending = agent_tls_pending,
+    .sni = agent_tls_sni,
+    .error = agent_tls_error,
+};

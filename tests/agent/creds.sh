@@ -294,4 +294,46 @@ assert_ne 0 "$RC" "a credential file the sandbox sees is refused"
 assert_contains "$ERR" "credentials[0].file" "and named"
 rm -f "$WS/token"
 
+# 8. the TLS module (cove-tls.so): cove itself links no OpenSSL; the module
+# is loaded only by a run with credentials, only from cove's own directory
+# or the install's, and only when no one else can write it or its directory
+if ldd "$COVE" | grep -Eq 'libssl|libcrypto'; then
+  fail "cove links OpenSSL: $(ldd "$COVE" | grep -E 'libssl|libcrypto' | tr '\n' ' ')"
+else
+  pass "cove links no OpenSSL (it loads cove-tls.so when a run has credentials)"
+fi
+if command -v cc >/dev/null; then
+  printf '%s\n' '#include <stdio.h>' '#include <stdlib.h>' \
+    '__attribute__((constructor)) static void planted(void) { const char *m = getenv("PLANT_MARK"); FILE *f = m ? fopen(m, "w") : 0; if (f) fclose(f); }' \
+    'const int cove_tls_module_v1 = 1;' >"$T/plant.c"
+  cc -shared -fPIC -o "$T/plant.so" "$T/plant.c" || die "cc could not build the planted module"
+  export PLANT_MARK=$T/planted
+  # a cove in a directory others can write: a module planted there is refused
+  mkdir "$T/open" && cp "$COVE" "$T/open/cove" && cp "$T/plant.so" "$T/open/cove-tls.so" && chmod 0777 "$T/open"
+  DEMO_API_TOKEN=$SECRET capture "$T/open/cove" agent run --json --policy "$pol" --workspace "$WS" -- sh -c "echo RUN''NING"
+  assert_ne 0 "$RC" "a module in a directory others can write is refused"
+  assert_contains "$ERR" "cove-tls.so: not loaded" "and the error says so"
+  assert_not_contains "$OUT" "RUNNING" "nothing ran"
+  [ -e "$PLANT_MARK" ] && fail "the planted module ran" || pass "the planted module never ran"
+  # a symlink in cove's own directory is not followed
+  mkdir "$T/link" && cp "$COVE" "$T/link/cove" && ln -s "$T/plant.so" "$T/link/cove-tls.so"
+  DEMO_API_TOKEN=$SECRET capture "$T/link/cove" agent run --json --policy "$pol" --workspace "$WS" -- sh -c "echo RUN''NING"
+  assert_ne 0 "$RC" "a symlinked module is refused"
+  assert_not_contains "$OUT" "RUNNING" "nothing ran"
+  [ -e "$PLANT_MARK" ] && fail "the symlinked module ran" || pass "the symlinked module never ran"
+  # a module that is not cove's (wrong table) is refused after loading;
+  # and a run without credentials never loads one at all
+  rm "$T/link/cove-tls.so" && cp "$T/plant.so" "$T/link/cove-tls.so" && chmod 0755 "$T/link/cove-tls.so"
+  capture "$T/link/cove" agent run --json --policy "$(policy nocreds '{"allow_unlimited": true}')" --workspace "$WS" -- sh -c "echo RUN''NING"
+  assert_eq 0 "$RC" "a run without credentials ($ERR)"
+  [ -e "$PLANT_MARK" ] && fail "a run without credentials loaded the TLS module" || pass "a run without credentials loads no TLS module"
+  DEMO_API_TOKEN=$SECRET capture "$T/link/cove" agent run --json --policy "$pol" --workspace "$WS" -- sh -c "echo RUN''NING"
+  assert_ne 0 "$RC" "a foreign module is refused"
+  assert_contains "$ERR" "not a TLS module of this cove" "and named"
+  assert_not_contains "$OUT" "RUNNING" "nothing ran"
+  unset PLANT_MARK
+else
+  log "no C compiler: the planted-module cases are skipped"
+fi
+
 stop_servers
