@@ -33,6 +33,8 @@ static bool unit_chars_ok(const char *s)
   return true;
 }
 
+static int bus_api_load(cove_err *err);
+
 static bool systemd_form(const char *p)
 {
   const char *a = strchr(p, ':');
@@ -95,6 +97,9 @@ int cove_systemd_plan(struct cove_sd_scope *sd, const struct cove_spec *spec, co
     return cove_error_kind(err, COVE_EK_LIMITS, 0, "config.json: linux.resources.network: net_cls/net_prio (classID, "
                                                    "priorities) are not supported (no such controller in cgroup v2)");
 
+  /* here, before anything exists that a failure would leave behind */
+  if (bus_api_load(err) < 0)
+    return -1;
   struct statfs sf;
   if (statfs("/sys/fs/cgroup", &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)
     return cove_error_kind(err, COVE_EK_LIMITS, 0,
@@ -170,6 +175,7 @@ static int pid_cgroup_dir(pid_t pid, char *out, size_t cap, cove_err *err)
 }
 
 #ifdef COVE_HAVE_SYSTEMD
+#include <dlfcn.h>
 #include <systemd/sd-bus.h>
 
 bool cove_systemd_supported(void)
@@ -177,28 +183,71 @@ bool cove_systemd_supported(void)
   return true;
 }
 
+/* libsystemd (with libgcrypt, lz4, zstd, lzma behind it) is loaded on the
+ * first use of the systemd manager, not linked: linked, the dynamic loader
+ * costs every exec of cove milliseconds (docs/benchmarks.md), `--version`
+ * included, for a manager most runs never use. Built against the headers,
+ * so the prototypes below are libsystemd's own. */
+#define SD_BUS_FUNCS(X)                                                                                               \
+  X(open_user) X(open_system) X(flush_close_unref) X(message_unref) X(error_is_set) X(error_has_name) X(error_free)  \
+  X(message_read) X(process) X(wait) X(message_open_container) X(message_close_container) X(message_append)         \
+  X(message_append_array) X(match_signal) X(slot_unref) X(message_new_method_call) X(call) X(call_method)
+
+static struct {
+#define SD_FIELD(f) __typeof__(sd_bus_##f) *f;
+  SD_BUS_FUNCS(SD_FIELD)
+#undef SD_FIELD
+} sdb;
+
+static int bus_api_load(cove_err *err)
+{
+  static bool loaded;
+  if (loaded)
+    return 0;
+  /* never closed: the process is short-lived and the pointers stay valid */
+  void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (!h)
+    return cove_error_kind(err, COVE_EK_LIMITS, 0,
+                           "systemd cgroup manager: cannot load libsystemd.so.0: %s (install libsystemd: libsystemd0 "
+                           "on Debian and Ubuntu, systemd-libs on Fedora)",
+                           dlerror());
+#define SD_SYM(f)                                                                                                     \
+  if (!(sdb.f = (__typeof__(sdb.f))dlsym(h, "sd_bus_" #f))) {                                                         \
+    dlclose(h);                                                                                                       \
+    return cove_error_kind(err, COVE_EK_LIMITS, 0,                                                                    \
+                           "systemd cgroup manager: libsystemd.so.0 has no sd_bus_" #f " (systemd older than 237?)"); \
+  }
+  SD_BUS_FUNCS(SD_SYM)
+#undef SD_SYM
+  loaded = true;
+  return 0;
+}
+
 static void bus_unrefp(sd_bus **b)
 {
   if (*b)
-    sd_bus_flush_close_unref(*b);
+    sdb.flush_close_unref(*b);
 }
 static void msg_unrefp(sd_bus_message **m)
 {
-  sd_bus_message_unref(*m);
+  if (*m)
+    sdb.message_unref(*m);
 }
 #define _cleanup_bus_ __attribute__((cleanup(bus_unrefp)))
 #define _cleanup_msg_ __attribute__((cleanup(msg_unrefp)))
 
 static int bus_error(cove_err *err, int r, const sd_bus_error *e, const char *what, const char *unit)
 {
-  if (e && sd_bus_error_is_set(e))
+  if (e && sdb.error_is_set(e))
     return cove_error(err, 0, "systemd: %s %s: %s (%s)", what, unit, e->message ? e->message : "", e->name);
   return cove_error(err, -r, "systemd: %s %s", what, unit);
 }
 
 static int open_bus(const struct cove_sd_scope *sd, sd_bus **bus, cove_err *err)
 {
-  int r = sd->user ? sd_bus_open_user(bus) : sd_bus_open_system(bus);
+  if (bus_api_load(err) < 0)
+    return -1;
+  int r = sd->user ? sdb.open_user(bus) : sdb.open_system(bus);
   if (r < 0)
     return cove_error_kind(err, COVE_EK_LIMITS, -r,
                            "systemd cgroup manager: cannot connect to the %s bus (%s)", sd->user ? "user's" : "system",
@@ -220,7 +269,7 @@ static int on_job_removed(sd_bus_message *m, void *data, sd_bus_error *e)
   struct job_wait *w = data;
   uint32_t id;
   const char *path, *unit, *result;
-  if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+  if (sdb.message_read(m, "uoss", &id, &path, &unit, &result) < 0)
     return 0;
   if (w->path && !strcmp(path, w->path)) {
     w->done = true;
@@ -234,14 +283,14 @@ static int on_job_removed(sd_bus_message *m, void *data, sd_bus_error *e)
 static int wait_job(sd_bus *bus, struct job_wait *w, const char *unit, const char *what, cove_err *err)
 {
   for (int i = 0; i < 600 && !w->done; i++) {
-    int r = sd_bus_process(bus, NULL);
+    int r = sdb.process(bus, NULL);
     if (r < 0)
       return cove_error(err, -r, "systemd: %s %s: wait for the job", what, unit);
     if (r > 0)
       continue;
     if (w->done)
       break;
-    r = sd_bus_wait(bus, 100000);
+    r = sdb.wait(bus, 100000);
     if (r < 0)
       return cove_error(err, -r, "systemd: %s %s: wait for the job", what, unit);
   }
@@ -287,9 +336,9 @@ static int cpulist_mask(const char *list, uint8_t *mask, size_t cap, size_t *len
 static int append_mask(sd_bus_message *m, const char *prop, const uint8_t *mask, size_t len)
 {
   int r;
-  if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 || (r = sd_bus_message_append(m, "s", prop)) < 0 ||
-      (r = sd_bus_message_open_container(m, 'v', "ay")) < 0 || (r = sd_bus_message_append_array(m, 'y', mask, len)) < 0 ||
-      (r = sd_bus_message_close_container(m)) < 0 || (r = sd_bus_message_close_container(m)) < 0)
+  if ((r = sdb.message_open_container(m, 'r', "sv")) < 0 || (r = sdb.message_append(m, "s", prop)) < 0 ||
+      (r = sdb.message_open_container(m, 'v', "ay")) < 0 || (r = sdb.message_append_array(m, 'y', mask, len)) < 0 ||
+      (r = sdb.message_close_container(m)) < 0 || (r = sdb.message_close_container(m)) < 0)
     return r;
   return 0;
 }
@@ -301,7 +350,7 @@ static int append_limits(sd_bus_message *m, const struct cove_resources *res)
   int r = 0;
 #define T(name, v)                                                                                                    \
   do {                                                                                                                \
-    if ((r = sd_bus_message_append(m, "(sv)", name, "t", (uint64_t)(v))) < 0)                                          \
+    if ((r = sdb.message_append(m, "(sv)", name, "t", (uint64_t)(v))) < 0)                                          \
       return r;                                                                                                       \
   } while (0)
   if (res->mem_limit.set)
@@ -357,43 +406,43 @@ static int start_unit(sd_bus *bus, const struct cove_sd_scope *sd, pid_t pid, co
   sd_bus_slot *slot = NULL;
   int r;
   /* subscribe before the call: the job may finish before the reply is read */
-  if ((r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+  if ((r = sdb.match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w)) < 0)
     return bus_error(err, r, NULL, "subscribe to the jobs of", sd->unit);
   char desc[400];
   snprintf(desc, sizeof desc, "cove container %s", sd->unit);
-  if ((r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+  if ((r = sdb.message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit")) < 0 ||
-      (r = sd_bus_message_append(m, "ss", sd->unit, "fail")) < 0 || (r = sd_bus_message_open_container(m, 'a', "(sv)")) < 0 ||
-      (r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", sd->slice, "Delegate", "b", 1,
+      (r = sdb.message_append(m, "ss", sd->unit, "fail")) < 0 || (r = sdb.message_open_container(m, 'a', "(sv)")) < 0 ||
+      (r = sdb.message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", sd->slice, "Delegate", "b", 1,
                                  "PIDs", "au", 1, (uint32_t)pid)) < 0 ||
       /* like runc: the scope is not stopped by shutdown ordering before its
        * container, and a failed one does not linger */
-      (r = sd_bus_message_append(m, "(sv)(sv)", "DefaultDependencies", "b", 0, "CollectMode", "s", "inactive-or-failed")) < 0 ||
-      (r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "MemoryAccounting", "b", 1, "CPUAccounting", "b", 1, "TasksAccounting",
+      (r = sdb.message_append(m, "(sv)(sv)", "DefaultDependencies", "b", 0, "CollectMode", "s", "inactive-or-failed")) < 0 ||
+      (r = sdb.message_append(m, "(sv)(sv)(sv)(sv)", "MemoryAccounting", "b", 1, "CPUAccounting", "b", 1, "TasksAccounting",
                                  "b", 1, "IOAccounting", "b", 1)) < 0 ||
-      (r = append_limits(m, res)) < 0 || (r = sd_bus_message_close_container(m)) < 0 ||
-      (r = sd_bus_message_append(m, "a(sa(sv))", 0)) < 0) {
-    sd_bus_slot_unref(slot);
+      (r = append_limits(m, res)) < 0 || (r = sdb.message_close_container(m)) < 0 ||
+      (r = sdb.message_append(m, "a(sa(sv))", 0)) < 0) {
+    sdb.slot_unref(slot);
     return bus_error(err, r, NULL, "build StartTransientUnit for", sd->unit);
   }
-  r = sd_bus_call(bus, m, 30 * 1000000ULL, &e, &reply);
+  r = sdb.call(bus, m, 30 * 1000000ULL, &e, &reply);
   if (r < 0) {
     bus_error(err, r, &e, "start", sd->unit);
-    if (sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
+    if (sdb.error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
       cove_err_set_kind(err, COVE_EK_EXISTS);
-    sd_bus_error_free(&e);
-    sd_bus_slot_unref(slot);
+    sdb.error_free(&e);
+    sdb.slot_unref(slot);
     return -1;
   }
   const char *job;
-  if ((r = sd_bus_message_read(reply, "o", &job)) < 0) {
-    sd_bus_slot_unref(slot);
+  if ((r = sdb.message_read(reply, "o", &job)) < 0) {
+    sdb.slot_unref(slot);
     return bus_error(err, r, NULL, "read the job of", sd->unit);
   }
   w.path = job;
   r = wait_job(bus, &w, sd->unit, "start", err);
-  sd_bus_slot_unref(slot);
+  sdb.slot_unref(slot);
   return r;
 }
 
@@ -437,28 +486,28 @@ int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
   sd_bus_error e = SD_BUS_ERROR_NULL;
   struct job_wait w = {0};
   sd_bus_slot *slot = NULL;
-  int r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+  int r = sdb.match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                               "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
   if (r < 0)
     return bus_error(err, r, NULL, "subscribe to the jobs of", sd->unit);
-  r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+  r = sdb.call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                          "StopUnit", &e, &reply, "ss", sd->unit, "replace");
   if (r < 0) {
-    bool gone = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
+    bool gone = sdb.error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
     if (!gone)
       bus_error(err, r, &e, "stop", sd->unit);
-    sd_bus_error_free(&e);
-    sd_bus_slot_unref(slot);
+    sdb.error_free(&e);
+    sdb.slot_unref(slot);
     return gone ? 0 : -1;
   }
   const char *job;
-  if ((r = sd_bus_message_read(reply, "o", &job)) < 0) {
-    sd_bus_slot_unref(slot);
+  if ((r = sdb.message_read(reply, "o", &job)) < 0) {
+    sdb.slot_unref(slot);
     return bus_error(err, r, NULL, "read the job of", sd->unit);
   }
   w.path = job;
   r = wait_job(bus, &w, sd->unit, "stop", err);
-  sd_bus_slot_unref(slot);
+  sdb.slot_unref(slot);
   return r;
 }
 
@@ -467,6 +516,12 @@ int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
 bool cove_systemd_supported(void)
 {
   return false;
+}
+
+static int bus_api_load(cove_err *err)
+{
+  (void)err;
+  return 0;
 }
 
 int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup *cg, pid_t pid,
