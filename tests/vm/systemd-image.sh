@@ -26,6 +26,7 @@ skip() { echo "$prog: SKIP: $*" >&2; exit 77; }
 PACKAGES=(
   systemd systemd-sysv dbus dbus-user-session libpam-systemd
   libseccomp2 libcap2 libyajl2 libmnl0 libsystemd0
+  bubblewrap
   podman crun runc conmon netavark aardvark-dns iptables
   slirp4netns uidmap fuse-overlayfs catatonit containers-storage
   kmod procps iproute2 util-linux jq python3-minimal less
