@@ -9,6 +9,7 @@
 #include "cove/cleanup.h"
 #include "cove/json.h"
 #include "cove/log.h"
+#include "cove/readfile.h"
 #include "cove/state.h"
 #include "cove/units.h"
 
@@ -25,52 +26,16 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-static int root_of(struct cove_global *g, char *root, size_t cap)
-{
-  cove_err err = {0};
-  return cove_state_root(g->root_opt, root, cap, &err) < 0 ? cli_fail(&err) : 0;
-}
-
-/* pause and resume: the container id and nothing else. */
-static int parse_id(const char *name, const char *help, int argc, char **argv, const struct cli_opt *opts,
-                    const char **id)
-{
-  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
-  const struct cli_cmd cmd = {name, help, opts ? opts : none, 1, 1, 0};
-  _cleanup_free_ char **args = NULL;
-  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
-  if (r != CLI_OK)
-    return cli_done(r) + 1000;
-  *id = args[0];
-  return 0;
-}
-
 int cmd_pause(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove pause ID\n  freeze every process of the container (cgroup freezer)\n";
-  const char *id;
-  int r = parse_id(argv[0], help, argc, argv, NULL, &id);
-  if (r)
-    return r - 1000;
-  char root[4096];
-  if (root_of(g, root, sizeof root))
-    return 1;
-  cove_err err = {0};
-  return cove_container_pause(root, id, &err) < 0 ? cli_fail(&err) : 0;
+  return cli_id_op(g, argv[0], help, argc, argv, cove_container_pause);
 }
 
 int cmd_resume(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove resume ID\n  thaw a paused container\n";
-  const char *id;
-  int r = parse_id(argv[0], help, argc, argv, NULL, &id);
-  if (r)
-    return r - 1000;
-  char root[4096];
-  if (root_of(g, root, sizeof root))
-    return 1;
-  cove_err err = {0};
-  return cove_container_resume(root, id, &err) < 0 ? cli_fail(&err) : 0;
+  return cli_id_op(g, argv[0], help, argc, argv, cove_container_resume);
 }
 
 /* ------------------------------------------------------------ update */
@@ -137,41 +102,16 @@ static int num_arg(struct cove_gen *gen, const char *key, const char *flag, cons
   return 0;
 }
 
-static char *read_all(const char *path, cove_err *err)
+/* --resources FILE, or "-" for stdin; not only a regular file (runc takes
+ * /dev/stdin and pipes too). */
+static char *read_resources(const char *path, cove_err *err)
 {
-  int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-  if (fd < 0) {
-    cove_error(err, errno, "--resources %s", path);
-    return NULL;
-  }
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (!buf)
-      break;
-    if (len + 1 >= cap) {
-      char *nb = len > (1 << 24) ? NULL : realloc(buf, cap *= 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-    }
-    ssize_t n = read(fd, buf + len, cap - 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-  }
-  if (fd != STDIN_FILENO)
-    close(fd);
-  if (!buf)
-    cove_error(err, ENOMEM, "--resources %s", path);
-  else
-    buf[len] = 0;
-  return buf;
+  char what[4096];
+  snprintf(what, sizeof what, "--resources %s", path);
+  _cleanup_close_ int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+  if (fd < 0)
+    return cove_error(err, errno, "%s", what), NULL;
+  return cove_read_fd(fd, 16 * 1024 * 1024, NULL, what, err);
 }
 
 /* The update flags as a LinuxResources document, validated like
@@ -274,17 +214,17 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     {"mem-bw-schema", 0, CLI_STR, &kmem},
     {NULL, 0, 0, NULL},
   };
-  const char *id;
-  int r = parse_id("update", help, argc, argv, opts, &id);
-  if (r)
-    return r - 1000;
+  _cleanup_free_ char **args = NULL;
+  int r = cli_parse_id("update", help, opts, argc, argv, &args);
+  if (r >= 0)
+    return r;
   if (kmem)
     return cli_usage_error("update", "--kernel-memory, --kernel-memory-tcp, --l3-cache-schema and --mem-bw-schema are not supported");
   cove_err err = {0};
   _cleanup_free_ char *json = NULL;
   const char *what = "resources";
   if (resources) {
-    if (!(json = read_all(resources, &err)))
+    if (!(json = read_resources(resources, &err)))
       return cli_fail(&err);
     what = resources;
   } else {
@@ -296,27 +236,20 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     if (rc)
       return rc;
   }
-  char ebuf[256] = "";
-  yajl_val tree = yajl_tree_parse(json, ebuf, sizeof ebuf);
-  if (!tree) {
-    char *nl = strchr(ebuf, '\n');
-    if (nl)
-      *nl = 0;
-    cove_log(COVE_LOG_ERROR, "update: %s: not valid JSON: %s", what, ebuf);
-    return 1;
-  }
+  char label[4200];
+  snprintf(label, sizeof label, "update: %s", what);
+  yajl_val tree = cove_json_parse(json, label, &err);
+  if (!tree)
+    return cli_fail(&err);
   struct cove_resources res;
-  r = cove_resources_parse(tree, "linux.resources", &res, &err);
   char root[4096];
-  if (r == 0 && root_of(g, root, sizeof root))
-    r = -2;
-  if (r == 0)
-    r = cove_container_update(root, id, &res, &err);
+  r = cove_resources_parse(tree, "linux.resources", &res, &err);
+  int rc = r < 0 ? cli_fail(&err) : cli_root(g, root, sizeof root);
+  if (rc == 0 && cove_container_update(root, args[0], &res, &err) < 0)
+    rc = cli_fail(&err);
   cove_resources_free(&res);
   yajl_tree_free(tree);
-  if (r == -2)
-    return 1;
-  return r < 0 ? cli_fail(&err) : 0;
+  return rc;
 }
 
 /* ------------------------------------------------------------ events */
@@ -410,15 +343,16 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
   bool stats = false;
   const char *interval = NULL;
   const struct cli_opt opts[] = {{"stats", 0, CLI_BOOL, &stats}, {"interval", 0, CLI_STR, &interval}, {NULL, 0, 0, NULL}};
-  const char *id;
-  int r = parse_id("events", help, argc, argv, opts, &id);
-  if (r)
-    return r - 1000;
+  _cleanup_free_ char **args = NULL;
+  int r = cli_parse_id("events", help, opts, argc, argv, &args);
+  if (r >= 0)
+    return r;
+  const char *id = args[0];
   uint64_t ms = 5000;
   if (interval && (cove_parse_duration_ms(interval, &ms) < 0 || ms == 0 || ms > INT32_MAX))
     return cli_usage_error("events", "--interval \"%s\": expected a duration like 5s or 500ms", interval);
   char root[4096];
-  if (root_of(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   struct cove_state st0;
@@ -481,7 +415,7 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   if (!json && strcmp(format, "table"))
     return cli_usage_error("ps", "--format \"%s\": expected table or json", format);
   char root[4096];
-  if (root_of(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   pid_t *pids;
