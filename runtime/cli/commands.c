@@ -107,29 +107,11 @@ static int parse_create(int argc, char **argv, struct cove_create_opts *o, bool 
   return 0;
 }
 
-int cmd_create(struct cove_global *g, int argc, char **argv)
+/* run is create + start + wait; detach is NULL for create. */
+static int create_or_run(struct cove_global *g, int argc, char **argv, bool *detach)
 {
   struct cove_create_opts o = {0};
-  int r = parse_create(argc, argv, &o, NULL);
-  if (r)
-    return r - 1000;
-  char root[4096];
-  if (cli_root(g, root, sizeof root))
-    return 1;
-  o.root = root;
-  o.cgroup_manager = g->cgroup_manager;
-  o.systemd_cgroup = g->systemd_cgroup;
-  cove_err err = {0};
-  if (cove_container_create(&o, &err) < 0)
-    return cli_fail(&err);
-  return 0;
-}
-
-int cmd_run(struct cove_global *g, int argc, char **argv)
-{
-  struct cove_create_opts o = {0};
-  bool detach = false;
-  int r = parse_create(argc, argv, &o, &detach);
+  int r = parse_create(argc, argv, &o, detach);
   if (r)
     return r - 1000;
   char root[4096];
@@ -140,9 +122,17 @@ int cmd_run(struct cove_global *g, int argc, char **argv)
   o.systemd_cgroup = g->systemd_cgroup;
   cove_err err = {0};
   int status = 0;
-  if (cove_container_run(&o, detach, &status, &err) < 0)
+  if ((detach ? cove_container_run(&o, *detach, &status, &err) : cove_container_create(&o, &err)) < 0)
     return cli_fail(&err);
   return status;
+}
+
+int cmd_create(struct cove_global *g, int argc, char **argv) { return create_or_run(g, argc, argv, NULL); }
+
+int cmd_run(struct cove_global *g, int argc, char **argv)
+{
+  bool detach = false;
+  return create_or_run(g, argc, argv, &detach);
 }
 
 int cmd_start(struct cove_global *g, int argc, char **argv)

@@ -8,6 +8,7 @@
 #include "cove/cleanup.h"
 #include "cove/json.h"
 #include "cove/log.h"
+#include "cove/readfile.h"
 #include "internal.h"
 #include "cove/jsongen.h"
 
@@ -234,15 +235,9 @@ static char *annotations_to_json(yajl_val a)
 int cove_state_read(int dirfd, struct cove_state *st, cove_err *err)
 {
   memset(st, 0, sizeof *st);
-  _cleanup_close_ int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return cove_error(err, errno, "read state");
-  char buf[65536];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return cove_error(err, n < 0 ? errno : EIO, "read state");
-  buf[n] = 0;
-  if (cove_state_parse(st, buf, err) < 0)
+  _cleanup_free_ char *buf =
+    cove_read_file_at(dirfd, "state.json", O_NOFOLLOW, 16 * 1024 * 1024, NULL, "read state", err);
+  if (!buf || cove_state_parse(st, buf, err) < 0)
     return -1;
   st->status = cove_state_status(dirfd, st);
   return 0;
@@ -326,27 +321,12 @@ int cove_state_keep_spec(int dirfd, const struct cove_spec *s, cove_err *err)
 int cove_state_load_spec(int dirfd, const struct cove_state *st, struct cove_spec *s, cove_err *err)
 {
   memset(s, 0, sizeof *s);
-  _cleanup_close_ int fd = openat(dirfd, "spec.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && errno == ENOENT)
+  if (faccessat(dirfd, "spec.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
     return cove_spec_load(s, st->bundle, err); /* created by an older cove, or from a spec in memory */
-  struct stat sb;
-  if (fd < 0 || fstat(fd, &sb) < 0)
-    return cove_error(err, errno, "read the kept spec");
-  if (sb.st_size <= 0 || sb.st_size > 16 * 1024 * 1024)
-    return cove_error(err, EINVAL, "corrupt kept spec (size %lld)", (long long)sb.st_size);
-  _cleanup_free_ char *buf = malloc((size_t)sb.st_size);
-  if (!buf)
-    return cove_error(err, ENOMEM, "read the kept spec");
-  size_t len = 0;
-  while (len < (size_t)sb.st_size) {
-    ssize_t n = read(fd, buf + len, (size_t)sb.st_size - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return cove_error(err, n < 0 ? errno : EIO, "read the kept spec");
-    len += (size_t)n;
-  }
-  return cove_spec_parse_kept(s, buf, len, err);
+  size_t len;
+  _cleanup_free_ char *buf =
+    cove_read_file_at(dirfd, "spec.json", O_NOFOLLOW, 16 * 1024 * 1024, &len, "read the kept spec", err);
+  return buf ? cove_spec_parse_kept(s, buf, len, err) : -1;
 }
 
 int cove_proc_starttime(pid_t pid, uint64_t *out)
