@@ -267,7 +267,7 @@ static int load_filter(void *data, cove_seccomp_filter f, cove_err *err)
                                                     x->st.annotations_json);
   int l = x->listener_fd;
   x->listener_fd = COVE_SECCOMP_NO_LISTENER;
-  return cove_seccomp_load_notify(&x->spec.seccomp, f, l, state ? state : "{}", err);
+  return cove_seccomp_load_notify(&x->spec.seccomp, f, l, x->st.pid, state ? state : "{}", err);
 }
 
 __attribute__((noreturn)) static void exec_child(void *data)

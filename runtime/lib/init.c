@@ -278,7 +278,7 @@ static int load_filter(void *data, cove_seccomp_filter filter, cove_err *err)
     if (!state)
       return cove_error(err, ENOMEM, "linux.seccomp.listenerPath: container state");
   }
-  return cove_seccomp_load_notify(&ctx->spec->seccomp, filter, ctx->listener_fd, state, err);
+  return cove_seccomp_load_notify(&ctx->spec->seccomp, filter, ctx->listener_fd, ctx->host_pid, state, err);
 }
 
 void cove_init_main(struct cove_init_ctx *ctx)
