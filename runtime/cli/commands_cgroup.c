@@ -82,23 +82,43 @@ static int ram_bytes(const char *s, int64_t *out)
   return 0;
 }
 
-/* One resource number given as a flag, into the LinuxResources document. */
-static int num_arg(struct cove_gen *gen, const char *key, const char *flag, const char *v, bool bytes)
+/* The update flags: each one is linux.resources.<section>.<key>, a size in
+ * bytes ('b'), an integer ('i') or a string ('s'). Grouped by section. */
+static const struct upd_flag {
+  const char *flag, *section, *key;
+  char kind;
+} upd_flags[] = {
+  {"memory", "memory", "limit", 'b'},           {"memory-swap", "memory", "swap", 'b'},
+  {"memory-reservation", "memory", "reservation", 'b'},
+  {"cpu-share", "cpu", "shares", 'i'},          {"cpu-quota", "cpu", "quota", 'i'},
+  {"cpu-period", "cpu", "period", 'i'},         {"cpu-rt-period", "cpu", "realtimePeriod", 'i'},
+  {"cpu-rt-runtime", "cpu", "realtimeRuntime", 'i'},
+  {"cpuset-cpus", "cpu", "cpus", 's'},          {"cpuset-mems", "cpu", "mems", 's'},
+  {"pids-limit", "pids", "limit", 'i'},         {"blkio-weight", "blockIO", "weight", 'i'},
+};
+#define N_UPD (sizeof upd_flags / sizeof *upd_flags)
+
+/* One flag's value into the LinuxResources document; 0, or the usage
+ * error's exit status. */
+static int flag_value(struct cove_gen *gen, const struct upd_flag *u, const char *v)
 {
   int64_t x;
   char *end;
-  if (!v)
+  if (u->kind == 's') {
+    cove_gen_kv_text(gen, u->key, v);
     return 0;
-  if (bytes) {
+  }
+  if (u->kind == 'b') {
     if (ram_bytes(v, &x) < 0)
-      return cli_usage_error("update", "%s \"%s\": expected a size in bytes (suffix k, m, g allowed) or -1", flag, v);
+      return cli_usage_error("update", "--%s \"%s\": expected a size in bytes (suffix k, m, g allowed) or -1", u->flag,
+                             v);
   } else {
     errno = 0;
     x = strtoll(v, &end, 10);
     if (errno || end == v || *end)
-      return cli_usage_error("update", "%s \"%s\": expected an integer", flag, v);
+      return cli_usage_error("update", "--%s \"%s\": expected an integer", u->flag, v);
   }
-  cove_gen_kv_int(gen, key, x);
+  cove_gen_kv_int(gen, u->key, x);
   return 0;
 }
 
@@ -115,70 +135,38 @@ static char *read_resources(const char *path, cove_err *err)
 }
 
 /* The update flags as a LinuxResources document, validated like
- * config.json afterwards. 0, or the exit code. */
-struct update_flags {
-  const char *mem, *swap, *resv, *shares, *quota, *period, *rt_period, *rt_runtime, *cpus, *mems, *pids, *blkio;
-};
-
-static int flags_to_json(const struct update_flags *u, char **out, cove_err *err)
+ * config.json afterwards. 0, or the exit status. */
+static int flags_to_json(const char *const *val, char **out, cove_err *err)
 {
-  char *json = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&json, &len);
-  if (!f) {
-    cove_error(err, errno, "update: open_memstream");
-    return cli_fail(err);
-  }
   struct cove_gen gen;
-  if (cove_gen_init(&gen, f, err) < 0) {
-    fclose(f);
+  if (cove_gen_init_line(&gen, NULL, err) < 0)
     return cli_fail(err);
-  }
-  bool ok = true;
+  int rc = 0;
+  const char *section = NULL;
   cove_gen_map_open(&gen);
-  if (u->mem || u->swap || u->resv) {
-    cove_gen_key(&gen, "memory");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "limit", "--memory", u->mem, true) == 0;
-    ok = ok && num_arg(&gen, "swap", "--memory-swap", u->swap, true) == 0;
-    ok = ok && num_arg(&gen, "reservation", "--memory-reservation", u->resv, true) == 0;
-    cove_gen_map_close(&gen);
+  for (size_t i = 0; i < N_UPD && !rc; i++) {
+    if (!val[i])
+      continue;
+    if (!section || strcmp(section, upd_flags[i].section)) {
+      if (section)
+        cove_gen_map_close(&gen);
+      section = upd_flags[i].section;
+      cove_gen_key(&gen, section);
+      cove_gen_map_open(&gen);
+    }
+    rc = flag_value(&gen, &upd_flags[i], val[i]);
   }
-  if (u->shares || u->quota || u->period || u->rt_period || u->rt_runtime || u->cpus || u->mems) {
-    cove_gen_key(&gen, "cpu");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "shares", "--cpu-share", u->shares, false) == 0;
-    ok = ok && num_arg(&gen, "quota", "--cpu-quota", u->quota, false) == 0;
-    ok = ok && num_arg(&gen, "period", "--cpu-period", u->period, false) == 0;
-    ok = ok && num_arg(&gen, "realtimePeriod", "--cpu-rt-period", u->rt_period, false) == 0;
-    ok = ok && num_arg(&gen, "realtimeRuntime", "--cpu-rt-runtime", u->rt_runtime, false) == 0;
-    if (u->cpus)
-      cove_gen_kv_str(&gen, "cpus", u->cpus);
-    if (u->mems)
-      cove_gen_kv_str(&gen, "mems", u->mems);
+  if (section)
     cove_gen_map_close(&gen);
-  }
-  if (u->pids) {
-    cove_gen_key(&gen, "pids");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "limit", "--pids-limit", u->pids, false) == 0;
-    cove_gen_map_close(&gen);
-  }
-  if (u->blkio) {
-    cove_gen_key(&gen, "blockIO");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "weight", "--blkio-weight", u->blkio, false) == 0;
-    cove_gen_map_close(&gen);
-  }
   cove_gen_map_close(&gen);
-  int w = cove_gen_finish(&gen, "update");
-  fclose(f);
-  if (!ok || w < 0) {
+  char *json = cove_gen_line_dup(&gen, "update");
+  if (!json && !rc)
+    rc = cli_fail(err);
+  if (rc)
     free(json);
-    return !ok ? CLI_EXIT_USAGE : cli_fail(err);
-  }
-  *out = json;
-  return 0;
+  else
+    *out = json;
+  return rc;
 }
 
 int cmd_update(struct cove_global *g, int argc, char **argv)
@@ -199,21 +187,14 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     "      --blkio-weight N        block I/O weight (10..1000)\n"
     "  --kernel-memory, --kernel-memory-tcp, --l3-cache-schema, --mem-bw-schema: refused\n"
     "  (not supported)\n";
-  const char *resources = NULL, *mem = NULL, *swap = NULL, *resv = NULL, *shares = NULL, *quota = NULL,
-             *period = NULL, *rt_period = NULL, *rt_runtime = NULL, *cpus = NULL, *mems = NULL, *pids = NULL,
-             *blkio = NULL, *kmem = NULL;
-  const struct cli_opt opts[] = {
-    {"resources", 'r', CLI_STR, &resources},     {"memory", 0, CLI_STR, &mem},
-    {"memory-swap", 0, CLI_STR, &swap},          {"memory-reservation", 0, CLI_STR, &resv},
-    {"cpu-share", 0, CLI_STR, &shares},          {"cpu-shares", 0, CLI_STR, &shares},         {"cpu-quota", 0, CLI_STR, &quota},
-    {"cpu-period", 0, CLI_STR, &period},         {"cpu-rt-period", 0, CLI_STR, &rt_period},
-    {"cpu-rt-runtime", 0, CLI_STR, &rt_runtime}, {"cpuset-cpus", 0, CLI_STR, &cpus},
-    {"cpuset-mems", 0, CLI_STR, &mems},          {"pids-limit", 0, CLI_STR, &pids},
-    {"blkio-weight", 0, CLI_STR, &blkio},        {"kernel-memory", 0, CLI_STR, &kmem},
-    {"kernel-memory-tcp", 0, CLI_STR, &kmem},    {"l3-cache-schema", 0, CLI_STR, &kmem},
-    {"mem-bw-schema", 0, CLI_STR, &kmem},
-    {NULL, 0, 0, NULL},
+  const char *resources = NULL, *kmem = NULL, *val[N_UPD] = {0};
+  struct cli_opt opts[N_UPD + 7] = {
+    {"resources", 'r', CLI_STR, &resources},  {"cpu-shares", 0, CLI_STR, &val[3]},
+    {"kernel-memory", 0, CLI_STR, &kmem},     {"kernel-memory-tcp", 0, CLI_STR, &kmem},
+    {"l3-cache-schema", 0, CLI_STR, &kmem},   {"mem-bw-schema", 0, CLI_STR, &kmem},
   };
+  for (size_t i = 0; i < N_UPD; i++) /* the last entry stays the terminator */
+    opts[6 + i] = (struct cli_opt){upd_flags[i].flag, 0, CLI_STR, &val[i]};
   _cleanup_free_ char **args = NULL;
   int r = cli_parse_id("update", help, opts, argc, argv, &args);
   if (r >= 0)
@@ -228,11 +209,12 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
       return cli_fail(&err);
     what = resources;
   } else {
-    /* Flags become a LinuxResources document, validated like config.json */
-    if (!(mem || swap || resv || shares || quota || period || rt_period || rt_runtime || cpus || mems || pids || blkio))
+    size_t given = 0;
+    for (size_t i = 0; i < N_UPD; i++)
+      given += val[i] != NULL;
+    if (!given)
       return cli_usage_error("update", "nothing to update (give --resources or a limit option)");
-    struct update_flags u = {mem, swap, resv, shares, quota, period, rt_period, rt_runtime, cpus, mems, pids, blkio};
-    int rc = flags_to_json(&u, &json, &err);
+    int rc = flags_to_json(val, &json, &err);
     if (rc)
       return rc;
   }
