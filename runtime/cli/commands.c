@@ -24,12 +24,32 @@ int cli_fail(const cove_err *err)
   return 1;
 }
 
-static int resolve_root(struct cove_global *g, char *root, size_t cap)
+int cli_root(const struct cove_global *g, char *root, size_t cap)
 {
   cove_err err = {0};
-  if (cove_state_root(g->root_opt, root, cap, &err) < 0)
-    return cli_fail(&err);
-  return 0;
+  return cove_state_root(g->root_opt, root, cap, &err) < 0 ? cli_fail(&err) : 0;
+}
+
+int cli_parse_id(const char *name, const char *help, const struct cli_opt *opts, int argc, char **argv, char ***args)
+{
+  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
+  const struct cli_cmd cmd = {name, help, opts ? opts : none, 1, 1, 0};
+  int n, r = cli_parse(&cmd, argc, argv, args, &n);
+  return r == CLI_OK ? -1 : cli_done(r);
+}
+
+int cli_id_op(struct cove_global *g, const char *name, const char *help, int argc, char **argv,
+              int (*op)(const char *root, const char *id, cove_err *err))
+{
+  _cleanup_free_ char **args = NULL;
+  char root[4096];
+  int r = cli_parse_id(name, help, NULL, argc, argv, &args);
+  if (r >= 0)
+    return r;
+  if (cli_root(g, root, sizeof root))
+    return 1;
+  cove_err err = {0};
+  return op(root, args[0], &err) < 0 ? cli_fail(&err) : 0;
 }
 
 static const char create_help[] =
@@ -87,87 +107,53 @@ static int parse_create(int argc, char **argv, struct cove_create_opts *o, bool 
   return 0;
 }
 
-int cmd_create(struct cove_global *g, int argc, char **argv)
+/* run is create + start + wait; detach is NULL for create. */
+static int create_or_run(struct cove_global *g, int argc, char **argv, bool *detach)
 {
   struct cove_create_opts o = {0};
-  int r = parse_create(argc, argv, &o, NULL);
+  int r = parse_create(argc, argv, &o, detach);
   if (r)
     return r - 1000;
   char root[4096];
-  if (resolve_root(g, root, sizeof root))
-    return 1;
-  o.root = root;
-  o.cgroup_manager = g->cgroup_manager;
-  o.systemd_cgroup = g->systemd_cgroup;
-  cove_err err = {0};
-  if (cove_container_create(&o, &err) < 0)
-    return cli_fail(&err);
-  return 0;
-}
-
-int cmd_run(struct cove_global *g, int argc, char **argv)
-{
-  struct cove_create_opts o = {0};
-  bool detach = false;
-  int r = parse_create(argc, argv, &o, &detach);
-  if (r)
-    return r - 1000;
-  char root[4096];
-  if (resolve_root(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   o.root = root;
   o.cgroup_manager = g->cgroup_manager;
   o.systemd_cgroup = g->systemd_cgroup;
   cove_err err = {0};
   int status = 0;
-  if (cove_container_run(&o, detach, &status, &err) < 0)
+  if ((detach ? cove_container_run(&o, *detach, &status, &err) : cove_container_create(&o, &err)) < 0)
     return cli_fail(&err);
   return status;
 }
 
-/* A command whose only argument is the container id and that has no
- * options of its own. */
-static int only_id(const char *name, const char *help, int argc, char **argv, const char **id)
+int cmd_create(struct cove_global *g, int argc, char **argv) { return create_or_run(g, argc, argv, NULL); }
+
+int cmd_run(struct cove_global *g, int argc, char **argv)
 {
-  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
-  const struct cli_cmd cmd = {name, help, none, 1, 1, 0};
-  _cleanup_free_ char **args = NULL;
-  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
-  if (r != CLI_OK)
-    return cli_done(r) + 1000;
-  *id = args[0];
-  return 0;
+  bool detach = false;
+  return create_or_run(g, argc, argv, &detach);
 }
 
 int cmd_start(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove start ID\n  run the user process of a created container\n";
-  const char *id;
-  int r = only_id("start", help, argc, argv, &id);
-  if (r)
-    return r - 1000;
-  char root[4096];
-  if (resolve_root(g, root, sizeof root))
-    return 1;
-  cove_err err = {0};
-  if (cove_container_start(root, id, &err) < 0)
-    return cli_fail(&err);
-  return 0;
+  return cli_id_op(g, "start", help, argc, argv, cove_container_start);
 }
 
 int cmd_state(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove state ID\n  print the container's state as JSON\n";
-  const char *id;
-  int r = only_id("state", help, argc, argv, &id);
-  if (r)
-    return r - 1000;
+  _cleanup_free_ char **args = NULL;
+  int r = cli_parse_id("state", help, NULL, argc, argv, &args);
+  if (r >= 0)
+    return r;
   char root[4096];
-  if (resolve_root(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   struct cove_state st;
-  if (cove_container_state(root, id, &st, &err) < 0)
+  if (cove_container_state(root, args[0], &st, &err) < 0)
     return cli_fail(&err);
   r = cove_state_print(STDOUT_FILENO, &st, &err);
   cove_state_release(&st);
@@ -211,7 +197,7 @@ int cmd_kill(struct cove_global *g, int argc, char **argv)
   if (sig < 0)
     return cli_usage_error("kill", "unknown signal \"%s\"", args[1]);
   char root[4096];
-  if (resolve_root(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   if (cove_container_kill(root, args[0], sig, all, &err) < 0) {
@@ -229,13 +215,12 @@ int cmd_delete(struct cove_global *g, int argc, char **argv)
   static const char help[] = "Usage: cove delete [--force] ID\n  -f, --force   kill the container first if it runs\n";
   bool force = false;
   const struct cli_opt opts[] = {{"force", 'f', CLI_BOOL, &force}, {NULL, 0, 0, NULL}};
-  const struct cli_cmd cmd = {"delete", help, opts, 1, 1, 0};
   _cleanup_free_ char **args = NULL;
-  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
-  if (r != CLI_OK)
-    return cli_done(r);
+  int r = cli_parse_id("delete", help, opts, argc, argv, &args);
+  if (r >= 0)
+    return r;
   char root[4096];
-  if (resolve_root(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   if (cove_container_delete(root, args[0], force, &err) < 0) {
@@ -307,7 +292,7 @@ int cmd_list(struct cove_global *g, int argc, char **argv)
   if (quiet)
     l.format = 2;
   char root[4096];
-  if (resolve_root(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   if (l.format == 1) {

@@ -9,6 +9,7 @@
 #include "cove/cleanup.h"
 #include "cove/json.h"
 #include "cove/log.h"
+#include "cove/readfile.h"
 #include "cove/state.h"
 #include "cove/units.h"
 
@@ -25,52 +26,16 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-static int root_of(struct cove_global *g, char *root, size_t cap)
-{
-  cove_err err = {0};
-  return cove_state_root(g->root_opt, root, cap, &err) < 0 ? cli_fail(&err) : 0;
-}
-
-/* pause and resume: the container id and nothing else. */
-static int parse_id(const char *name, const char *help, int argc, char **argv, const struct cli_opt *opts,
-                    const char **id)
-{
-  const struct cli_opt none[] = {{NULL, 0, 0, NULL}};
-  const struct cli_cmd cmd = {name, help, opts ? opts : none, 1, 1, 0};
-  _cleanup_free_ char **args = NULL;
-  int n, r = cli_parse(&cmd, argc, argv, &args, &n);
-  if (r != CLI_OK)
-    return cli_done(r) + 1000;
-  *id = args[0];
-  return 0;
-}
-
 int cmd_pause(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove pause ID\n  freeze every process of the container (cgroup freezer)\n";
-  const char *id;
-  int r = parse_id(argv[0], help, argc, argv, NULL, &id);
-  if (r)
-    return r - 1000;
-  char root[4096];
-  if (root_of(g, root, sizeof root))
-    return 1;
-  cove_err err = {0};
-  return cove_container_pause(root, id, &err) < 0 ? cli_fail(&err) : 0;
+  return cli_id_op(g, argv[0], help, argc, argv, cove_container_pause);
 }
 
 int cmd_resume(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove resume ID\n  thaw a paused container\n";
-  const char *id;
-  int r = parse_id(argv[0], help, argc, argv, NULL, &id);
-  if (r)
-    return r - 1000;
-  char root[4096];
-  if (root_of(g, root, sizeof root))
-    return 1;
-  cove_err err = {0};
-  return cove_container_resume(root, id, &err) < 0 ? cli_fail(&err) : 0;
+  return cli_id_op(g, argv[0], help, argc, argv, cove_container_resume);
 }
 
 /* ------------------------------------------------------------ update */
@@ -117,128 +82,91 @@ static int ram_bytes(const char *s, int64_t *out)
   return 0;
 }
 
-/* One resource number given as a flag, into the LinuxResources document. */
-static int num_arg(struct cove_gen *gen, const char *key, const char *flag, const char *v, bool bytes)
+/* The update flags: each one is linux.resources.<section>.<key>, a size in
+ * bytes ('b'), an integer ('i') or a string ('s'). Grouped by section. */
+static const struct upd_flag {
+  const char *flag, *section, *key;
+  char kind;
+} upd_flags[] = {
+  {"memory", "memory", "limit", 'b'},           {"memory-swap", "memory", "swap", 'b'},
+  {"memory-reservation", "memory", "reservation", 'b'},
+  {"cpu-share", "cpu", "shares", 'i'},          {"cpu-quota", "cpu", "quota", 'i'},
+  {"cpu-period", "cpu", "period", 'i'},         {"cpu-rt-period", "cpu", "realtimePeriod", 'i'},
+  {"cpu-rt-runtime", "cpu", "realtimeRuntime", 'i'},
+  {"cpuset-cpus", "cpu", "cpus", 's'},          {"cpuset-mems", "cpu", "mems", 's'},
+  {"pids-limit", "pids", "limit", 'i'},         {"blkio-weight", "blockIO", "weight", 'i'},
+};
+#define N_UPD (sizeof upd_flags / sizeof *upd_flags)
+
+/* One flag's value into the LinuxResources document; 0, or the usage
+ * error's exit status. */
+static int flag_value(struct cove_gen *gen, const struct upd_flag *u, const char *v)
 {
   int64_t x;
   char *end;
-  if (!v)
+  if (u->kind == 's') {
+    cove_gen_kv_text(gen, u->key, v);
     return 0;
-  if (bytes) {
+  }
+  if (u->kind == 'b') {
     if (ram_bytes(v, &x) < 0)
-      return cli_usage_error("update", "%s \"%s\": expected a size in bytes (suffix k, m, g allowed) or -1", flag, v);
+      return cli_usage_error("update", "--%s \"%s\": expected a size in bytes (suffix k, m, g allowed) or -1", u->flag,
+                             v);
   } else {
     errno = 0;
     x = strtoll(v, &end, 10);
     if (errno || end == v || *end)
-      return cli_usage_error("update", "%s \"%s\": expected an integer", flag, v);
+      return cli_usage_error("update", "--%s \"%s\": expected an integer", u->flag, v);
   }
-  cove_gen_kv_int(gen, key, x);
+  cove_gen_kv_int(gen, u->key, x);
   return 0;
 }
 
-static char *read_all(const char *path, cove_err *err)
+/* --resources FILE, or "-" for stdin; not only a regular file (runc takes
+ * /dev/stdin and pipes too). */
+static char *read_resources(const char *path, cove_err *err)
 {
-  int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-  if (fd < 0) {
-    cove_error(err, errno, "--resources %s", path);
-    return NULL;
-  }
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (!buf)
-      break;
-    if (len + 1 >= cap) {
-      char *nb = len > (1 << 24) ? NULL : realloc(buf, cap *= 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-    }
-    ssize_t n = read(fd, buf + len, cap - 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-  }
-  if (fd != STDIN_FILENO)
-    close(fd);
-  if (!buf)
-    cove_error(err, ENOMEM, "--resources %s", path);
-  else
-    buf[len] = 0;
-  return buf;
+  char what[4096];
+  snprintf(what, sizeof what, "--resources %s", path);
+  _cleanup_close_ int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+  if (fd < 0)
+    return cove_error(err, errno, "%s", what), NULL;
+  return cove_read_fd(fd, 16 * 1024 * 1024, NULL, what, err);
 }
 
 /* The update flags as a LinuxResources document, validated like
- * config.json afterwards. 0, or the exit code. */
-struct update_flags {
-  const char *mem, *swap, *resv, *shares, *quota, *period, *rt_period, *rt_runtime, *cpus, *mems, *pids, *blkio;
-};
-
-static int flags_to_json(const struct update_flags *u, char **out, cove_err *err)
+ * config.json afterwards. 0, or the exit status. */
+static int flags_to_json(const char *const *val, char **out, cove_err *err)
 {
-  char *json = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&json, &len);
-  if (!f) {
-    cove_error(err, errno, "update: open_memstream");
-    return cli_fail(err);
-  }
   struct cove_gen gen;
-  if (cove_gen_init(&gen, f, err) < 0) {
-    fclose(f);
+  if (cove_gen_init_line(&gen, NULL, err) < 0)
     return cli_fail(err);
-  }
-  bool ok = true;
+  int rc = 0;
+  const char *section = NULL;
   cove_gen_map_open(&gen);
-  if (u->mem || u->swap || u->resv) {
-    cove_gen_key(&gen, "memory");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "limit", "--memory", u->mem, true) == 0;
-    ok = ok && num_arg(&gen, "swap", "--memory-swap", u->swap, true) == 0;
-    ok = ok && num_arg(&gen, "reservation", "--memory-reservation", u->resv, true) == 0;
-    cove_gen_map_close(&gen);
+  for (size_t i = 0; i < N_UPD && !rc; i++) {
+    if (!val[i])
+      continue;
+    if (!section || strcmp(section, upd_flags[i].section)) {
+      if (section)
+        cove_gen_map_close(&gen);
+      section = upd_flags[i].section;
+      cove_gen_key(&gen, section);
+      cove_gen_map_open(&gen);
+    }
+    rc = flag_value(&gen, &upd_flags[i], val[i]);
   }
-  if (u->shares || u->quota || u->period || u->rt_period || u->rt_runtime || u->cpus || u->mems) {
-    cove_gen_key(&gen, "cpu");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "shares", "--cpu-share", u->shares, false) == 0;
-    ok = ok && num_arg(&gen, "quota", "--cpu-quota", u->quota, false) == 0;
-    ok = ok && num_arg(&gen, "period", "--cpu-period", u->period, false) == 0;
-    ok = ok && num_arg(&gen, "realtimePeriod", "--cpu-rt-period", u->rt_period, false) == 0;
-    ok = ok && num_arg(&gen, "realtimeRuntime", "--cpu-rt-runtime", u->rt_runtime, false) == 0;
-    if (u->cpus)
-      cove_gen_kv_str(&gen, "cpus", u->cpus);
-    if (u->mems)
-      cove_gen_kv_str(&gen, "mems", u->mems);
+  if (section)
     cove_gen_map_close(&gen);
-  }
-  if (u->pids) {
-    cove_gen_key(&gen, "pids");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "limit", "--pids-limit", u->pids, false) == 0;
-    cove_gen_map_close(&gen);
-  }
-  if (u->blkio) {
-    cove_gen_key(&gen, "blockIO");
-    cove_gen_map_open(&gen);
-    ok = ok && num_arg(&gen, "weight", "--blkio-weight", u->blkio, false) == 0;
-    cove_gen_map_close(&gen);
-  }
   cove_gen_map_close(&gen);
-  int w = cove_gen_finish(&gen, "update");
-  fclose(f);
-  if (!ok || w < 0) {
+  char *json = cove_gen_line_dup(&gen, "update");
+  if (!json && !rc)
+    rc = cli_fail(err);
+  if (rc)
     free(json);
-    return !ok ? CLI_EXIT_USAGE : cli_fail(err);
-  }
-  *out = json;
-  return 0;
+  else
+    *out = json;
+  return rc;
 }
 
 int cmd_update(struct cove_global *g, int argc, char **argv)
@@ -259,64 +187,51 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
     "      --blkio-weight N        block I/O weight (10..1000)\n"
     "  --kernel-memory, --kernel-memory-tcp, --l3-cache-schema, --mem-bw-schema: refused\n"
     "  (not supported)\n";
-  const char *resources = NULL, *mem = NULL, *swap = NULL, *resv = NULL, *shares = NULL, *quota = NULL,
-             *period = NULL, *rt_period = NULL, *rt_runtime = NULL, *cpus = NULL, *mems = NULL, *pids = NULL,
-             *blkio = NULL, *kmem = NULL;
-  const struct cli_opt opts[] = {
-    {"resources", 'r', CLI_STR, &resources},     {"memory", 0, CLI_STR, &mem},
-    {"memory-swap", 0, CLI_STR, &swap},          {"memory-reservation", 0, CLI_STR, &resv},
-    {"cpu-share", 0, CLI_STR, &shares},          {"cpu-shares", 0, CLI_STR, &shares},         {"cpu-quota", 0, CLI_STR, &quota},
-    {"cpu-period", 0, CLI_STR, &period},         {"cpu-rt-period", 0, CLI_STR, &rt_period},
-    {"cpu-rt-runtime", 0, CLI_STR, &rt_runtime}, {"cpuset-cpus", 0, CLI_STR, &cpus},
-    {"cpuset-mems", 0, CLI_STR, &mems},          {"pids-limit", 0, CLI_STR, &pids},
-    {"blkio-weight", 0, CLI_STR, &blkio},        {"kernel-memory", 0, CLI_STR, &kmem},
-    {"kernel-memory-tcp", 0, CLI_STR, &kmem},    {"l3-cache-schema", 0, CLI_STR, &kmem},
-    {"mem-bw-schema", 0, CLI_STR, &kmem},
-    {NULL, 0, 0, NULL},
+  const char *resources = NULL, *kmem = NULL, *val[N_UPD] = {0};
+  struct cli_opt opts[N_UPD + 7] = {
+    {"resources", 'r', CLI_STR, &resources},  {"cpu-shares", 0, CLI_STR, &val[3]},
+    {"kernel-memory", 0, CLI_STR, &kmem},     {"kernel-memory-tcp", 0, CLI_STR, &kmem},
+    {"l3-cache-schema", 0, CLI_STR, &kmem},   {"mem-bw-schema", 0, CLI_STR, &kmem},
   };
-  const char *id;
-  int r = parse_id("update", help, argc, argv, opts, &id);
-  if (r)
-    return r - 1000;
+  for (size_t i = 0; i < N_UPD; i++) /* the last entry stays the terminator */
+    opts[6 + i] = (struct cli_opt){upd_flags[i].flag, 0, CLI_STR, &val[i]};
+  _cleanup_free_ char **args = NULL;
+  int r = cli_parse_id("update", help, opts, argc, argv, &args);
+  if (r >= 0)
+    return r;
   if (kmem)
     return cli_usage_error("update", "--kernel-memory, --kernel-memory-tcp, --l3-cache-schema and --mem-bw-schema are not supported");
   cove_err err = {0};
   _cleanup_free_ char *json = NULL;
   const char *what = "resources";
   if (resources) {
-    if (!(json = read_all(resources, &err)))
+    if (!(json = read_resources(resources, &err)))
       return cli_fail(&err);
     what = resources;
   } else {
-    /* Flags become a LinuxResources document, validated like config.json */
-    if (!(mem || swap || resv || shares || quota || period || rt_period || rt_runtime || cpus || mems || pids || blkio))
+    size_t given = 0;
+    for (size_t i = 0; i < N_UPD; i++)
+      given += val[i] != NULL;
+    if (!given)
       return cli_usage_error("update", "nothing to update (give --resources or a limit option)");
-    struct update_flags u = {mem, swap, resv, shares, quota, period, rt_period, rt_runtime, cpus, mems, pids, blkio};
-    int rc = flags_to_json(&u, &json, &err);
+    int rc = flags_to_json(val, &json, &err);
     if (rc)
       return rc;
   }
-  char ebuf[256] = "";
-  yajl_val tree = yajl_tree_parse(json, ebuf, sizeof ebuf);
-  if (!tree) {
-    char *nl = strchr(ebuf, '\n');
-    if (nl)
-      *nl = 0;
-    cove_log(COVE_LOG_ERROR, "update: %s: not valid JSON: %s", what, ebuf);
-    return 1;
-  }
+  char label[4200];
+  snprintf(label, sizeof label, "update: %s", what);
+  yajl_val tree = cove_json_parse(json, label, &err);
+  if (!tree)
+    return cli_fail(&err);
   struct cove_resources res;
-  r = cove_resources_parse(tree, "linux.resources", &res, &err);
   char root[4096];
-  if (r == 0 && root_of(g, root, sizeof root))
-    r = -2;
-  if (r == 0)
-    r = cove_container_update(root, id, &res, &err);
+  r = cove_resources_parse(tree, "linux.resources", &res, &err);
+  int rc = r < 0 ? cli_fail(&err) : cli_root(g, root, sizeof root);
+  if (rc == 0 && cove_container_update(root, args[0], &res, &err) < 0)
+    rc = cli_fail(&err);
   cove_resources_free(&res);
   yajl_tree_free(tree);
-  if (r == -2)
-    return 1;
-  return r < 0 ? cli_fail(&err) : 0;
+  return rc;
 }
 
 /* ------------------------------------------------------------ events */
@@ -410,15 +325,16 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
   bool stats = false;
   const char *interval = NULL;
   const struct cli_opt opts[] = {{"stats", 0, CLI_BOOL, &stats}, {"interval", 0, CLI_STR, &interval}, {NULL, 0, 0, NULL}};
-  const char *id;
-  int r = parse_id("events", help, argc, argv, opts, &id);
-  if (r)
-    return r - 1000;
+  _cleanup_free_ char **args = NULL;
+  int r = cli_parse_id("events", help, opts, argc, argv, &args);
+  if (r >= 0)
+    return r;
+  const char *id = args[0];
   uint64_t ms = 5000;
   if (interval && (cove_parse_duration_ms(interval, &ms) < 0 || ms == 0 || ms > INT32_MAX))
     return cli_usage_error("events", "--interval \"%s\": expected a duration like 5s or 500ms", interval);
   char root[4096];
-  if (root_of(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   struct cove_state st0;
@@ -481,7 +397,7 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   if (!json && strcmp(format, "table"))
     return cli_usage_error("ps", "--format \"%s\": expected table or json", format);
   char root[4096];
-  if (root_of(g, root, sizeof root))
+  if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
   pid_t *pids;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,21 @@ int cove_cg_read(const char *dir, const char *file, char *buf, size_t cap)
   }
   buf[len] = 0;
   return (int)len;
+}
+
+int cove_cg_put(const char *dir, const char *file, const char *field, const char *missing, cove_err *err,
+                const char *fmt, ...)
+{
+  if (missing && !cove_cg_exists(dir, file))
+    return cove_cg_cannot(err, "linux.resources.%s: %s", field, missing);
+  char b[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(b, sizeof b, fmt, ap);
+  va_end(ap);
+  if (cove_cg_write(dir, file, b, err) < 0)
+    return cove_error_prefix(err, "linux.resources.%s", field);
+  return 0;
 }
 
 bool cove_cg_exists(const char *dir, const char *file)

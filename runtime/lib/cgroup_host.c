@@ -119,19 +119,27 @@ static int add_line(struct cove_cg_mounts *m, size_t *cap, const char *line, cov
   return 0;
 }
 
+/* The line of text at *l (cut to the buffer) into line; *l moves past it.
+ * False at the end of the text. */
+static bool next_line(const char **l, char (*line)[4096])
+{
+  if (!*l || !**l)
+    return false;
+  const char *nl = strchr(*l, '\n');
+  size_t len = nl ? (size_t)(nl - *l) : strlen(*l);
+  snprintf(*line, sizeof *line, "%.*s", (int)len, *l);
+  *l = nl ? nl + 1 : NULL;
+  return true;
+}
+
 int cove_cg_mounts_parse(const char *text, struct cove_cg_mounts *m, cove_err *err)
 {
   *m = (struct cove_cg_mounts){0};
   size_t cap = 0;
-  for (const char *l = text; l && *l;) {
-    const char *nl = strchr(l, '\n');
-    size_t len = nl ? (size_t)(nl - l) : strlen(l);
-    char line[4096];
-    snprintf(line, sizeof line, "%.*s", (int)len, l);
-    l = nl ? nl + 1 : NULL;
+  char line[4096];
+  while (next_line(&text, &line))
     if (add_line(m, &cap, line, err) < 0)
       return -1;
-  }
   return 0;
 }
 
@@ -177,12 +185,8 @@ int cove_cg_mount_dir(const struct cove_cg_mounts *m, const char *ctrls, const c
 
 int cove_cg_each_line(const char *text, int (*cb)(const char *ctrls, const char *path, void *d), void *d)
 {
-  for (const char *l = text; l && *l;) {
-    const char *nl = strchr(l, '\n');
-    size_t len = nl ? (size_t)(nl - l) : strlen(l);
-    char line[4096];
-    snprintf(line, sizeof line, "%.*s", (int)len, l);
-    l = nl ? nl + 1 : NULL;
+  char line[4096];
+  while (next_line(&text, &line)) {
     char *c1 = strchr(line, ':');
     char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2)

@@ -19,6 +19,11 @@ bool cove_cg_word_in(const char *list, const char *w);
 #define cove_cg_cannot(err, ...) cove_error_kind((err), COVE_EK_LIMITS, 0, __VA_ARGS__)
 /* A limit contradicting another (kind COVE_EK_INVALID_CONFIG). */
 #define cove_cg_invalid(err, ...) cove_error_kind((err), COVE_EK_INVALID_CONFIG, 0, __VA_ARGS__)
+/* One limit into dir/file, formatted; errors name "linux.resources.FIELD".
+ * With `missing` set, a file the kernel lacks is a limit this host cannot
+ * enforce ("linux.resources.FIELD: MISSING"). */
+int cove_cg_put(const char *dir, const char *file, const char *field, const char *missing, cove_err *err,
+                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Does the v2 directory offer controller `ctrl` (its cgroup.controllers)? */
 bool cove_cg_v2_has(const char *dir, const char *ctrl);
 

@@ -12,12 +12,6 @@
 
 #define F(field) "linux.resources." field
 
-static int wr(const char *dir, const char *file, const char *val, const char *field, cove_err *err)
-{
-  if (cove_cg_write(dir, file, val, err) < 0)
-    return cove_error_prefix(err, "%s", field);
-  return 0;
-}
 
 /* The v1 directory for a group, NULL when v2 handles it; error when none. */
 static int dir_for(const struct cove_cgroup *cg, const char *v2ctrl, enum cove_cg_ctrl c, const char *field,
@@ -34,18 +28,12 @@ static int dir_for(const struct cove_cgroup *cg, const char *v2ctrl, enum cove_c
 
 static int v1_memory(const char *d, const struct cove_resources *r, cove_err *err)
 {
-  char b[64];
   bool memsw = cove_cg_exists(d, "memory.memsw.limit_in_bytes");
-  if (r->mem_swappiness.set) {
-    snprintf(b, sizeof b, "%" PRIu64, r->mem_swappiness.v);
-    if (wr(d, "memory.swappiness", b, F("memory.swappiness"), err) < 0)
-      return -1;
-  }
-  if (r->mem_reservation.set) {
-    snprintf(b, sizeof b, "%" PRId64, r->mem_reservation.v);
-    if (wr(d, "memory.soft_limit_in_bytes", b, F("memory.reservation"), err) < 0)
-      return -1;
-  }
+  if ((r->mem_swappiness.set &&
+       cove_cg_put(d, "memory.swappiness", "memory.swappiness", NULL, err, "%" PRIu64, r->mem_swappiness.v) < 0) ||
+      (r->mem_reservation.set && cove_cg_put(d, "memory.soft_limit_in_bytes", "memory.reservation", NULL, err,
+                                             "%" PRId64, r->mem_reservation.v) < 0))
+    return -1;
   if (r->mem_swap.set && !memsw)
     return cove_cg_cannot(err, F("memory.swap") ": this kernel has no swap accounting (memory.memsw.limit_in_bytes "
                                                "missing)");
@@ -71,69 +59,36 @@ static int v1_memory(const char *d, const struct cove_resources *r, cove_err *er
     bool ok = true;
     if (sb[0] && cove_cg_write(d, "memory.memsw.limit_in_bytes", sb, &e1) < 0)
       ok = false;
-    if (lb[0] && wr(d, "memory.limit_in_bytes", lb, F("memory.limit"), err) < 0)
+    if (lb[0] && cove_cg_put(d, "memory.limit_in_bytes", "memory.limit", NULL, err, "%s", lb) < 0)
       return -1;
-    if (!ok && sb[0] && wr(d, "memory.memsw.limit_in_bytes", sb, F("memory.swap"), err) < 0)
-      return -1;
-  }
-  if (r->mem_kernel_tcp.set) {
-    if (!cove_cg_exists(d, "memory.kmem.tcp.limit_in_bytes"))
-      return cove_cg_cannot(err, F("memory.kernelTCP") ": this kernel has no memory.kmem.tcp.limit_in_bytes");
-    snprintf(b, sizeof b, "%" PRId64, r->mem_kernel_tcp.v);
-    if (wr(d, "memory.kmem.tcp.limit_in_bytes", b, F("memory.kernelTCP"), err) < 0)
+    if (!ok && sb[0] && cove_cg_put(d, "memory.memsw.limit_in_bytes", "memory.swap", NULL, err, "%s", sb) < 0)
       return -1;
   }
-  if (r->mem_disable_oom_killer_set && wr(d, "memory.oom_control", r->mem_disable_oom_killer ? "1" : "0",
-                                          F("memory.disableOOMKiller"), err) < 0)
+  if ((r->mem_kernel_tcp.set &&
+       cove_cg_put(d, "memory.kmem.tcp.limit_in_bytes", "memory.kernelTCP",
+                   "this kernel has no memory.kmem.tcp.limit_in_bytes", err, "%" PRId64, r->mem_kernel_tcp.v) < 0) ||
+      (r->mem_disable_oom_killer_set && cove_cg_put(d, "memory.oom_control", "memory.disableOOMKiller", NULL, err,
+                                                    "%d", r->mem_disable_oom_killer ? 1 : 0) < 0))
     return -1;
   return 0;
 }
 
 static int v1_cpu(const char *d, const struct cove_resources *r, cove_err *err)
 {
-  char b[64];
-  if (r->cpu_shares.set) {
-    snprintf(b, sizeof b, "%" PRIu64, r->cpu_shares.v);
-    if (wr(d, "cpu.shares", b, F("cpu.shares"), err) < 0)
-      return -1;
-  }
-  if (r->cpu_period.set) {
-    snprintf(b, sizeof b, "%" PRIu64, r->cpu_period.v);
-    if (wr(d, "cpu.cfs_period_us", b, F("cpu.period"), err) < 0)
-      return -1;
-  }
-  if (r->cpu_quota.set) {
-    snprintf(b, sizeof b, "%" PRId64, r->cpu_quota.v);
-    if (wr(d, "cpu.cfs_quota_us", b, F("cpu.quota"), err) < 0)
-      return -1;
-  }
-  if (r->cpu_burst.set) {
-    if (!cove_cg_exists(d, "cpu.cfs_burst_us"))
-      return cove_cg_cannot(err, F("cpu.burst") ": this kernel has no cpu.cfs_burst_us");
-    snprintf(b, sizeof b, "%" PRIu64, r->cpu_burst.v);
-    if (wr(d, "cpu.cfs_burst_us", b, F("cpu.burst"), err) < 0)
-      return -1;
-  }
-  if (r->cpu_rt_period.set && r->cpu_rt_period.v) {
-    if (!cove_cg_exists(d, "cpu.rt_period_us"))
-      return cove_cg_cannot(err, F("cpu.realtimePeriod") ": this kernel has no realtime group scheduling");
-    snprintf(b, sizeof b, "%" PRIu64, r->cpu_rt_period.v);
-    if (wr(d, "cpu.rt_period_us", b, F("cpu.realtimePeriod"), err) < 0)
-      return -1;
-  }
-  if (r->cpu_rt_runtime.set && r->cpu_rt_runtime.v) {
-    if (!cove_cg_exists(d, "cpu.rt_runtime_us"))
-      return cove_cg_cannot(err, F("cpu.realtimeRuntime") ": this kernel has no realtime group scheduling");
-    snprintf(b, sizeof b, "%" PRId64, r->cpu_rt_runtime.v);
-    if (wr(d, "cpu.rt_runtime_us", b, F("cpu.realtimeRuntime"), err) < 0)
-      return -1;
-  }
-  if (r->cpu_idle.set) {
-    if (!cove_cg_exists(d, "cpu.idle"))
-      return cove_cg_cannot(err, F("cpu.idle") ": this kernel has no cpu.idle in cgroup v1");
-    if (wr(d, "cpu.idle", r->cpu_idle.v ? "1" : "0", F("cpu.idle"), err) < 0)
-      return -1;
-  }
+  static const char no_rt[] = "this kernel has no realtime group scheduling";
+  if ((r->cpu_shares.set && cove_cg_put(d, "cpu.shares", "cpu.shares", NULL, err, "%" PRIu64, r->cpu_shares.v) < 0) ||
+      (r->cpu_period.set &&
+       cove_cg_put(d, "cpu.cfs_period_us", "cpu.period", NULL, err, "%" PRIu64, r->cpu_period.v) < 0) ||
+      (r->cpu_quota.set && cove_cg_put(d, "cpu.cfs_quota_us", "cpu.quota", NULL, err, "%" PRId64, r->cpu_quota.v) < 0) ||
+      (r->cpu_burst.set && cove_cg_put(d, "cpu.cfs_burst_us", "cpu.burst", "this kernel has no cpu.cfs_burst_us", err,
+                                       "%" PRIu64, r->cpu_burst.v) < 0) ||
+      (r->cpu_rt_period.set && r->cpu_rt_period.v &&
+       cove_cg_put(d, "cpu.rt_period_us", "cpu.realtimePeriod", no_rt, err, "%" PRIu64, r->cpu_rt_period.v) < 0) ||
+      (r->cpu_rt_runtime.set && r->cpu_rt_runtime.v &&
+       cove_cg_put(d, "cpu.rt_runtime_us", "cpu.realtimeRuntime", no_rt, err, "%" PRId64, r->cpu_rt_runtime.v) < 0) ||
+      (r->cpu_idle.set && cove_cg_put(d, "cpu.idle", "cpu.idle", "this kernel has no cpu.idle in cgroup v1", err, "%d",
+                                      r->cpu_idle.v ? 1 : 0) < 0))
+    return -1;
   return 0;
 }
 
@@ -156,18 +111,11 @@ static int v1_blkio(const char *d, const struct cove_resources *r, cove_err *err
                    : cove_cg_exists(d, "blkio.bfq.weight") ? "blkio.bfq.weight" : NULL;
   if ((r->blkio_weight.set || r->blkio_weight_dev.n) && !wf)
     return cove_cg_cannot(err, F("blockIO.weight") ": no blkio.weight here (no weight-based I/O scheduler)");
-  if (r->blkio_weight.set) {
-    snprintf(b, sizeof b, "%" PRIu64, r->blkio_weight.v);
-    if (wr(d, wf, b, F("blockIO.weight"), err) < 0)
-      return -1;
-  }
-  if (r->blkio_leaf_weight.set) {
-    if (!cove_cg_exists(d, "blkio.leaf_weight"))
-      return cove_cg_cannot(err, F("blockIO.leafWeight") ": no blkio.leaf_weight here");
-    snprintf(b, sizeof b, "%" PRIu64, r->blkio_leaf_weight.v);
-    if (wr(d, "blkio.leaf_weight", b, F("blockIO.leafWeight"), err) < 0)
-      return -1;
-  }
+  if (r->blkio_weight.set && cove_cg_put(d, wf, "blockIO.weight", NULL, err, "%" PRIu64, r->blkio_weight.v) < 0)
+    return -1;
+  if (r->blkio_leaf_weight.set && cove_cg_put(d, "blkio.leaf_weight", "blockIO.leafWeight",
+                                               "no blkio.leaf_weight here", err, "%" PRIu64, r->blkio_leaf_weight.v) < 0)
+    return -1;
   for (size_t i = 0; i < r->blkio_weight_dev.n; i++) {
     const struct cove_blkio_dev *e = &r->blkio_weight_dev.v[i];
     char wd[64];
@@ -218,9 +166,9 @@ int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *
   if ((r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems)) {
     if (dir_for(cg, "cpuset", COVE_CG_CPUSET, "cpu.cpus", &d, err) < 0)
       return -1;
-    if (d && r->cpu_mems && *r->cpu_mems && wr(d, "cpuset.mems", r->cpu_mems, F("cpu.mems"), err) < 0)
+    if (d && r->cpu_mems && *r->cpu_mems && cove_cg_put(d, "cpuset.mems", "cpu.mems", NULL, err, "%s", r->cpu_mems) < 0)
       return -1;
-    if (d && r->cpu_cpus && *r->cpu_cpus && wr(d, "cpuset.cpus", r->cpu_cpus, F("cpu.cpus"), err) < 0)
+    if (d && r->cpu_cpus && *r->cpu_cpus && cove_cg_put(d, "cpuset.cpus", "cpu.cpus", NULL, err, "%s", r->cpu_cpus) < 0)
       return -1;
   }
   if (r->pids_limit.set) {
@@ -231,7 +179,7 @@ int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *
       snprintf(b, sizeof b, "max");
     else
       snprintf(b, sizeof b, "%" PRId64, r->pids_limit.v);
-    if (d && wr(d, "pids.max", b, F("pids.limit"), err) < 0)
+    if (d && cove_cg_put(d, "pids.max", "pids.limit", NULL, err, "%s", b) < 0)
       return -1;
   }
   if (io) {

@@ -24,12 +24,6 @@ bool cove_cg_v2_has(const char *dir, const char *ctrl)
 
 #define F(field) "linux.resources." field
 
-static int wr(const char *dir, const char *file, const char *val, const char *field, cove_err *err)
-{
-  if (cove_cg_write(dir, file, val, err) < 0)
-    return cove_error_prefix(err, "%s", field);
-  return 0;
-}
 
 static void lim(char *b, size_t cap, int64_t v)
 {
@@ -71,12 +65,12 @@ static int v2_memory(const char *d, const struct cove_resources *r, bool update,
                                                     "memory.max)");
   if (r->mem_limit.set) {
     lim(b, sizeof b, r->mem_limit.v);
-    if (wr(d, "memory.max", b, F("memory.limit"), err) < 0)
+    if (cove_cg_put(d, "memory.max", "memory.limit", NULL, err, "%s", b) < 0)
       return -1;
   }
   if (r->mem_reservation.set) {
     lim(b, sizeof b, r->mem_reservation.v);
-    if (wr(d, "memory.low", b, F("memory.reservation"), err) < 0)
+    if (cove_cg_put(d, "memory.low", "memory.reservation", NULL, err, "%s", b) < 0)
       return -1;
   }
   if (r->mem_swap.set) {
@@ -104,7 +98,7 @@ static int v2_memory(const char *d, const struct cove_resources *r, bool update,
         return 0; /* nothing to limit: no swap accounting, no swap */
       return cove_cg_cannot(err, F("memory.swap") ": this kernel has no swap accounting (memory.swap.max missing)");
     }
-    if (wr(d, "memory.swap.max", b, F("memory.swap"), err) < 0)
+    if (cove_cg_put(d, "memory.swap.max", "memory.swap", NULL, err, "%s", b) < 0)
       return -1;
   }
   return 0;
@@ -117,7 +111,7 @@ static int v2_cpu(const char *d, const struct cove_resources *r, cove_err *err)
     return cove_cg_cannot(err, F("cpu.realtimeRuntime") ": cgroup v2 has no realtime limits");
   if (r->cpu_shares.set) {
     snprintf(b, sizeof b, "%" PRIu64, shares_to_weight(r->cpu_shares.v));
-    if (wr(d, "cpu.weight", b, F("cpu.shares"), err) < 0)
+    if (cove_cg_put(d, "cpu.weight", "cpu.shares", NULL, err, "%s", b) < 0)
       return -1;
   }
   if (r->cpu_quota.set || r->cpu_period.set) {
@@ -132,22 +126,14 @@ static int v2_cpu(const char *d, const struct cove_resources *r, cove_err *err)
     if (r->cpu_period.set)
       period = r->cpu_period.v;
     snprintf(b, sizeof b, "%s %" PRIu64, q, period);
-    if (wr(d, "cpu.max", b, r->cpu_quota.set ? F("cpu.quota") : F("cpu.period"), err) < 0)
+    if (cove_cg_put(d, "cpu.max", r->cpu_quota.set ? "cpu.quota" : "cpu.period", NULL, err, "%s", b) < 0)
       return -1;
   }
-  if (r->cpu_burst.set) {
-    if (!cove_cg_exists(d, "cpu.max.burst"))
-      return cove_cg_cannot(err, F("cpu.burst") ": this kernel has no cpu.max.burst");
-    snprintf(b, sizeof b, "%" PRIu64, r->cpu_burst.v);
-    if (wr(d, "cpu.max.burst", b, F("cpu.burst"), err) < 0)
-      return -1;
-  }
-  if (r->cpu_idle.set) {
-    if (!cove_cg_exists(d, "cpu.idle"))
-      return cove_cg_cannot(err, F("cpu.idle") ": this kernel has no cpu.idle");
-    if (wr(d, "cpu.idle", r->cpu_idle.v ? "1" : "0", F("cpu.idle"), err) < 0)
-      return -1;
-  }
+  if ((r->cpu_burst.set && cove_cg_put(d, "cpu.max.burst", "cpu.burst", "this kernel has no cpu.max.burst", err,
+                                       "%" PRIu64, r->cpu_burst.v) < 0) ||
+      (r->cpu_idle.set &&
+       cove_cg_put(d, "cpu.idle", "cpu.idle", "this kernel has no cpu.idle", err, "%d", r->cpu_idle.v ? 1 : 0) < 0))
+    return -1;
   return 0;
 }
 
@@ -176,7 +162,7 @@ static int v2_io(const char *d, const struct cove_resources *r, cove_err *err)
       snprintf(b, sizeof b, "default %" PRIu64, blkio_to_io_weight(r->blkio_weight.v));
     else
       snprintf(b, sizeof b, "%" PRIu64, r->blkio_weight.v);
-    if (wr(d, io_w ? "io.weight" : "io.bfq.weight", b, F("blockIO.weight"), err) < 0)
+    if (cove_cg_put(d, io_w ? "io.weight" : "io.bfq.weight", "blockIO.weight", NULL, err, "%s", b) < 0)
       return -1;
   }
   for (size_t i = 0; i < r->blkio_weight_dev.n; i++) {
@@ -241,15 +227,15 @@ int cove_cg_v2_apply(const char *d, const struct cove_resources *r, bool update,
   if (cpu && cove_cg_v2_has(d, "cpu") && v2_cpu(d, r, err) < 0)
     return -1;
   if (cove_cg_v2_has(d, "cpuset")) {
-    if (r->cpu_cpus && *r->cpu_cpus && wr(d, "cpuset.cpus", r->cpu_cpus, F("cpu.cpus"), err) < 0)
+    if (r->cpu_cpus && *r->cpu_cpus && cove_cg_put(d, "cpuset.cpus", "cpu.cpus", NULL, err, "%s", r->cpu_cpus) < 0)
       return -1;
-    if (r->cpu_mems && *r->cpu_mems && wr(d, "cpuset.mems", r->cpu_mems, F("cpu.mems"), err) < 0)
+    if (r->cpu_mems && *r->cpu_mems && cove_cg_put(d, "cpuset.mems", "cpu.mems", NULL, err, "%s", r->cpu_mems) < 0)
       return -1;
   }
   if (r->pids_limit.set && cove_cg_v2_has(d, "pids")) {
     char b[32];
     lim(b, sizeof b, r->pids_limit.v <= 0 ? -1 : r->pids_limit.v);
-    if (wr(d, "pids.max", b, F("pids.limit"), err) < 0)
+    if (cove_cg_put(d, "pids.max", "pids.limit", NULL, err, "%s", b) < 0)
       return -1;
   }
   if (io && cove_cg_v2_has(d, "io") && v2_io(d, r, err) < 0)

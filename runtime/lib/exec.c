@@ -27,6 +27,7 @@
 #include "hooks.h"
 #include "cove/json.h"
 #include "cove/log.h"
+#include "cove/readfile.h"
 #include "security.h"
 #include "cove/spec.h"
 #include "cove/state.h"
@@ -83,31 +84,11 @@ static void built_free(struct built *b)
 
 static int read_process_file(struct built *b, const char *path, cove_err *err)
 {
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return cove_error(err, errno, "--process %s", path);
-  struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 4 * 1024 * 1024)
-    return cove_error(err, errno ? errno : EINVAL, "--process %s: not a regular file of sane size", path);
-  _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-  if (!buf)
-    return cove_error(err, ENOMEM, "--process %s", path);
-  size_t len = 0;
-  while (len < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-  }
-  buf[len] = 0;
-  char ebuf[256] = "";
-  b->tree = yajl_tree_parse(buf, ebuf, sizeof ebuf);
-  if (!b->tree) {
-    ebuf[strcspn(ebuf, "\n")] = 0;
-    return cove_error(err, 0, "--process %s: not valid JSON: %s", path, ebuf);
-  }
+  char what[4096];
+  snprintf(what, sizeof what, "--process %s", path);
+  _cleanup_free_ char *buf = cove_read_file_at(AT_FDCWD, path, 0, 4 * 1024 * 1024, NULL, what, err);
+  if (!buf || !(b->tree = cove_json_parse(buf, what, err)))
+    return -1;
   if (!YAJL_IS_OBJECT(b->tree))
     return cove_error(err, 0, "--process %s: expected a JSON object, got %s", path, cove_json_type_name(b->tree));
   b->own_base = true;
@@ -286,7 +267,7 @@ static int load_filter(void *data, cove_seccomp_filter f, cove_err *err)
                                                     x->st.annotations_json);
   int l = x->listener_fd;
   x->listener_fd = COVE_SECCOMP_NO_LISTENER;
-  return cove_seccomp_load_notify(&x->spec.seccomp, f, l, state ? state : "{}", err);
+  return cove_seccomp_load_notify(&x->spec.seccomp, f, l, x->st.pid, state ? state : "{}", err);
 }
 
 __attribute__((noreturn)) static void exec_child(void *data)

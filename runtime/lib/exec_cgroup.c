@@ -14,70 +14,69 @@
 #include <string.h>
 #include <unistd.h>
 
-struct of_pid {
+struct each {
   const struct cove_cg_mounts *m;
-  struct cove_cgroup *cg;
+  void (*cb)(const char *ctrls, const char *path, const char *dir, void *d);
+  void *d;
 };
 
-static int collect_cb(const char *ctrls, const char *path, void *d)
+static int each_cb(const char *ctrls, const char *path, void *d)
 {
-  struct of_pid *o = d;
+  const struct each *x = d;
   char dir[4096];
-  if (cove_cg_mount_dir(o->m, ctrls, path, dir, sizeof dir) < 0)
-    return 0;
-  if (!*ctrls) {
-    snprintf(o->cg->v2, sizeof o->cg->v2, "%s", dir);
-    return 0;
-  }
-  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
-    if (cove_cg_word_in(ctrls, cove_cg_ctrl_name(c)))
-      snprintf(o->cg->v1[c], sizeof o->cg->v1[c], "%s", dir);
+  bool here = cove_cg_mount_dir(x->m, ctrls, path, dir, sizeof dir) == 0;
+  x->cb(ctrls, path, here ? dir : NULL, x->d);
   return 0;
 }
 
-int cove_container_is_paused(pid_t pid)
-{
-  cove_err e;
-  _cleanup_free_ char *text = cove_cg_proc_cgroup(pid, &e);
-  struct cove_cg_mounts m;
-  if (!text || cove_cg_mounts_read(&m, &e) < 0)
-    return 0;
-  /* a view of the init's cgroups, not a record: nothing is owned */
-  struct cove_cgroup cg = {.ops = &cove_cg_ops_hybrid, .active = true};
-  cove_cg_each_line(text, collect_cb, &(struct of_pid){&m, &cg});
-  cove_cg_mounts_free(&m);
-  return cove_cgroup_frozen(&cg) == 1;
-}
-
-struct join {
-  const struct cove_cg_mounts *m;
-  char me[32];
-};
-
-/* Every hierarchy the init is in, cove's or not (name=systemd, net_cls). */
-static int join_cb(const char *ctrls, const char *path, void *d)
-{
-  const struct join *j = d;
-  char dir[4096];
-  if (cove_cg_mount_dir(j->m, ctrls, path, dir, sizeof dir) < 0) {
-    cove_debug("exec: cgroup %s:%s not mounted here, not joined", ctrls, path);
-    return 0;
-  }
-  cove_err e;
-  if (cove_cg_write(dir, "cgroup.procs", j->me, &e) < 0)
-    cove_debug("exec: join cgroup %s/cgroup.procs: %s", dir, e.msg);
-  return 0;
-}
-
-void cove_cgroup_join_of(pid_t pid)
+/* cb with every cgroup of pid, cove's or not (name=systemd, net_cls), and
+ * its directory here (NULL: that hierarchy is not mounted here); ctrls is
+ * "" for v2. */
+static void each_cgroup_of(pid_t pid, void (*cb)(const char *ctrls, const char *path, const char *dir, void *d),
+                           void *d)
 {
   cove_err e;
   _cleanup_free_ char *text = cove_cg_proc_cgroup(pid, &e);
   struct cove_cg_mounts m;
   if (!text || cove_cg_mounts_read(&m, &e) < 0)
     return;
-  struct join j = {.m = &m};
-  snprintf(j.me, sizeof j.me, "%d", (int)getpid());
-  cove_cg_each_line(text, join_cb, &j);
+  cove_cg_each_line(text, each_cb, &(struct each){&m, cb, d});
   cove_cg_mounts_free(&m);
+}
+
+static void collect_cb(const char *ctrls, const char *path, const char *dir, void *d)
+{
+  (void)path;
+  struct cove_cgroup *cg = d;
+  if (!dir)
+    return;
+  if (!*ctrls)
+    snprintf(cg->v2, sizeof cg->v2, "%s", dir);
+  for (int c = 0; *ctrls && c < COVE_CG_V1_COUNT; c++)
+    if (cove_cg_word_in(ctrls, cove_cg_ctrl_name(c)))
+      snprintf(cg->v1[c], sizeof cg->v1[c], "%s", dir);
+}
+
+int cove_container_is_paused(pid_t pid)
+{
+  /* a view of the init's cgroups, not a record: nothing is owned */
+  struct cove_cgroup cg = {.ops = &cove_cg_ops_hybrid, .active = true};
+  each_cgroup_of(pid, collect_cb, &cg);
+  return cove_cgroup_frozen(&cg) == 1;
+}
+
+static void join_cb(const char *ctrls, const char *path, const char *dir, void *d)
+{
+  cove_err e;
+  if (!dir)
+    cove_debug("exec: cgroup %s:%s not mounted here, not joined", ctrls, path);
+  else if (cove_cg_write(dir, "cgroup.procs", d, &e) < 0)
+    cove_debug("exec: join cgroup %s/cgroup.procs: %s", dir, e.msg);
+}
+
+void cove_cgroup_join_of(pid_t pid)
+{
+  char me[32];
+  snprintf(me, sizeof me, "%d", (int)getpid());
+  each_cgroup_of(pid, join_cb, me);
 }

@@ -22,57 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-char *cove_hook_state_json(const char *oci_version, const char *id, const char *status, pid_t pid, const char *bundle,
-                           const char *annotations_json)
-{
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f)
-    return NULL;
-  fputs("{\"ociVersion\":", f);
-  cove_json_write_string(f, oci_version ? oci_version : "1.3.0");
-  fputs(",\"id\":", f);
-  cove_json_write_string(f, id);
-  fputs(",\"status\":", f);
-  cove_json_write_string(f, status);
-  if (pid > 0)
-    fprintf(f, ",\"pid\":%d", (int)pid);
-  fputs(",\"bundle\":", f);
-  cove_json_write_string(f, bundle);
-  fprintf(f, ",\"annotations\":%s}", annotations_json ? annotations_json : "{}");
-  if (fclose(f) != 0) {
-    free(buf);
-    return NULL;
-  }
-  return buf;
-}
-
-char *cove_spec_annotations_json(const struct cove_spec *s)
-{
-  if (!s->n_annotations)
-    return NULL;
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f)
-    return NULL;
-  fputc('{', f);
-  for (size_t i = 0; i < s->n_annotations; i++) {
-    if (i)
-      fputc(',', f);
-    cove_json_write_string(f, s->annotations[i].key);
-    fputc(':', f);
-    cove_json_write_string(f, s->annotations[i].value);
-  }
-  fputc('}', f);
-  if (fclose(f) != 0) {
-    free(buf);
-    return NULL;
-  }
-  return buf;
-}
-
 __attribute__((noreturn)) static void hook_child(const struct cove_hook *h, int in, int out)
 {
   /* The runtime blocks every signal while it holds a half-made container;

@@ -267,49 +267,18 @@ static int run_start_container_hooks(const struct cove_init_ctx *ctx, cove_err *
 /* The container state for the seccomp agent (runtime.md "State"). The
  * bundle path and the annotations are arbitrary strings, so it goes through
  * the JSON generator, never string formatting. */
-static char *seccomp_state_json(const struct cove_init_ctx *ctx, cove_err *err)
-{
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f)
-    return cove_error(err, errno, "seccomp agent state: open_memstream"), NULL;
-  struct cove_gen g;
-  if (cove_gen_init(&g, f, err) < 0) {
-    fclose(f);
-    free(buf);
-    return NULL;
-  }
-  yajl_gen_config(g.g, yajl_gen_beautify, 0);
-  cove_gen_map_open(&g);
-  cove_gen_kv_str(&g, "ociVersion", ctx->spec->oci_version); /* required by the spec parser */
-  cove_gen_kv_str(&g, "id", ctx->id);
-  cove_gen_kv_str(&g, "status", "running");
-  cove_gen_kv_int(&g, "pid", ctx->host_pid);
-  cove_gen_kv_str(&g, "bundle", ctx->bundle);
-  cove_gen_key(&g, "annotations");
-  cove_gen_map_open(&g);
-  for (size_t i = 0; i < ctx->spec->n_annotations; i++)
-    cove_gen_kv_str(&g, ctx->spec->annotations[i].key, ctx->spec->annotations[i].value);
-  cove_gen_map_close(&g);
-  cove_gen_map_close(&g);
-  int r = cove_gen_finish(&g, "seccomp agent state (bundle path and annotations must be UTF-8)");
-  if (fclose(f) != 0 && r == 0)
-    r = cove_error(err, ENOMEM, "seccomp agent state: write");
-  if (r < 0) {
-    free(buf);
-    return NULL;
-  }
-  return buf;
-}
-
+/* The agent behind listenerPath gets the container's state, as hooks do. */
 static int load_filter(void *data, cove_seccomp_filter filter, cove_err *err)
 {
   struct cove_init_ctx *ctx = data;
-  _cleanup_free_ char *state = NULL;
-  if (cove_seccomp_uses_notify(&ctx->spec->seccomp) && !(state = seccomp_state_json(ctx, err)))
-    return cove_error_prefix(err, "linux.seccomp.listenerPath");
-  return cove_seccomp_load_notify(&ctx->spec->seccomp, filter, ctx->listener_fd, state, err);
+  _cleanup_free_ char *ann = NULL, *state = NULL;
+  if (cove_seccomp_uses_notify(&ctx->spec->seccomp)) {
+    ann = cove_spec_annotations_json(ctx->spec);
+    state = cove_hook_state_json(ctx->spec->oci_version, ctx->id, "running", ctx->host_pid, ctx->bundle, ann);
+    if (!state)
+      return cove_error(err, ENOMEM, "linux.seccomp.listenerPath: container state");
+  }
+  return cove_seccomp_load_notify(&ctx->spec->seccomp, filter, ctx->listener_fd, ctx->host_pid, state, err);
 }
 
 void cove_init_main(struct cove_init_ctx *ctx)

@@ -56,56 +56,70 @@ static yajl_val present(yajl_val obj, const char *key)
   return (v && !YAJL_IS_NULL(v)) ? v : NULL;
 }
 
-int cove_json_string(yajl_val obj, const char *key, const char *path, const char **out, cove_err *err)
+/* The present value of key when it has the wanted type (1), absent (0), or
+ * a type error naming the field (-1). */
+static int typed(yajl_val obj, const char *key, const char *path, bool (*ok)(yajl_val), const char *want,
+                 yajl_val *out, cove_err *err)
 {
   yajl_val v = present(obj, key);
   if (!v)
     return 0;
-  char p[COVE_PATH_MAX];
-  cove_json_path(p, path, key);
-  if (!YAJL_IS_STRING(v))
-    return wrong_type(p, "string", v, err);
-  *out = v->u.string;
+  if (!ok(v)) {
+    char p[COVE_PATH_MAX];
+    cove_json_path(p, path, key);
+    return wrong_type(p, want, v, err);
+  }
+  *out = v;
   return 1;
+}
+
+static bool is_string(yajl_val v) { return YAJL_IS_STRING(v); }
+static bool is_bool(yajl_val v) { return YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v); }
+static bool is_number(yajl_val v) { return YAJL_IS_NUMBER(v); }
+static bool is_object(yajl_val v) { return YAJL_IS_OBJECT(v); }
+static bool is_array(yajl_val v) { return YAJL_IS_ARRAY(v); }
+
+int cove_json_string(yajl_val obj, const char *key, const char *path, const char **out, cove_err *err)
+{
+  yajl_val v;
+  int r = typed(obj, key, path, is_string, "string", &v, err);
+  if (r > 0)
+    *out = v->u.string;
+  return r;
 }
 
 int cove_json_bool(yajl_val obj, const char *key, const char *path, bool *out, cove_err *err)
 {
-  yajl_val v = present(obj, key);
-  if (!v)
-    return 0;
-  char p[COVE_PATH_MAX];
-  cove_json_path(p, path, key);
-  if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-    return wrong_type(p, "boolean", v, err);
-  *out = YAJL_IS_TRUE(v);
-  return 1;
+  yajl_val v;
+  int r = typed(obj, key, path, is_bool, "boolean", &v, err);
+  if (r > 0)
+    *out = YAJL_IS_TRUE(v);
+  return r;
 }
 
 int cove_json_int64(yajl_val obj, const char *key, const char *path, int64_t *out, cove_err *err)
 {
-  yajl_val v = present(obj, key);
-  if (!v)
-    return 0;
-  char p[COVE_PATH_MAX];
-  cove_json_path(p, path, key);
-  if (!YAJL_IS_NUMBER(v))
-    return wrong_type(p, "integer", v, err);
-  if (!YAJL_IS_INTEGER(v))
+  yajl_val v;
+  int r = typed(obj, key, path, is_number, "integer", &v, err);
+  if (r <= 0)
+    return r;
+  if (!YAJL_IS_INTEGER(v)) {
+    char p[COVE_PATH_MAX];
+    cove_json_path(p, path, key);
     return cove_error(err, 0, "%s: expected an integer in range, got %s", p, v->u.number.r);
+  }
   *out = v->u.number.i;
   return 1;
 }
 
 int cove_json_uint64(yajl_val obj, const char *key, const char *path, uint64_t *out, cove_err *err)
 {
-  yajl_val v = present(obj, key);
-  if (!v)
-    return 0;
+  yajl_val v;
+  int r = typed(obj, key, path, is_number, "integer", &v, err);
+  if (r <= 0)
+    return r;
   char p[COVE_PATH_MAX];
   cove_json_path(p, path, key);
-  if (!YAJL_IS_NUMBER(v))
-    return wrong_type(p, "integer", v, err);
   const char *s = v->u.number.r;
   if (*s == '-')
     return cove_error(err, 0, "%s: must not be negative, got %s", p, s);
@@ -135,29 +149,47 @@ int cove_json_uint32(yajl_val obj, const char *key, const char *path, uint32_t *
 
 int cove_json_object(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err)
 {
-  yajl_val v = present(obj, key);
-  if (!v)
-    return 0;
-  if (!YAJL_IS_OBJECT(v)) {
-    char p[COVE_PATH_MAX];
-    cove_json_path(p, path, key);
-    return wrong_type(p, "object", v, err);
-  }
-  *out = v;
-  return 1;
+  return typed(obj, key, path, is_object, "object", out, err);
 }
 
 int cove_json_array(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err)
 {
-  yajl_val v = present(obj, key);
+  return typed(obj, key, path, is_array, "array", out, err);
+}
+
+int cove_json_need(int r, const char *path, const char *key, cove_err *err)
+{
+  if (r != 0)
+    return r;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, key);
+  return cove_error(err, 0, "%s: missing", p);
+}
+
+int cove_json_each_object(yajl_val obj, const char *key, const char *path, size_t size, void **items, size_t *n,
+                          cove_json_item_fn *fn, void *ctx, cove_err *err)
+{
+  yajl_val a;
+  int r = cove_json_array(obj, key, path, &a, err);
+  if (r <= 0)
+    return r;
+  char p[COVE_PATH_MAX];
+  cove_json_path(p, path, key);
+  size_t len = a->u.array.len;
+  char *v = calloc(len ? len : 1, size);
   if (!v)
-    return 0;
-  if (!YAJL_IS_ARRAY(v)) {
-    char p[COVE_PATH_MAX];
-    cove_json_path(p, path, key);
-    return wrong_type(p, "array", v, err);
+    return cove_error(err, ENOMEM, "%s", p);
+  *items = v;
+  *n = len;
+  for (size_t i = 0; i < len; i++) {
+    yajl_val e = a->u.array.values[i];
+    char pe[COVE_PATH_MAX];
+    cove_json_path_idx(pe, p, i);
+    if (!YAJL_IS_OBJECT(e))
+      return wrong_type(pe, "object", e, err);
+    if (fn(e, pe, v + i * size, i, ctx, err) < 0)
+      return -1;
   }
-  *out = v;
   return 1;
 }
 

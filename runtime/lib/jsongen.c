@@ -115,6 +115,25 @@ void cove_gen_number(struct cove_gen *g, const char *text)
 {
   GEN_DO(g, yajl_gen_number(g->g, text, strlen(text)));
 }
+/* yajl_gen_number writes its text as it is and counts it as one value,
+ * which is exactly a raw insert. */
+void cove_gen_raw(struct cove_gen *g, const char *json) { cove_gen_number(g, json); }
+
+char *cove_gen_line_dup(struct cove_gen *g, const char *what)
+{
+  size_t len;
+  const char *b = cove_gen_buf(g, &len);
+  char *out = b ? strndup(b, len) : NULL;
+  cove_err *err = g->err;
+  if (cove_gen_finish(g, what) < 0) {
+    free(out);
+    return NULL;
+  }
+  if (!out)
+    cove_error(err, ENOMEM, "%s", what);
+  return out;
+}
+
 void cove_gen_map_open(struct cove_gen *g) { GEN_DO(g, yajl_gen_map_open(g->g)); }
 void cove_gen_map_close(struct cove_gen *g) { GEN_DO(g, yajl_gen_map_close(g->g)); }
 void cove_gen_array_open(struct cove_gen *g) { GEN_DO(g, yajl_gen_array_open(g->g)); }

@@ -26,11 +26,6 @@ int cove_log_init(const char *path, bool json, bool debug)
   return 0;
 }
 
-int cove_log_fd(void)
-{
-  return log_fd;
-}
-
 static const char *level_name(enum cove_log_level l)
 {
   switch (l) {

@@ -345,50 +345,26 @@ int cove_seccomp_listener_connect(const struct cove_seccomp *s, cove_err *err)
 /* The container process state of config-linux.md, built in full before the
  * filter is loaded: once it is, any syscall (malloc's included) may be
  * routed to an agent that has not received the fd yet. */
-static char *build_process_state(const struct cove_seccomp *s, const char *state_json, cove_err *err)
+static char *build_process_state(const struct cove_seccomp *s, pid_t pid, const char *state_json, cove_err *err)
 {
   if (!state_json)
     return cove_error(err, 0, "linux.seccomp: no container state for the seccomp agent"), NULL;
-  char ebuf[256];
-  yajl_val st = yajl_tree_parse(state_json, ebuf, sizeof ebuf);
-  if (!st || !YAJL_IS_OBJECT(st)) {
-    if (st)
-      yajl_tree_free(st);
-    return cove_error(err, 0, "linux.seccomp: container state for the seccomp agent is not a JSON object"), NULL;
-  }
-  /* The agent wants the pid as the runtime sees it, which is the state's;
-   * getpid() here is the pid inside the container's pid namespace. */
-  long long pid = getpid();
-  yajl_val p = cove_json_field(st, "pid");
-  if (p && YAJL_IS_INTEGER(p))
-    pid = p->u.number.i;
-
   struct cove_gen g;
-  if (cove_gen_init_line(&g, NULL, err) < 0) {
-    yajl_tree_free(st);
+  if (cove_gen_init_line(&g, NULL, err) < 0)
     return NULL;
-  }
   cove_gen_map_open(&g);
   cove_gen_kv_str(&g, "ociVersion", OCI_VERSION);
   cove_gen_key(&g, "fds");
   cove_gen_strv(&g, (const char *const[]){"seccompFd", NULL});
-  cove_gen_kv_int(&g, "pid", pid);
+  /* The agent wants the pid as the runtime sees it; getpid() here is the
+   * pid inside the container's pid namespace, the fallback only. */
+  cove_gen_kv_int(&g, "pid", pid > 0 ? pid : getpid());
   if (s->listener_metadata)
     cove_gen_kv_text(&g, "metadata", s->listener_metadata);
   cove_gen_key(&g, "state");
-  cove_gen_value(&g, st);
+  cove_gen_raw(&g, state_json); /* written by cove_hook_state_json */
   cove_gen_map_close(&g);
-  yajl_tree_free(st);
-  size_t len;
-  const char *b = cove_gen_buf(&g, &len);
-  char *buf = b ? strndup(b, len) : NULL;
-  if (cove_gen_finish(&g, "linux.seccomp: container process state") < 0) {
-    free(buf);
-    return NULL;
-  }
-  if (!buf)
-    return cove_error(err, ENOMEM, "linux.seccomp: build container process state"), NULL;
-  return buf;
+  return cove_gen_line_dup(&g, "linux.seccomp: container process state");
 }
 
 static int send_state(int sock, int notify_fd, const char *msg, cove_err *err)
@@ -425,7 +401,7 @@ static int send_state(int sock, int notify_fd, const char *msg, cove_err *err)
   return 0;
 }
 
-int cove_seccomp_load_notify(const struct cove_seccomp *s, cove_seccomp_filter f, int listener_fd,
+int cove_seccomp_load_notify(const struct cove_seccomp *s, cove_seccomp_filter f, int listener_fd, pid_t pid,
                              const char *state_json, cove_err *err)
 {
   _cleanup_close_ int sock = listener_fd;
@@ -434,7 +410,7 @@ int cove_seccomp_load_notify(const struct cove_seccomp *s, cove_seccomp_filter f
   if (sock < 0)
     return cove_error(err, 0, "linux.seccomp: SCMP_ACT_NOTIFY used but no listener connection");
 
-  _cleanup_free_ char *msg = build_process_state(s, state_json, err);
+  _cleanup_free_ char *msg = build_process_state(s, pid, state_json, err);
   if (!msg)
     return -1;
   _cleanup_close_ int notify_fd = do_load(f, true, err);

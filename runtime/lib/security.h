@@ -51,8 +51,8 @@ int cove_seccomp_listener_connect(const struct cove_seccomp *s, cove_err *err);
 /* Loads the filter; when it uses SCMP_ACT_NOTIFY, sends the container
  * process state {ociVersion, fds:["seccompFd"], pid, metadata, state} with
  * the notify fd (SCM_RIGHTS) over listener_fd. state_json is the runtime
- * state object (runtime.md "State"); its "pid" is the pid reported to the
- * agent. Takes ownership of listener_fd (closed in all cases); with
+ * state object (runtime.md "State", cove_hook_state_json), inserted as it
+ * is; pid is the one reported to the agent (getpid() when <= 0). Takes ownership of listener_fd (closed in all cases); with
  * COVE_SECCOMP_NO_LISTENER it is just cove_seccomp_load(). */
-int cove_seccomp_load_notify(const struct cove_seccomp *s, cove_seccomp_filter f, int listener_fd,
+int cove_seccomp_load_notify(const struct cove_seccomp *s, cove_seccomp_filter f, int listener_fd, pid_t pid,
                              const char *state_json, cove_err *err);

@@ -184,77 +184,49 @@ int cove_process_parse(yajl_val p, struct cove_process *pr, cove_err *err)
   return cove_spec_parse_process_security(p, "process", pr, err);
 }
 
-static int parse_mounts(struct cove_spec *s, yajl_val top, cove_err *err)
+static int parse_mount(yajl_val m, const char *path, void *item, size_t i, void *ctx, cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(top, "mounts", "", &a, err);
-  if (r <= 0)
-    return r;
-  s->n_mounts = a->u.array.len;
-  s->mounts = calloc(s->n_mounts ? s->n_mounts : 1, sizeof *s->mounts);
-  if (!s->mounts)
-    return cove_error(err, ENOMEM, "mounts");
-  for (size_t i = 0; i < s->n_mounts; i++) {
-    char path[COVE_PATH_MAX];
-    cove_json_path_idx(path, "mounts", i);
-    yajl_val m = a->u.array.values[i];
-    struct cove_mount *cm = &s->mounts[i];
-    if (!YAJL_IS_OBJECT(m))
-      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(m));
-    if (cove_json_string(m, "destination", path, &cm->destination, err) < 0 ||
-        cove_json_string(m, "type", path, &cm->type, err) < 0 ||
-        cove_json_string(m, "source", path, &cm->source, err) < 0 ||
-        cove_json_strv(m, "options", path, &cm->options, err) < 0)
-      return -1;
-    if (!cm->destination || !*cm->destination)
-      return cove_error(err, 0, "%s.destination: missing", path);
-    if (cm->destination[0] != '/')
-      return cove_error(err, 0, "%s.destination: \"%s\" must be an absolute path", path, cm->destination);
-    if (cove_json_field(m, "uidMappings") || cove_json_field(m, "gidMappings"))
-      return cove_error(err, 0, "%s: idmapped mounts (uidMappings/gidMappings) are not supported", path);
-    if (cove_mount_options_parse(cm, path, err) < 0)
-      return -1;
-    if (cm->type && strcmp(cm->type, "bind") == 0)
-      cm->bind = true;
-    if (cm->bind) {
-      if (!cm->source || !*cm->source)
-        return cove_error(err, 0, "%s.source: a bind mount needs a source", path);
-      if (cm->source[0] != '/')
-        return cove_error(err, 0, "%s.source: \"%s\" must be an absolute path", path, cm->source);
-    } else if (!cm->type || !*cm->type) {
-      return cove_error(err, 0, "%s.type: missing (and the options do not ask for a bind mount)", path);
-    }
+  (void)i, (void)ctx;
+  struct cove_mount *cm = item;
+  if (cove_json_string(m, "destination", path, &cm->destination, err) < 0 ||
+      cove_json_string(m, "type", path, &cm->type, err) < 0 ||
+      cove_json_string(m, "source", path, &cm->source, err) < 0 ||
+      cove_json_strv(m, "options", path, &cm->options, err) < 0)
+    return -1;
+  if (!cm->destination || !*cm->destination)
+    return cove_error(err, 0, "%s.destination: missing", path);
+  if (cm->destination[0] != '/')
+    return cove_error(err, 0, "%s.destination: \"%s\" must be an absolute path", path, cm->destination);
+  if (cove_json_field(m, "uidMappings") || cove_json_field(m, "gidMappings"))
+    return cove_error(err, 0, "%s: idmapped mounts (uidMappings/gidMappings) are not supported", path);
+  if (cove_mount_options_parse(cm, path, err) < 0)
+    return -1;
+  if (cm->type && strcmp(cm->type, "bind") == 0)
+    cm->bind = true;
+  if (cm->bind) {
+    if (!cm->source || !*cm->source)
+      return cove_error(err, 0, "%s.source: a bind mount needs a source", path);
+    if (cm->source[0] != '/')
+      return cove_error(err, 0, "%s.source: \"%s\" must be an absolute path", path, cm->source);
+  } else if (!cm->type || !*cm->type) {
+    return cove_error(err, 0, "%s.type: missing (and the options do not ask for a bind mount)", path);
   }
   return 0;
 }
 
-static int parse_idmaps(yajl_val linux_obj, const char *key, struct cove_idmap **out, size_t *n, cove_err *err)
+static int parse_idmap(yajl_val m, const char *path, void *item, size_t i, void *ctx, cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(linux_obj, key, "linux", &a, err);
-  if (r <= 0)
-    return r;
-  *n = a->u.array.len;
-  *out = calloc(*n ? *n : 1, sizeof **out);
-  if (!*out)
-    return cove_error(err, ENOMEM, "linux.%s", key);
-  for (size_t i = 0; i < *n; i++) {
-    char path[COVE_PATH_MAX];
-    snprintf(path, sizeof path, "linux.%s[%zu]", key, i);
-    yajl_val m = a->u.array.values[i];
-    if (!YAJL_IS_OBJECT(m))
-      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(m));
-    struct cove_idmap *im = &(*out)[i];
-    if (cove_json_uint32(m, "containerID", path, &im->container_id, err) <= 0 ||
-        cove_json_uint32(m, "hostID", path, &im->host_id, err) <= 0 ||
-        cove_json_uint32(m, "size", path, &im->size, err) <= 0) {
-      if (!err->msg[0] || !strstr(err->msg, path))
-        cove_error(err, 0, "%s: containerID, hostID and size are required", path);
-      return -1;
-    }
-    if (im->size == 0)
-      return cove_error(err, 0, "%s.size: must be at least 1", path);
-  }
+  (void)i, (void)ctx;
+  struct cove_idmap *im = item;
+  int rc = cove_json_uint32(m, "containerID", path, &im->container_id, err);
+  int rh = rc < 0 ? -1 : cove_json_uint32(m, "hostID", path, &im->host_id, err);
+  int rs = rh < 0 ? -1 : cove_json_uint32(m, "size", path, &im->size, err);
+  if (rs < 0)
+    return -1;
+  if (!rc || !rh || !rs)
+    return cove_error(err, 0, "%s: containerID, hostID and size are required", path);
+  if (im->size == 0)
+    return cove_error(err, 0, "%s.size: must be at least 1", path);
   return 0;
 }
 
@@ -293,48 +265,32 @@ static int parse_namespaces(struct cove_spec *s, yajl_val linux_obj, cove_err *e
   return 0;
 }
 
-static int parse_devices(struct cove_spec *s, yajl_val linux_obj, cove_err *err)
+static int parse_device(yajl_val d, const char *path, void *item, size_t i, void *ctx, cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(linux_obj, "devices", "linux", &a, err);
-  if (r <= 0)
-    return r;
-  s->n_devices = a->u.array.len;
-  s->devices = calloc(s->n_devices ? s->n_devices : 1, sizeof *s->devices);
-  if (!s->devices)
-    return cove_error(err, ENOMEM, "linux.devices");
-  for (size_t i = 0; i < s->n_devices; i++) {
-    char path[COVE_PATH_MAX];
-    snprintf(path, sizeof path, "linux.devices[%zu]", i);
-    yajl_val d = a->u.array.values[i];
-    struct cove_device *cd = &s->devices[i];
-    if (!YAJL_IS_OBJECT(d))
-      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(d));
-    const char *type = NULL;
-    if (cove_json_string(d, "path", path, &cd->path, err) < 0 || cove_json_string(d, "type", path, &type, err) < 0)
-      return -1;
-    if (!cd->path || cd->path[0] != '/')
-      return cove_error(err, 0, "%s.path: must be an absolute path", path);
-    if (!type || strlen(type) != 1 || !strchr("cubp", type[0]))
-      return cove_error(err, 0, "%s.type: must be one of c, u, b, p", path);
-    cd->type = type[0];
-    int rm = cove_json_int64(d, "major", path, &cd->major, err);
-    int rn = rm < 0 ? -1 : cove_json_int64(d, "minor", path, &cd->minor, err);
-    if (rm < 0 || rn < 0)
-      return -1;
-    if (cd->type != 'p' && (rm == 0 || rn == 0))
-      return cove_error(err, 0, "%s: major and minor are required for type %c", path, cd->type);
-    int rr;
-    if ((rr = cove_json_uint32(d, "fileMode", path, &cd->mode, err)) < 0)
-      return -1;
-    cd->has_mode = rr > 0;
-    if ((rr = cove_json_uint32(d, "uid", path, &cd->uid, err)) < 0)
-      return -1;
-    cd->has_uid = rr > 0;
-    if ((rr = cove_json_uint32(d, "gid", path, &cd->gid, err)) < 0)
-      return -1;
-    cd->has_gid = rr > 0;
-  }
+  (void)i, (void)ctx;
+  struct cove_device *cd = item;
+  const char *type = NULL;
+  if (cove_json_string(d, "path", path, &cd->path, err) < 0 || cove_json_string(d, "type", path, &type, err) < 0)
+    return -1;
+  if (!cd->path || cd->path[0] != '/')
+    return cove_error(err, 0, "%s.path: must be an absolute path", path);
+  if (!type || strlen(type) != 1 || !strchr("cubp", type[0]))
+    return cove_error(err, 0, "%s.type: must be one of c, u, b, p", path);
+  cd->type = type[0];
+  int rm = cove_json_int64(d, "major", path, &cd->major, err);
+  int rn = rm < 0 ? -1 : cove_json_int64(d, "minor", path, &cd->minor, err);
+  if (rn < 0)
+    return -1;
+  if (cd->type != 'p' && (rm == 0 || rn == 0))
+    return cove_error(err, 0, "%s: major and minor are required for type %c", path, cd->type);
+  int mode = cove_json_uint32(d, "fileMode", path, &cd->mode, err);
+  int uid = mode < 0 ? -1 : cove_json_uint32(d, "uid", path, &cd->uid, err);
+  int gid = uid < 0 ? -1 : cove_json_uint32(d, "gid", path, &cd->gid, err);
+  if (gid < 0)
+    return -1;
+  cd->has_mode = mode > 0;
+  cd->has_uid = uid > 0;
+  cd->has_gid = gid > 0;
   return 0;
 }
 
@@ -394,8 +350,13 @@ static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
     return -1;
   if (!lx)
     return cove_error(err, 0, "linux: missing (cove runs Linux containers)");
-  if (parse_namespaces(s, lx, err) < 0 || parse_idmaps(lx, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0 ||
-      parse_idmaps(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0 || parse_devices(s, lx, err) < 0 ||
+  if (parse_namespaces(s, lx, err) < 0 || 
+      cove_json_each_object(lx, "uidMappings", "linux", sizeof *s->uid_mappings, (void **)&s->uid_mappings,
+                            &s->n_uid_mappings, parse_idmap, NULL, err) < 0 ||
+      cove_json_each_object(lx, "gidMappings", "linux", sizeof *s->gid_mappings, (void **)&s->gid_mappings,
+                            &s->n_gid_mappings, parse_idmap, NULL, err) < 0 ||
+      cove_json_each_object(lx, "devices", "linux", sizeof *s->devices, (void **)&s->devices, &s->n_devices,
+                            parse_device, NULL, err) < 0 ||
       parse_resources(s, lx, err) < 0 || cove_json_string(lx, "cgroupsPath", "linux", &s->cgroups_path, err) < 0 ||
       cove_json_string(lx, "mountLabel", "linux", &s->mount_label, err) < 0 ||
       cove_json_strv(lx, "maskedPaths", "linux", &s->masked_paths, err) < 0 ||
@@ -472,49 +433,35 @@ static int parse_linux(struct cove_spec *s, yajl_val top, cove_err *err)
  * The spec forbids failing on an unknown kind, but a misspelt one is a hook
  * that never runs (often the one setting up networking): parse_hooks warns
  * about it instead of only logging it with --debug. */
+static int parse_hook(yajl_val e, const char *ep, void *item, size_t i, void *ctx, cove_err *err)
+{
+  (void)i, (void)ctx;
+  struct cove_hook *hk = item;
+  static const char *const keys[] = {"path", "args", "env", "timeout", NULL};
+  int64_t timeout = 0;
+  int r;
+  cove_json_ignore_unknown(e, ep, keys, COVE_LOG_DEBUG);
+  if ((r = cove_json_string(e, "path", ep, &hk->path, err)) < 0 || cove_json_strv(e, "args", ep, &hk->args, err) < 0 ||
+      cove_json_strv(e, "env", ep, &hk->env, err) < 0)
+    return -1;
+  if (r == 0 || !*hk->path)
+    return cove_error(err, 0, "%s.path: missing", ep);
+  if (hk->path[0] != '/')
+    return cove_error(err, 0, "%s.path: \"%s\" must be absolute", ep, hk->path);
+  for (size_t j = 0; j < hk->env.n; j++)
+    if (!env_ok(hk->env.v[j]))
+      return cove_error(err, 0, "%s.env[%zu]: \"%s\" is not of the form KEY=value", ep, j, hk->env.v[j]);
+  if ((r = cove_json_int64(e, "timeout", ep, &timeout, err)) < 0)
+    return -1;
+  if (r > 0 && (timeout <= 0 || timeout > 86400 * 365))
+    return cove_error(err, 0, "%s.timeout: %lld must be greater than zero (seconds)", ep, (long long)timeout);
+  hk->timeout = (int)timeout;
+  return 0;
+}
+
 static int parse_hook_list(yajl_val h, const char *kind, struct cove_hook **out, size_t *n, cove_err *err)
 {
-  char path[COVE_PATH_MAX];
-  cove_json_path(path, "hooks", kind);
-  yajl_val a = cove_json_field(h, kind);
-  if (!a || YAJL_IS_NULL(a))
-    return 0;
-  if (!YAJL_IS_ARRAY(a))
-    return cove_error(err, 0, "%s: expected array, got %s", path, cove_json_type_name(a));
-  if (!a->u.array.len)
-    return 0;
-  *out = calloc(a->u.array.len, sizeof **out);
-  if (!*out)
-    return cove_error(err, ENOMEM, "%s", path);
-  *n = a->u.array.len;
-  for (size_t i = 0; i < *n; i++) {
-    char ep[COVE_PATH_MAX];
-    cove_json_path_idx(ep, path, i);
-    yajl_val e = a->u.array.values[i];
-    struct cove_hook *hk = &(*out)[i];
-    if (!YAJL_IS_OBJECT(e))
-      return cove_error(err, 0, "%s: expected object, got %s", ep, cove_json_type_name(e));
-    static const char *const keys[] = {"path", "args", "env", "timeout", NULL};
-    int64_t timeout = 0;
-    int r;
-    cove_json_ignore_unknown(e, ep, keys, COVE_LOG_DEBUG);
-    if ((r = cove_json_string(e, "path", ep, &hk->path, err)) < 0 || cove_json_strv(e, "args", ep, &hk->args, err) < 0 ||
-        cove_json_strv(e, "env", ep, &hk->env, err) < 0)
-      return -1;
-    if (r == 0 || !*hk->path)
-      return cove_error(err, 0, "%s.path: missing", ep);
-    if (hk->path[0] != '/')
-      return cove_error(err, 0, "%s.path: \"%s\" must be absolute", ep, hk->path);
-    for (size_t j = 0; j < hk->env.n; j++)
-      if (!env_ok(hk->env.v[j]))
-        return cove_error(err, 0, "%s.env[%zu]: \"%s\" is not of the form KEY=value", ep, j, hk->env.v[j]);
-    if ((r = cove_json_int64(e, "timeout", ep, &timeout, err)) < 0)
-      return -1;
-    if (r > 0 && (timeout <= 0 || timeout > 86400 * 365))
-      return cove_error(err, 0, "%s.timeout: %lld must be greater than zero (seconds)", ep, (long long)timeout);
-    hk->timeout = (int)timeout;
-  }
-  return 0;
+  return cove_json_each_object(h, kind, "hooks", sizeof **out, (void **)out, n, parse_hook, NULL, err);
 }
 
 static int parse_hooks(struct cove_spec *s, yajl_val top, cove_err *err)
@@ -662,7 +609,7 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
   if (r == 0)
     cove_error(err, 0, "ociVersion: missing");
   if (r <= 0 || parse_root(s, top, bundle, err) < 0 || cove_json_string(top, "hostname", "", &s->hostname, err) < 0 ||
-      cove_json_string(top, "domainname", "", &s->domainname, err) < 0 || parse_mounts(s, top, err) < 0 ||
+      cove_json_string(top, "domainname", "", &s->domainname, err) < 0 || cove_json_each_object(top, "mounts", "", sizeof *s->mounts, (void **)&s->mounts, &s->n_mounts, parse_mount, NULL, err) < 0 ||
       parse_process(s, top, err) < 0 || parse_hooks(s, top, err) < 0 || parse_kv_object(top, "annotations", "", &s->annotations, &s->n_annotations, err) < 0 ||
       parse_linux(s, top, err) < 0 || validate(s, err) < 0)
     return cove_error_prefix(err, "config.json");

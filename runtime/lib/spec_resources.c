@@ -150,47 +150,33 @@ static int parse_weight(yajl_val o, const char *k, const char *path, struct cove
   return 0;
 }
 
+static int parse_blkio_dev(yajl_val d, const char *p, void *item, size_t i, void *ctx, cove_err *err)
+{
+  (void)i;
+  bool weights = *(const bool *)ctx;
+  struct cove_blkio_dev *e = item;
+  static const char *const wkeys[] = {"major", "minor", "weight", "leafWeight", NULL};
+  static const char *const rkeys[] = {"major", "minor", "rate", NULL};
+  cove_json_ignore_unknown(d, p, weights ? wkeys : rkeys, COVE_LOG_DEBUG);
+  int rm = cove_json_int64(d, "major", p, &e->major, err);
+  int rn = rm < 0 ? -1 : cove_json_int64(d, "minor", p, &e->minor, err);
+  if (rn < 0)
+    return -1;
+  if (rm == 0 || rn == 0 || e->major < 0 || e->minor < 0)
+    return cove_error(err, 0, "%s: major and minor are required (non-negative)", p);
+  if (!weights)
+    return cove_json_need(cove_json_uint64(d, "rate", p, &e->rate, err), p, "rate", err);
+  if (parse_weight(d, "weight", p, &e->weight, err) < 0 || parse_weight(d, "leafWeight", p, &e->leaf_weight, err) < 0)
+    return -1;
+  if (!e->weight.set && !e->leaf_weight.set)
+    return cove_error(err, 0, "%s: needs weight or leafWeight", p);
+  return 0;
+}
+
 static int parse_devs(yajl_val b, const char *k, const char *path, bool weights, struct cove_blkio_devs *out,
                       cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(b, k, path, &a, err);
-  if (r <= 0)
-    return r;
-  out->n = a->u.array.len;
-  out->v = calloc(out->n ? out->n : 1, sizeof *out->v);
-  if (!out->v)
-    return cove_error(err, ENOMEM, "%s.%s", path, k);
-  static const char *const wkeys[] = {"major", "minor", "weight", "leafWeight", NULL};
-  static const char *const rkeys[] = {"major", "minor", "rate", NULL};
-  for (size_t i = 0; i < out->n; i++) {
-    char p[COVE_PATH_MAX], kp[COVE_PATH_MAX];
-    cove_json_path(kp, path, k);
-    cove_json_path_idx(p, kp, i);
-    yajl_val d = a->u.array.values[i];
-    struct cove_blkio_dev *e = &out->v[i];
-    if (!YAJL_IS_OBJECT(d))
-      return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(d));
-    cove_json_ignore_unknown(d, p, weights ? wkeys : rkeys, COVE_LOG_DEBUG);
-    int rm = cove_json_int64(d, "major", p, &e->major, err);
-    int rn = rm < 0 ? -1 : cove_json_int64(d, "minor", p, &e->minor, err);
-    if (rm < 0 || rn < 0)
-      return -1;
-    if (rm == 0 || rn == 0 || e->major < 0 || e->minor < 0)
-      return cove_error(err, 0, "%s: major and minor are required (non-negative)", p);
-    if (weights) {
-      if (parse_weight(d, "weight", p, &e->weight, err) < 0 || parse_weight(d, "leafWeight", p, &e->leaf_weight, err) < 0)
-        return -1;
-      if (!e->weight.set && !e->leaf_weight.set)
-        return cove_error(err, 0, "%s: needs weight or leafWeight", p);
-    } else {
-      if ((rm = cove_json_uint64(d, "rate", p, &e->rate, err)) < 0)
-        return -1;
-      if (rm == 0)
-        return cove_error(err, 0, "%s.rate: missing", p);
-    }
-  }
-  return 0;
+  return cove_json_each_object(b, k, path, sizeof *out->v, (void **)&out->v, &out->n, parse_blkio_dev, &weights, err);
 }
 
 static int parse_blkio(yajl_val b, const char *path, struct cove_resources *r, cove_err *err)
@@ -221,34 +207,20 @@ static bool page_size_ok(const char *s)
   return d > 0 && n == d + 2 && strchr("KMG", s[d]) && s[d + 1] == 'B';
 }
 
-static int parse_hugepages(yajl_val res, const char *path, struct cove_resources *r, cove_err *err)
+static int parse_hugepage(yajl_val h, const char *p, void *item, size_t i, void *ctx, cove_err *err)
 {
-  yajl_val a;
-  int rr = cove_json_array(res, "hugepageLimits", path, &a, err);
-  if (rr <= 0)
-    return rr;
-  r->n_hugepages = a->u.array.len;
-  r->hugepages = calloc(r->n_hugepages ? r->n_hugepages : 1, sizeof *r->hugepages);
-  if (!r->hugepages)
-    return cove_error(err, ENOMEM, "%s.hugepageLimits", path);
+  (void)i, (void)ctx;
+  struct cove_hugepage_limit *hp = item;
   static const char *const keys[] = {"pageSize", "limit", NULL};
-  for (size_t i = 0; i < r->n_hugepages; i++) {
-    char p[COVE_PATH_MAX], kp[COVE_PATH_MAX];
-    cove_json_path(kp, path, "hugepageLimits");
-    cove_json_path_idx(p, kp, i);
-    yajl_val h = a->u.array.values[i];
-    if (!YAJL_IS_OBJECT(h))
-      return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(h));
-    cove_json_ignore_unknown(h, p, keys, COVE_LOG_DEBUG);
-    int rs = cove_json_string(h, "pageSize", p, &r->hugepages[i].page_size, err);
-    int rl = rs < 0 ? -1 : cove_json_uint64(h, "limit", p, &r->hugepages[i].limit, err);
-    if (rs < 0 || rl < 0)
-      return -1;
-    if (rs == 0 || rl == 0)
-      return cove_error(err, 0, "%s: pageSize and limit are required", p);
-    if (!page_size_ok(r->hugepages[i].page_size))
-      return cove_error(err, 0, "%s.pageSize: \"%s\" is not a page size like 2MB or 1GB", p, r->hugepages[i].page_size);
-  }
+  cove_json_ignore_unknown(h, p, keys, COVE_LOG_DEBUG);
+  int rs = cove_json_string(h, "pageSize", p, &hp->page_size, err);
+  int rl = rs < 0 ? -1 : cove_json_uint64(h, "limit", p, &hp->limit, err);
+  if (rl < 0)
+    return -1;
+  if (rs == 0 || rl == 0)
+    return cove_error(err, 0, "%s: pageSize and limit are required", p);
+  if (!page_size_ok(hp->page_size))
+    return cove_error(err, 0, "%s.pageSize: \"%s\" is not a page size like 2MB or 1GB", p, hp->page_size);
   return 0;
 }
 
@@ -284,56 +256,38 @@ static int parse_rdma(yajl_val res, const char *path, struct cove_resources *r, 
 
 /* devices[]: {allow, type?, major?, minor?, access?}; what is left out
  * matches everything (runtime-spec config-linux.md). */
-static int parse_devices(yajl_val res, const char *path, struct cove_resources *r, cove_err *err)
+static int parse_device(yajl_val d, const char *p, void *item, size_t i, void *ctx, cove_err *err)
 {
-  yajl_val a;
-  char ap[COVE_PATH_MAX];
-  cove_json_path(ap, path, "devices");
-  int rr = cove_json_array(res, "devices", path, &a, err);
-  if (rr <= 0)
-    return rr;
-  r->n_devices = a->u.array.len;
-  r->devices = calloc(r->n_devices ? r->n_devices : 1, sizeof *r->devices);
-  if (!r->devices)
-    return cove_error(err, ENOMEM, "%s", ap);
+  (void)i, (void)ctx;
+  struct cove_device_rule *dr = item;
   static const char *const keys[] = {"allow", "type", "major", "minor", "access", NULL};
-  for (size_t i = 0; i < r->n_devices; i++) {
-    char p[COVE_PATH_MAX];
-    cove_json_path_idx(p, ap, i);
-    yajl_val d = a->u.array.values[i];
-    struct cove_device_rule *dr = &r->devices[i];
-    if (!YAJL_IS_OBJECT(d))
-      return cove_error(err, 0, "%s: expected object, got %s", p, cove_json_type_name(d));
-    cove_json_ignore_unknown(d, p, keys, COVE_LOG_DEBUG);
-    int b = cove_json_bool(d, "allow", p, &dr->allow, err);
-    if (b < 0)
-      return -1;
-    if (b == 0)
-      return cove_error(err, 0, "%s.allow: required", p);
-    const char *t = NULL, *acc = NULL;
-    if (cove_json_string(d, "type", p, &t, err) < 0 || cove_json_string(d, "access", p, &acc, err) < 0)
-      return -1;
-    dr->type = t ? t[0] : 'a';
-    if (t && (strlen(t) != 1 || !strchr("abc", t[0])))
-      return cove_error(err, 0, "%s.type: \"%s\" is not one of \"a\", \"b\", \"c\"", p, t);
-    struct cove_opt_i64 maj = {0}, min = {0};
-    if (opt_i64(d, "major", p, &maj, err) < 0 || opt_i64(d, "minor", p, &min, err) < 0)
-      return -1;
-    dr->major = maj.set ? maj.v : -1;
-    dr->minor = min.set ? min.v : -1;
-    if (dr->major < -1 || dr->major > UINT32_MAX - 1)
-      return cove_error(err, 0, "%s.major: %" PRId64 " is not a device number", p, dr->major);
-    if (dr->minor < -1 || dr->minor > UINT32_MAX - 1)
-      return cove_error(err, 0, "%s.minor: %" PRId64 " is not a device number", p, dr->minor);
-    dr->access = acc ? 0 : COVE_DEV_ACC_ALL;
-    for (const char *c = acc; c && *c; c++) {
-      unsigned bit = *c == 'r' ? COVE_DEV_ACC_READ : *c == 'w' ? COVE_DEV_ACC_WRITE : *c == 'm' ? COVE_DEV_ACC_MKNOD : 0;
-      if (!bit)
-        return cove_error(err, 0, "%s.access: \"%s\": only r, w and m are allowed", p, acc);
-      dr->access |= bit;
-    }
-    /* "" grants or denies nothing: runc treats it as no access as well */
+  cove_json_ignore_unknown(d, p, keys, COVE_LOG_DEBUG);
+  int b = cove_json_bool(d, "allow", p, &dr->allow, err);
+  if (b <= 0)
+    return b < 0 ? -1 : cove_error(err, 0, "%s.allow: required", p);
+  const char *t = NULL, *acc = NULL;
+  if (cove_json_string(d, "type", p, &t, err) < 0 || cove_json_string(d, "access", p, &acc, err) < 0)
+    return -1;
+  dr->type = t ? t[0] : 'a';
+  if (t && (strlen(t) != 1 || !strchr("abc", t[0])))
+    return cove_error(err, 0, "%s.type: \"%s\" is not one of \"a\", \"b\", \"c\"", p, t);
+  struct cove_opt_i64 maj = {0}, min = {0};
+  if (opt_i64(d, "major", p, &maj, err) < 0 || opt_i64(d, "minor", p, &min, err) < 0)
+    return -1;
+  dr->major = maj.set ? maj.v : -1;
+  dr->minor = min.set ? min.v : -1;
+  if (dr->major < -1 || dr->major > UINT32_MAX - 1)
+    return cove_error(err, 0, "%s.major: %" PRId64 " is not a device number", p, dr->major);
+  if (dr->minor < -1 || dr->minor > UINT32_MAX - 1)
+    return cove_error(err, 0, "%s.minor: %" PRId64 " is not a device number", p, dr->minor);
+  dr->access = acc ? 0 : COVE_DEV_ACC_ALL;
+  for (const char *c = acc; c && *c; c++) {
+    unsigned bit = *c == 'r' ? COVE_DEV_ACC_READ : *c == 'w' ? COVE_DEV_ACC_WRITE : *c == 'm' ? COVE_DEV_ACC_MKNOD : 0;
+    if (!bit)
+      return cove_error(err, 0, "%s.access: \"%s\": only r, w and m are allowed", p, acc);
+    dr->access |= bit;
   }
+  /* "" grants or denies nothing: runc treats it as no access as well */
   return 0;
 }
 
@@ -375,6 +329,28 @@ static int parse_unified(yajl_val res, const char *path, struct cove_resources *
   return 0;
 }
 
+static int parse_pids(yajl_val o, const char *p, struct cove_resources *r, cove_err *err)
+{
+  static const char *const keys[] = {"limit", NULL};
+  cove_json_ignore_unknown(o, p, keys, COVE_LOG_DEBUG);
+  if (opt_i64(o, "limit", p, &r->pids_limit, err) < 0)
+    return -1;
+  if (r->pids_limit.set && r->pids_limit.v < -1)
+    return cove_error(err, 0, "%s.limit: %" PRId64 " is negative (use -1 for unlimited)", p, r->pids_limit.v);
+  return 0;
+}
+
+static int parse_network(yajl_val o, const char *p, struct cove_resources *r, cove_err *err)
+{
+  (void)err;
+  static const char *const keys[] = {"classID", "priorities", NULL};
+  cove_json_ignore_unknown(o, p, keys, COVE_LOG_DEBUG);
+  yajl_val prio = cove_json_field(o, "priorities");
+  r->has_network = (cove_json_field(o, "classID") && !YAJL_IS_NULL(cove_json_field(o, "classID"))) ||
+                   (prio && YAJL_IS_ARRAY(prio) && prio->u.array.len);
+  return 0;
+}
+
 int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *r, cove_err *err)
 {
   memset(r, 0, sizeof *r);
@@ -384,43 +360,26 @@ int cove_resources_parse(yajl_val res, const char *path, struct cove_resources *
   static const char *const keys[] = {"devices", "memory",         "cpu",   "pids",    "blockIO", "hugepageLimits",
                                      "network", "rdma",           "unified", NULL};
   cove_json_ignore_unknown(res, path, keys, COVE_LOG_DEBUG);
-  char p[COVE_PATH_MAX];
-  yajl_val o;
-  int rr;
-  if (parse_devices(res, path, r, err) < 0)
+  static const struct {
+    const char *key;
+    int (*parse)(yajl_val o, const char *path, struct cove_resources *r, cove_err *err);
+  } sections[] = {{"memory", parse_memory}, {"cpu", parse_cpu}, {"pids", parse_pids}, {"blockIO", parse_blkio},
+                  {"network", parse_network}};
+  if (cove_json_each_object(res, "devices", path, sizeof *r->devices, (void **)&r->devices, &r->n_devices,
+                            parse_device, NULL, err) < 0)
     return -1;
-  cove_json_path(p, path, "memory");
-  if ((rr = cove_json_object(res, "memory", path, &o, err)) < 0 || (rr > 0 && parse_memory(o, p, r, err) < 0))
-    return -1;
-  cove_json_path(p, path, "cpu");
-  if ((rr = cove_json_object(res, "cpu", path, &o, err)) < 0 || (rr > 0 && parse_cpu(o, p, r, err) < 0))
-    return -1;
-  cove_json_path(p, path, "pids");
-  if ((rr = cove_json_object(res, "pids", path, &o, err)) < 0)
-    return -1;
-  if (rr > 0) {
-    static const char *const pk[] = {"limit", NULL};
-    cove_json_ignore_unknown(o, p, pk, COVE_LOG_DEBUG);
-    if (opt_i64(o, "limit", p, &r->pids_limit, err) < 0)
+  for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+    char p[COVE_PATH_MAX];
+    yajl_val o;
+    cove_json_path(p, path, sections[i].key);
+    int rr = cove_json_object(res, sections[i].key, path, &o, err);
+    if (rr < 0 || (rr > 0 && sections[i].parse(o, p, r, err) < 0))
       return -1;
-    if (r->pids_limit.set && r->pids_limit.v < -1)
-      return cove_error(err, 0, "%s.limit: %" PRId64 " is negative (use -1 for unlimited)", p, r->pids_limit.v);
   }
-  cove_json_path(p, path, "blockIO");
-  if ((rr = cove_json_object(res, "blockIO", path, &o, err)) < 0 || (rr > 0 && parse_blkio(o, p, r, err) < 0))
+  if (cove_json_each_object(res, "hugepageLimits", path, sizeof *r->hugepages, (void **)&r->hugepages,
+                            &r->n_hugepages, parse_hugepage, NULL, err) < 0 ||
+      parse_rdma(res, path, r, err) < 0 || parse_unified(res, path, r, err) < 0)
     return -1;
-  if (parse_hugepages(res, path, r, err) < 0 || parse_rdma(res, path, r, err) < 0 || parse_unified(res, path, r, err) < 0)
-    return -1;
-  cove_json_path(p, path, "network");
-  if ((rr = cove_json_object(res, "network", path, &o, err)) < 0)
-    return -1;
-  if (rr > 0) {
-    static const char *const nk[] = {"classID", "priorities", NULL};
-    cove_json_ignore_unknown(o, p, nk, COVE_LOG_DEBUG);
-    yajl_val prio = cove_json_field(o, "priorities");
-    r->has_network = (cove_json_field(o, "classID") && !YAJL_IS_NULL(cove_json_field(o, "classID"))) ||
-                     (prio && YAJL_IS_ARRAY(prio) && prio->u.array.len);
-  }
   return 0;
 }
 

@@ -20,40 +20,37 @@
 
 static int parse_capset(yajl_val caps, const char *key, const char *path, struct cove_capset *out, cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(caps, key, path, &a, err);
-  if (r <= 0)
+  struct cove_strv names = {0};
+  int r = cove_json_strv(caps, key, path, &names, err);
+  if (r <= 0 || names.n == 0) {
+    cove_strv_free(&names);
     return r;
-  char p[COVE_PATH_MAX];
-  cove_json_path(p, path, key);
-  size_t n = a->u.array.len;
-  if (n == 0)
-    return 0;
-  int *v = calloc(n, sizeof *v);
-  if (!v)
-    return cove_error(err, ENOMEM, "%s", p);
-  for (size_t i = 0; i < n; i++) {
-    yajl_val e = a->u.array.values[i];
-    if (!YAJL_IS_STRING(e)) {
-      free(v);
-      return cove_error(err, 0, "%s[%zu]: expected string, got %s", p, i, cove_json_type_name(e));
-    }
-    cap_value_t c;
-    /* cap_from_name() also takes bare numbers and lower-case names; the
-     * spec's vocabulary is the CAP_* constants, and accepting "12" would
-     * make a typo silently grant a capability. */
-    /* ...and it matches by prefix ("CAP_KILL,CAP_SYS_ADMIN" reads as
-     * CAP_KILL), so the name must be exactly the constant's spelling. */
-    if (strncmp(e->u.string, "CAP_", 4) != 0 || strspn(e->u.string, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(e->u.string) ||
-        cap_from_name(e->u.string, &c) < 0) {
-      free(v);
-      return cove_error(err, 0, "%s[%zu]: unknown capability \"%s\"", p, i, e->u.string);
-    }
-    v[i] = c;
   }
-  out->caps = v;
-  out->n = n;
-  return 1;
+  int *v = calloc(names.n, sizeof *v);
+  if (!v)
+    r = cove_error(err, ENOMEM, "%s.%s", path, key);
+  for (size_t i = 0; v && i < names.n; i++) {
+    const char *name = names.v[i];
+    cap_value_t c;
+    /* cap_from_name() also takes bare numbers and lower-case names, and
+     * matches by prefix ("CAP_KILL,CAP_SYS_ADMIN" reads as CAP_KILL); the
+     * spec's vocabulary is the CAP_* constants spelled exactly, and a typo
+     * must not silently grant a capability. */
+    if (strncmp(name, "CAP_", 4) != 0 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name) ||
+        cap_from_name(name, &c) < 0) {
+      r = cove_error(err, 0, "%s.%s[%zu]: unknown capability \"%s\"", path, key, i, name);
+      free(v);
+      v = NULL;
+    } else {
+      v[i] = c;
+    }
+  }
+  if (v) {
+    out->caps = v;
+    out->n = names.n;
+  }
+  cove_strv_free(&names);
+  return r;
 }
 
 static int parse_caps(yajl_val process, const char *path, struct cove_caps *out, cove_err *err)
@@ -98,62 +95,42 @@ static const struct {
     {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
+static int parse_rlimit(yajl_val e, const char *pe, void *item, size_t i, void *ctx, cove_err *err)
+{
+  struct cove_rlimit *rl = item;
+  const struct cove_rlimit *all = rl - i;
+  const char *type = NULL;
+  if (cove_json_need(cove_json_string(e, "type", pe, &type, err), pe, "type", err) < 0)
+    return -1;
+  rl->resource = -1;
+  for (size_t k = 0; k < sizeof rlimit_names / sizeof *rlimit_names; k++)
+    if (strcmp(type, rlimit_names[k].name) == 0) {
+      rl->resource = rlimit_names[k].resource;
+      rl->name = rlimit_names[k].name;
+      break;
+    }
+  if (rl->resource < 0)
+    return cove_error(err, 0, "%s.type: unknown rlimit \"%s\"", pe, type);
+  for (size_t k = 0; k < i; k++)
+    if (all[k].resource == rl->resource)
+      return cove_error(err, 0, "%s.type: duplicate rlimit %s (also in %s[%zu])", pe, type, (const char *)ctx, k);
+  if (cove_json_need(cove_json_uint64(e, "soft", pe, &rl->soft, err), pe, "soft", err) < 0 ||
+      cove_json_need(cove_json_uint64(e, "hard", pe, &rl->hard, err), pe, "hard", err) < 0)
+    return -1;
+  /* setrlimit() would refuse it with a bare EINVAL from inside the
+   * container; say which entry is wrong while we still can. */
+  if (rl->soft > rl->hard)
+    return cove_error(err, 0, "%s: soft limit %" PRIu64 " is above hard limit %" PRIu64 " for %s", pe, rl->soft,
+                      rl->hard, type);
+  return 0;
+}
+
 static int parse_rlimits(yajl_val process, const char *path, struct cove_process *out, cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(process, "rlimits", path, &a, err);
-  if (r <= 0)
-    return r;
   char p[COVE_PATH_MAX];
   cove_json_path(p, path, "rlimits");
-  size_t n = a->u.array.len;
-  if (n == 0)
-    return 0;
-  out->rlimits = calloc(n, sizeof *out->rlimits);
-  if (!out->rlimits)
-    return cove_error(err, ENOMEM, "%s", p);
-  for (size_t i = 0; i < n; i++) {
-    yajl_val e = a->u.array.values[i];
-    char pe[COVE_PATH_MAX];
-    cove_json_path_idx(pe, p, i);
-    if (!YAJL_IS_OBJECT(e))
-      return cove_error(err, 0, "%s: expected object, got %s", pe, cove_json_type_name(e));
-    struct cove_rlimit *rl = &out->rlimits[i];
-    out->n_rlimits = i + 1;
-
-    const char *type = NULL;
-    if ((r = cove_json_string(e, "type", pe, &type, err)) < 0)
-      return -1;
-    if (r == 0)
-      return cove_error(err, 0, "%s.type: missing", pe);
-    rl->resource = -1;
-    for (size_t k = 0; k < sizeof rlimit_names / sizeof *rlimit_names; k++)
-      if (strcmp(type, rlimit_names[k].name) == 0) {
-        rl->resource = rlimit_names[k].resource;
-        rl->name = rlimit_names[k].name;
-        break;
-      }
-    if (rl->resource < 0)
-      return cove_error(err, 0, "%s.type: unknown rlimit \"%s\"", pe, type);
-    for (size_t k = 0; k < i; k++)
-      if (out->rlimits[k].resource == rl->resource)
-        return cove_error(err, 0, "%s.type: duplicate rlimit %s (also in %s[%zu])", pe, type, p, k);
-
-    if ((r = cove_json_uint64(e, "soft", pe, &rl->soft, err)) < 0)
-      return -1;
-    if (r == 0)
-      return cove_error(err, 0, "%s.soft: missing", pe);
-    if ((r = cove_json_uint64(e, "hard", pe, &rl->hard, err)) < 0)
-      return -1;
-    if (r == 0)
-      return cove_error(err, 0, "%s.hard: missing", pe);
-    /* setrlimit() would refuse it with a bare EINVAL from inside the
-     * container; say which entry is wrong while we still can. */
-    if (rl->soft > rl->hard)
-      return cove_error(err, 0, "%s: soft limit %" PRIu64 " is above hard limit %" PRIu64 " for %s", pe, rl->soft,
-                        rl->hard, type);
-  }
-  return 1;
+  return cove_json_each_object(process, "rlimits", path, sizeof *out->rlimits, (void **)&out->rlimits,
+                               &out->n_rlimits, parse_rlimit, p, err);
 }
 
 int cove_spec_parse_process_security(yajl_val process, const char *path, struct cove_process *out, cove_err *err)
@@ -239,14 +216,12 @@ static bool action_takes_errno(const char *action)
 static int parse_action(yajl_val obj, const char *akey, const char *ekey, const char *path, const char **action,
                         bool *has_errno, uint32_t *errno_ret, cove_err *err)
 {
-  int r = cove_json_string(obj, akey, path, action, err);
-  if (r < 0)
+  if (cove_json_need(cove_json_string(obj, akey, path, action, err), path, akey, err) < 0)
     return -1;
-  if (r == 0)
-    return cove_error(err, 0, "%s.%s: missing", path, akey);
   if (!in_list(seccomp_actions, *action))
     return cove_error(err, 0, "%s.%s: unknown action \"%s\"", path, akey, *action);
-  if ((r = cove_json_uint32(obj, ekey, path, errno_ret, err)) < 0)
+  int r = cove_json_uint32(obj, ekey, path, errno_ret, err);
+  if (r < 0)
     return -1;
   if (r > 0) {
     if (!action_takes_errno(*action))
@@ -271,89 +246,42 @@ static int parse_names_list(yajl_val obj, const char *key, const char *path, con
   return 0;
 }
 
-static int parse_args(yajl_val rule, const char *path, struct cove_seccomp_rule *out, cove_err *err)
+static int parse_arg(yajl_val e, const char *pe, void *item, size_t i, void *ctx, cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(rule, "args", path, &a, err);
-  if (r <= 0)
-    return r;
-  char p[COVE_PATH_MAX];
-  cove_json_path(p, path, "args");
-  size_t n = a->u.array.len;
-  if (n == 0)
-    return 0;
-  out->args = calloc(n, sizeof *out->args);
-  if (!out->args)
-    return cove_error(err, ENOMEM, "%s", p);
-  out->n_args = n;
-  for (size_t i = 0; i < n; i++) {
-    yajl_val e = a->u.array.values[i];
-    char pe[COVE_PATH_MAX];
-    cove_json_path_idx(pe, p, i);
-    if (!YAJL_IS_OBJECT(e))
-      return cove_error(err, 0, "%s: expected object, got %s", pe, cove_json_type_name(e));
-    struct cove_seccomp_arg *arg = &out->args[i];
-    uint32_t idx;
-    if ((r = cove_json_uint32(e, "index", pe, &idx, err)) < 0)
-      return -1;
-    if (r == 0)
-      return cove_error(err, 0, "%s.index: missing", pe);
-    /* Syscalls take at most six arguments; seccomp_data has no more. */
-    if (idx > 5)
-      return cove_error(err, 0, "%s.index: %" PRIu32 " is out of range (0..5)", pe, idx);
-    arg->index = idx;
-    if ((r = cove_json_uint64(e, "value", pe, &arg->value, err)) < 0)
-      return -1;
-    if (r == 0)
-      return cove_error(err, 0, "%s.value: missing", pe);
-    if (cove_json_uint64(e, "valueTwo", pe, &arg->value_two, err) < 0)
-      return -1;
-    if ((r = cove_json_string(e, "op", pe, &arg->op, err)) < 0)
-      return -1;
-    if (r == 0)
-      return cove_error(err, 0, "%s.op: missing", pe);
-    if (!in_list(seccomp_ops, arg->op))
-      return cove_error(err, 0, "%s.op: unknown operator \"%s\"", pe, arg->op);
-  }
-  return 1;
+  (void)i, (void)ctx;
+  struct cove_seccomp_arg *arg = item;
+  uint32_t idx;
+  if (cove_json_need(cove_json_uint32(e, "index", pe, &idx, err), pe, "index", err) < 0)
+    return -1;
+  /* Syscalls take at most six arguments; seccomp_data has no more. */
+  if (idx > 5)
+    return cove_error(err, 0, "%s.index: %" PRIu32 " is out of range (0..5)", pe, idx);
+  arg->index = idx;
+  if (cove_json_need(cove_json_uint64(e, "value", pe, &arg->value, err), pe, "value", err) < 0 ||
+      cove_json_uint64(e, "valueTwo", pe, &arg->value_two, err) < 0 ||
+      cove_json_need(cove_json_string(e, "op", pe, &arg->op, err), pe, "op", err) < 0)
+    return -1;
+  if (!in_list(seccomp_ops, arg->op))
+    return cove_error(err, 0, "%s.op: unknown operator \"%s\"", pe, arg->op);
+  return 0;
 }
 
-static int parse_rules(yajl_val sc, const char *path, struct cove_seccomp *out, cove_err *err)
+static int parse_rule(yajl_val e, const char *pe, void *item, size_t i, void *ctx, cove_err *err)
 {
-  yajl_val a;
-  int r = cove_json_array(sc, "syscalls", path, &a, err);
-  if (r <= 0)
-    return r;
-  char p[COVE_PATH_MAX];
-  cove_json_path(p, path, "syscalls");
-  size_t n = a->u.array.len;
-  if (n == 0)
-    return 0;
-  out->rules = calloc(n, sizeof *out->rules);
-  if (!out->rules)
-    return cove_error(err, ENOMEM, "%s", p);
-  out->n_rules = n;
-  for (size_t i = 0; i < n; i++) {
-    yajl_val e = a->u.array.values[i];
-    char pe[COVE_PATH_MAX];
-    cove_json_path_idx(pe, p, i);
-    if (!YAJL_IS_OBJECT(e))
-      return cove_error(err, 0, "%s: expected object, got %s", pe, cove_json_type_name(e));
-    struct cove_seccomp_rule *rule = &out->rules[i];
-    if ((r = cove_json_strv(e, "names", pe, &rule->names, err)) < 0)
-      return -1;
-    if (r == 0)
-      return cove_error(err, 0, "%s.names: missing", pe);
-    if (rule->names.n == 0)
-      return cove_error(err, 0, "%s.names: must contain at least one syscall name", pe);
-    for (size_t k = 0; k < rule->names.n; k++)
-      if (!rule->names.v[k][0])
-        return cove_error(err, 0, "%s.names[%zu]: empty syscall name", pe, k);
-    if (parse_action(e, "action", "errnoRet", pe, &rule->action, &rule->has_errno_ret, &rule->errno_ret, err) < 0 ||
-        parse_args(e, pe, rule, err) < 0)
-      return -1;
-  }
-  return 1;
+  (void)i, (void)ctx;
+  struct cove_seccomp_rule *rule = item;
+  if (cove_json_need(cove_json_strv(e, "names", pe, &rule->names, err), pe, "names", err) < 0)
+    return -1;
+  if (rule->names.n == 0)
+    return cove_error(err, 0, "%s.names: must contain at least one syscall name", pe);
+  for (size_t k = 0; k < rule->names.n; k++)
+    if (!rule->names.v[k][0])
+      return cove_error(err, 0, "%s.names[%zu]: empty syscall name", pe, k);
+  if (parse_action(e, "action", "errnoRet", pe, &rule->action, &rule->has_errno_ret, &rule->errno_ret, err) < 0 ||
+      cove_json_each_object(e, "args", pe, sizeof *rule->args, (void **)&rule->args, &rule->n_args, parse_arg, NULL,
+                            err) < 0)
+    return -1;
+  return 0;
 }
 
 /* The init sends the notify fd to the agent with sendmsg() after the filter
@@ -399,7 +327,9 @@ int cove_spec_parse_seccomp(yajl_val linux_obj, const char *path, struct cove_sp
       parse_names_list(sc, "architectures", p, seccomp_archs, "architecture", &s->architectures, err) < 0 ||
       parse_names_list(sc, "flags", p, seccomp_flags, "flag", &s->flags, err) < 0 ||
       cove_json_string(sc, "listenerPath", p, &s->listener_path, err) < 0 ||
-      cove_json_string(sc, "listenerMetadata", p, &s->listener_metadata, err) < 0 || parse_rules(sc, p, s, err) < 0)
+      cove_json_string(sc, "listenerMetadata", p, &s->listener_metadata, err) < 0 ||
+      cove_json_each_object(sc, "syscalls", p, sizeof *s->rules, (void **)&s->rules, &s->n_rules, parse_rule, NULL,
+                            err) < 0)
     return -1;
 
   if (s->listener_path) {

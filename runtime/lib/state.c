@@ -1,11 +1,14 @@
 #include "cove/state.h"
 
+#include "hooks.h"
+
 #include "cgroup_frozen.h"
 #include "userns.h"
 
 #include "cove/cleanup.h"
 #include "cove/json.h"
 #include "cove/log.h"
+#include "cove/readfile.h"
 #include "internal.h"
 #include "cove/jsongen.h"
 
@@ -134,28 +137,71 @@ int cove_state_open(const char *root, const char *id, cove_err *err)
   return fd;
 }
 
+/* The runtime.md State object, opened and filled: state.json, `cove state`
+ * and the hooks' stdin all write it here. status NULL and pid < 0 leave the
+ * field out; the caller adds its own fields and closes the map. */
+static void gen_state(struct cove_gen *g, const char *oci_version, const char *id, const char *status, pid_t pid,
+                      const char *bundle, const char *annotations_json)
+{
+  cove_gen_map_open(g);
+  cove_gen_kv_text(g, "ociVersion", oci_version);
+  cove_gen_kv_text(g, "id", id);
+  if (status)
+    cove_gen_kv_str(g, "status", status);
+  if (pid >= 0)
+    cove_gen_kv_int(g, "pid", pid);
+  cove_gen_kv_text(g, "bundle", bundle);
+  cove_gen_key(g, "annotations");
+  cove_gen_raw(g, annotations_json ? annotations_json : "{}");
+}
+
+char *cove_hook_state_json(const char *oci_version, const char *id, const char *status, pid_t pid, const char *bundle,
+                           const char *annotations_json)
+{
+  struct cove_gen g;
+  cove_err err = {0};
+  if (cove_gen_init_line(&g, NULL, &err) < 0)
+    return NULL;
+  gen_state(&g, oci_version ? oci_version : "1.3.0", id, status, pid > 0 ? pid : -1, bundle, annotations_json);
+  cove_gen_map_close(&g);
+  return cove_gen_line_dup(&g, "hook state");
+}
+
+char *cove_spec_annotations_json(const struct cove_spec *s)
+{
+  struct cove_gen g;
+  cove_err err = {0};
+  if (!s->n_annotations || cove_gen_init_line(&g, NULL, &err) < 0)
+    return NULL;
+  cove_gen_map_open(&g);
+  for (size_t i = 0; i < s->n_annotations; i++)
+    cove_gen_kv_text(&g, s->annotations[i].key, s->annotations[i].value);
+  cove_gen_map_close(&g);
+  return cove_gen_line_dup(&g, "annotations");
+}
+
 int cove_state_write(int dirfd, const struct cove_state *st, cove_err *err)
 {
   _cleanup_close_ int fd = openat(dirfd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return cove_error(err, errno, "write state");
-  FILE *f = fdopen(fd, "w");
+  _cleanup_fclose_ FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
   if (!f)
     return cove_error(err, errno, "write state");
   fd = -1;
-  fprintf(f, "{\"ociVersion\":");
-  cove_json_write_string(f, st->oci_version);
-  fprintf(f, ",\"id\":");
-  cove_json_write_string(f, st->id);
-  fprintf(f, ",\"pid\":%d,\"pidStart\":%" PRIu64 ",\"creating\":%s,\"rootless\":%s,\"bundle\":", (int)st->pid,
-          st->pid_start, st->creating ? "true" : "false", st->rootless ? "true" : "false");
-  cove_json_write_string(f, st->bundle);
-  fprintf(f, ",\"created\":");
-  cove_json_write_string(f, st->created);
-  if (st->annotations_json)
-    fprintf(f, ",\"annotations\":%s", st->annotations_json);
-  fprintf(f, "}\n");
-  if (fclose(f) != 0)
+  struct cove_gen g;
+  if (cove_gen_init_line(&g, f, err) < 0)
+    return -1;
+  gen_state(&g, st->oci_version, st->id, NULL, st->pid, st->bundle, st->annotations_json);
+  cove_gen_kv_int(&g, "pidStart", (long long)st->pid_start);
+  cove_gen_kv_bool(&g, "creating", st->creating);
+  cove_gen_kv_bool(&g, "rootless", st->rootless);
+  cove_gen_kv_text(&g, "created", st->created);
+  cove_gen_map_close(&g);
+  fputc('\n', f);
+  if (cove_gen_finish(&g, "write state") < 0)
+    return -1;
+  int r = fclose(f);
+  f = NULL;
+  if (r != 0)
     return cove_error(err, errno, "write state");
   if (renameat(dirfd, "state.json.tmp", dirfd, "state.json") < 0)
     return cove_error(err, errno, "write state");
@@ -178,39 +224,20 @@ static int copy_str(yajl_val t, const char *key, char *out, size_t cap, cove_err
 /* Re-serialise the annotations object: yajl_tree has no writer. */
 static char *annotations_to_json(yajl_val a)
 {
-  if (!a || !YAJL_IS_OBJECT(a))
+  struct cove_gen g;
+  cove_err err = {0};
+  if (!a || !YAJL_IS_OBJECT(a) || cove_gen_init_line(&g, NULL, &err) < 0)
     return NULL;
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f)
-    return NULL;
-  fputc('{', f);
-  for (size_t i = 0; i < a->u.object.len; i++) {
-    yajl_val v = a->u.object.values[i];
-    if (i)
-      fputc(',', f);
-    cove_json_write_string(f, a->u.object.keys[i]);
-    fputc(':', f);
-    cove_json_write_string(f, YAJL_IS_STRING(v) ? v->u.string : "");
-  }
-  fputc('}', f);
-  fclose(f);
-  return buf;
+  cove_gen_value(&g, a);
+  return cove_gen_line_dup(&g, "annotations");
 }
 
 int cove_state_read(int dirfd, struct cove_state *st, cove_err *err)
 {
   memset(st, 0, sizeof *st);
-  _cleanup_close_ int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return cove_error(err, errno, "read state");
-  char buf[65536];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return cove_error(err, n < 0 ? errno : EIO, "read state");
-  buf[n] = 0;
-  if (cove_state_parse(st, buf, err) < 0)
+  _cleanup_free_ char *buf =
+    cove_read_file_at(dirfd, "state.json", O_NOFOLLOW, 16 * 1024 * 1024, NULL, "read state", err);
+  if (!buf || cove_state_parse(st, buf, err) < 0)
     return -1;
   st->status = cove_state_status(dirfd, st);
   return 0;
@@ -294,27 +321,12 @@ int cove_state_keep_spec(int dirfd, const struct cove_spec *s, cove_err *err)
 int cove_state_load_spec(int dirfd, const struct cove_state *st, struct cove_spec *s, cove_err *err)
 {
   memset(s, 0, sizeof *s);
-  _cleanup_close_ int fd = openat(dirfd, "spec.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && errno == ENOENT)
+  if (faccessat(dirfd, "spec.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
     return cove_spec_load(s, st->bundle, err); /* created by an older cove, or from a spec in memory */
-  struct stat sb;
-  if (fd < 0 || fstat(fd, &sb) < 0)
-    return cove_error(err, errno, "read the kept spec");
-  if (sb.st_size <= 0 || sb.st_size > 16 * 1024 * 1024)
-    return cove_error(err, EINVAL, "corrupt kept spec (size %lld)", (long long)sb.st_size);
-  _cleanup_free_ char *buf = malloc((size_t)sb.st_size);
-  if (!buf)
-    return cove_error(err, ENOMEM, "read the kept spec");
-  size_t len = 0;
-  while (len < (size_t)sb.st_size) {
-    ssize_t n = read(fd, buf + len, (size_t)sb.st_size - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return cove_error(err, n < 0 ? errno : EIO, "read the kept spec");
-    len += (size_t)n;
-  }
-  return cove_spec_parse_kept(s, buf, len, err);
+  size_t len;
+  _cleanup_free_ char *buf =
+    cove_read_file_at(dirfd, "spec.json", O_NOFOLLOW, 16 * 1024 * 1024, &len, "read the kept spec", err);
+  return buf ? cove_spec_parse_kept(s, buf, len, err) : -1;
 }
 
 int cove_proc_starttime(pid_t pid, uint64_t *out)
@@ -377,31 +389,18 @@ int cove_state_remove(const char *root, const char *id, int dirfd, cove_err *err
 
 int cove_state_print(int fd, const struct cove_state *st, cove_err *err)
 {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
+  _cleanup_close_ int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  _cleanup_fclose_ FILE *f = dfd < 0 ? NULL : fdopen(dfd, "w");
   if (!f)
-    return cove_error(err, errno, "state");
-  fprintf(f, "{\n  \"ociVersion\": ");
-  cove_json_write_string(f, st->oci_version);
-  fprintf(f, ",\n  \"id\": ");
-  cove_json_write_string(f, st->id);
-  fprintf(f, ",\n  \"status\": \"%s\",\n  \"pid\": %d,\n  \"bundle\": ", cove_status_name(st->status),
-          st->status == COVE_STOPPED ? 0 : (int)st->pid);
-  cove_json_write_string(f, st->bundle);
-  fprintf(f, ",\n  \"created\": ");
-  cove_json_write_string(f, st->created);
-  fprintf(f, ",\n  \"annotations\": %s\n}\n", st->annotations_json ? st->annotations_json : "{}");
-  fclose(f);
-  _cleanup_free_ char *out = buf;
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = write(fd, out + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return cove_error(err, errno, "write state");
-    off += (size_t)n;
-  }
-  return 0;
+    return cove_error(err, errno, "write state");
+  dfd = -1;
+  struct cove_gen g;
+  if (cove_gen_init(&g, f, err) < 0)
+    return -1;
+  yajl_gen_config(g.g, yajl_gen_indent_string, "  ");
+  gen_state(&g, st->oci_version, st->id, cove_status_name(st->status), st->status == COVE_STOPPED ? 0 : st->pid,
+            st->bundle, st->annotations_json);
+  cove_gen_kv_text(&g, "created", st->created);
+  cove_gen_map_close(&g);
+  return cove_gen_finish(&g, "write state");
 }

@@ -34,17 +34,12 @@
 # line otherwise.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib-oci.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 
 only_root "containerd runs as root only"
 for p in containerd ctr containerd-shim-runc-v2; do
   command -v "$p" >/dev/null 2>&1 || skip "$p is not installed (apt-get install containerd)"
 done
-
-has_cmd() { "$COVE" "$1" --help >/dev/null 2>&1; }
-HAS_CGROUPS=0
-"$COVE" features 2>/dev/null | jq -e '.linux.cgroup.v1 == true or .linux.cgroup.v2 == true' >/dev/null 2>&1 &&
-  HAS_CGROUPS=1
-subskip() { printf 'SKIP: %s\n' "$*"; }
 
 NS=covetest
 SOCK=$T/containerd.sock
@@ -95,25 +90,9 @@ assert_eq false "$(handler_opt cove SystemdCgroup)" "handler cove: cgroupfs driv
 STATE=$CROOT/$NS # the shim appends the namespace to Root
 RROOT=$T/runc
 
-# Root: every container's cgroup below this test's memory cgroup, which
-# must be below (or equal to) its cgroup in every other hierarchy too
-# (see the top). What runc and cove leave of it is removed at exit.
-own_mem=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-[ -n "$own_mem" ] || own_mem=$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup) # pure v2
-CGP=${own_mem%/}/cove-ctrd-$$
-while IFS=: read -r _ _ own; do
-  [ "$own" = / ] || [[ "$CGP/" == "${own%/}/"* ]] || CGP=
-done </proc/self/cgroup
-[ -n "$CGP" ] || die "no cgroup parent below this test's own cgroup in every hierarchy: $(tr '\n' ' ' </proc/self/cgroup)"
-CGDIRS=() # directories of $CGP missing before the test, in creation order
-for m in $(findmnt -n -t cgroup,cgroup2 -o TARGET); do
-  d=$m
-  IFS=/ read -ra comps <<<"${CGP#/}"
-  for c in "${comps[@]}"; do
-    d=$d/$c
-    [ -e "$d" ] || CGDIRS+=("$d")
-  done
-done
+# Root: every container's cgroup below this test's own (see the top and
+# cg_parent); what runc and cove leave of it is removed at exit.
+cg_parent "cove-ctrd-$$"
 
 # ------------------------------------------------------------ the daemon
 
@@ -124,19 +103,8 @@ shimsock() { # ID: the shim's socket, as containerd 1.6 names it
 }
 
 _containerd_cleanup() {
-  local p s i
-  # shims first (they hold the containers), then the daemon
-  for p in $(pgrep -f -- "-address $SOCK" 2>/dev/null); do
-    echo "LEFTOVER: shim $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
-    FAILS=$((FAILS + 1))
-    kill -KILL "$p" 2>/dev/null
-  done
-  if [ -n "${CD_PID:-}" ]; then
-    kill -TERM "$CD_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$CD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$CD_PID" 2>/dev/null
-    wait "$CD_PID" 2>/dev/null
-  fi
+  local s
+  ctrd_stop
   # anything containerd mounted (snapshots, bundle rootfs) under $T is
   # reported by check_leftovers and unmounted by _finish
   for s in $(sort -u "$T/ids" 2>/dev/null); do
@@ -146,32 +114,17 @@ _containerd_cleanup() {
     FAILS=$((FAILS + 1))
     rm -f "$s"
   done
-  for ((i = ${#CGDIRS[@]} - 1; i >= 0; i--)); do
-    [ -d "${CGDIRS[i]}" ] || continue
-    # a parent above $CGP may meanwhile hold another job's cgroups: only
-    # our own directories left behind are a failure
-    rmdir "${CGDIRS[i]}" 2>/dev/null || [[ "${CGDIRS[i]}" != *"$CGP"* ]] ||
-      { echo "LEFTOVER: cgroup ${CGDIRS[i]}"; FAILS=$((FAILS + 1)); }
-  done
-  return 0
+  cg_parent_cleanup
 }
 trap '_rc=$?; _containerd_cleanup; (exit $_rc); _finish' EXIT
 
-containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CD_PID=$!
-for _ in $(seq 100); do
-  [ -S "$SOCK" ] && break
-  kill -0 "$CD_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -S "$SOCK" ] || die "containerd did not start: $(tail -5 "$T/containerd.log")"
+ctrd_start
 
 # $T/bin/c ARGS: ctr on our socket and namespace. $T/bin/crun [RUN OPTIONS]
 # -- ID CMD...: ctr run of our image with cove's handler options;
 # $T/bin/rrun the same with the shim's default runc.
 # (scripts, not functions: capture runs them under timeout)
-mkdir -p "$T/bin" "$T/fifo"
-printf '#!/bin/bash\nexec ctr -a %q -n %q "$@"\n' "$SOCK" "$NS" >"$T/bin/c"
+mkdir -p "$T/fifo"
 # --cpu-shares 0: ctr puts linux.resources.cpu.shares = 1024 in every
 # config unless told otherwise; a cove without cgroups must refuse that.
 CPU_SHARES=(--cpu-shares 0)
@@ -193,7 +146,6 @@ mkrun() { # NAME RUNTIME-OPTIONS...
 }
 mkrun crun --runc-binary "$COVE_BIN" --runc-root "$CROOT"
 mkrun rrun --runc-root "$RROOT"
-chmod 0755 "$T/bin/c"
 export PATH=$T/bin:$PATH
 
 log "containerd $(containerd --version | awk '{print $3}'), exec=$(has_cmd exec && echo yes || echo no)," \

@@ -23,6 +23,7 @@
 # restrict_oom_score_adj = true.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib-oci.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 
 only_root "containerd runs as root only"
 PY=/usr/bin/python3
@@ -68,21 +69,7 @@ mkimage "$ROOTFS" "$T/busybox.tar" "$BUSYBOX" || die "could not build the busybo
 # ---------------------------------------------------------- cgroups
 # Pods go below this test's memory cgroup, which must be below (or equal
 # to) its cgroup in every other hierarchy (see containerd.sh).
-own_mem=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-CGP=${own_mem%/}/cove-cri-$$
-while IFS=: read -r _ _ own; do
-  [ "$own" = / ] || [[ "$CGP/" == "${own%/}/"* ]] || die "no cgroup parent below this test's cgroup in every hierarchy"
-done </proc/self/cgroup
-CGMNTS=$(findmnt -n -t cgroup,cgroup2 -o TARGET)
-CGDIRS=() # directories of $CGP and above missing before the test, in creation order
-for m in $CGMNTS; do
-  d=$m
-  IFS=/ read -ra comps <<<"${CGP#/}"
-  for c in "${comps[@]}"; do
-    d=$d/$c
-    [ -e "$d" ] || CGDIRS+=("$d")
-  done
-done
+cg_parent "cove-cri-$$"
 # kubepod HANDLER: a pod cgroup as kubelet makes it: plain mkdir in every
 # hierarchy (cpuset.cpus/mems stay empty), memory limit 64 MiB
 POD_LIMIT=67108864
@@ -141,47 +128,21 @@ assert_contains "$OUT" "BinaryName = \"$COVE\"" "the cove handler runs this cove
 assert_contains "$OUT" "Root = \"$T/cove\"" "the cove handler's state root is this test's"
 
 _cri_cleanup() {
-  local p i
-  for p in $(pgrep -f -- "-address $SOCK" 2>/dev/null); do
-    echo "LEFTOVER: shim $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
-    FAILS=$((FAILS + 1))
-    kill -KILL "$p" 2>/dev/null
-  done
-  if [ -n "${CD_PID:-}" ]; then
-    kill -TERM "$CD_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$CD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$CD_PID" 2>/dev/null
-    wait "$CD_PID" 2>/dev/null
-  fi
+  local m
+  ctrd_stop
   # our kubepods, then what was missing above them
   for m in $CGMNTS; do
     [ -d "$m$CGP/kubepods" ] || continue
     find "$m$CGP/kubepods" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null
     rmdir "$m$CGP/kubepods" 2>/dev/null
   done
-  for ((i = ${#CGDIRS[@]} - 1; i >= 0; i--)); do
-    [ -d "${CGDIRS[i]}" ] || continue
-    rmdir "${CGDIRS[i]}" 2>/dev/null || [[ "${CGDIRS[i]}" != *"$CGP"* ]] ||
-      { echo "LEFTOVER: cgroup ${CGDIRS[i]}"; FAILS=$((FAILS + 1)); }
-  done
-  return 0
+  cg_parent_cleanup
 }
 trap '_rc=$?; _cri_cleanup; (exit $_rc); _finish' EXIT
 
 # lo up for the streaming server; then containerd in that netns
-unshare --net sh -c 'ip link set lo up && exec "$@"' sh containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CD_PID=$!
-for _ in $(seq 100); do
-  [ -S "$SOCK" ] && break
-  kill -0 "$CD_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -S "$SOCK" ] || die "containerd did not start: $(tail -5 "$T/containerd.log")"
+ctrd_start unshare --net sh -c 'ip link set lo up && exec "$@"' sh
 assert_ne "$(readlink /proc/self/ns/net)" "$(readlink "/proc/$CD_PID/ns/net")" "containerd runs in its own network namespace"
-# ctr on our socket (a script: capture runs it under timeout)
-mkdir -p "$T/bin"
-printf '#!/bin/sh\nexec ctr -a %q -n %q "$@"\n' "$SOCK" "$NS" >"$T/bin/c"
-chmod 0755 "$T/bin/c"
 export PATH=$T/bin:$PATH
 assert_ok c images import "$T/pause.tar"
 assert_ok c images import "$T/busybox.tar"

@@ -31,6 +31,7 @@ if [ "${MODE:-}" = root ] && [ -z "${COVE_PODMAN_PRIVATE_NS:-}" ] && [ "$(id -u)
   exec env COVE_PODMAN_PRIVATE_NS=1 unshare --mount --propagation private bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/integration.sh"
 
 for p in podman conmon; do
   command -v "$p" >/dev/null 2>&1 || skip "$p is not installed (apt-get install podman)"
@@ -103,36 +104,15 @@ fi
 # (or equal to) its cgroup in every other hierarchy too; whatever podman
 # and runc leave of it (they remove only the leaves) is removed at exit.
 CGP=
-CGDIRS=() # directories of $CGP missing before the test, in creation order
+CGDIRS=()
 if [ "$MODE" = root ]; then
-  own_mem=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-  [ -n "$own_mem" ] || own_mem=$(awk -F: '$1 == 0 {print $3}' /proc/self/cgroup) # pure v2
-  CGP=${own_mem%/}/cove-podman-$$
-  while IFS=: read -r _ _ own; do
-    [ "$own" = / ] || [[ "$CGP/" == "${own%/}/"* ]] || CGP=
-  done </proc/self/cgroup
-  [ -n "$CGP" ] || die "no cgroup parent below this test's own cgroup in every hierarchy: $(tr '\n' ' ' </proc/self/cgroup)"
-  for m in $(findmnt -n -t cgroup,cgroup2 -o TARGET); do
-    d=$m
-    IFS=/ read -ra comps <<<"${CGP#/}"
-    for c in "${comps[@]}"; do
-      d=$d/$c
-      [ -e "$d" ] || CGDIRS+=("$d")
-    done
-  done
+  cg_parent "cove-podman-$$"
   RUNOPTS+=(--cgroup-parent "$CGP")
 fi
-_cgp_cleanup() {
-  local i
-  for ((i = ${#CGDIRS[@]} - 1; i >= 0; i--)); do
-    [ -d "${CGDIRS[i]}/conmon" ] && rmdir "${CGDIRS[i]}/conmon" 2>/dev/null
-    [ -d "${CGDIRS[i]}" ] || continue
-    # a parent above $CGP (e.g. process_api in a hierarchy where this test
-    # sits at the root) may meanwhile hold another job's cgroups: only our
-    # own directory left behind is a failure
-    rmdir "${CGDIRS[i]}" 2>/dev/null || [[ "${CGDIRS[i]}" != *"$CGP" ]] ||
-      { echo "LEFTOVER: cgroup ${CGDIRS[i]}"; FAILS=$((FAILS + 1)); }
-  done
+_cgp_cleanup() { # conmon's cgroup beside the containers', then cg_parent's
+  local d
+  for d in "${CGDIRS[@]}"; do [ -d "$d/conmon" ] && rmdir "$d/conmon" 2>/dev/null; done
+  cg_parent_cleanup
 }
 # $T/bin/pm ARGS: podman with the private configuration above.
 # $T/bin/prun [RUN OPTIONS] -- CMD...: podman run --rootfs $ROOTFS CMD.
@@ -152,12 +132,6 @@ mkdir -p "$T/bin"
 chmod 0755 "$T/bin/pm" "$T/bin/prun"
 export PATH=$T/bin:$PATH
 
-# What this cove offers (other branches add commands).
-has_cmd() { "$COVE" "$1" --help >/dev/null 2>&1; }
-HAS_CGROUPS=0
-"$COVE" features 2>/dev/null | jq -e '.linux.cgroup.v1 == true or .linux.cgroup.v2 == true' >/dev/null 2>&1 &&
-  HAS_CGROUPS=1
-subskip() { printf 'SKIP: %s\n' "$*"; }
 
 _podman_cleanup() {
   local id

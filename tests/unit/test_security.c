@@ -760,7 +760,7 @@ static int child_seccomp_notify(void *unused)
   if (fd < 0)
     return 1;
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  r = cove_seccomp_load_notify(&ps.spec.seccomp, f, fd,
+  r = cove_seccomp_load_notify(&ps.spec.seccomp, f, fd, 4242,
                                "{\"ociVersion\":\"1.3.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":4242,"
                                "\"bundle\":\"/b\",\"annotations\":{\"k\":\"v\"}}",
                                &err);

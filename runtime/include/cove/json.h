@@ -32,6 +32,16 @@ int cove_json_uint32(yajl_val obj, const char *key, const char *path, uint32_t *
 /* Object / array presence with type check: *out set to the node. */
 int cove_json_object(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err);
 int cove_json_array(yajl_val obj, const char *key, const char *path, yajl_val *out, cove_err *err);
+/* r from a getter for a field that must be there: absent (0) becomes
+ * "path.key: missing". */
+int cove_json_need(int r, const char *path, const char *key, cove_err *err);
+/* An array of objects: *items becomes a zeroed array of *n elements of
+ * `size` bytes (set before the first call, so the owner's free releases a
+ * partial result), and fn parses element i (path "path.key[i]") into its
+ * slot. A non-object element is a type error. Returns like the getters. */
+typedef int cove_json_item_fn(yajl_val e, const char *path, void *item, size_t i, void *ctx, cove_err *err);
+int cove_json_each_object(yajl_val obj, const char *key, const char *path, size_t size, void **items, size_t *n,
+                          cove_json_item_fn *fn, void *ctx, cove_err *err);
 /* Array of strings into a NULL-terminated vector (strings borrowed). */
 int cove_json_strv(yajl_val obj, const char *key, const char *path, struct cove_strv *out, cove_err *err);
 /* Reject keys not in `allowed` (NULL-terminated) — catches typos like

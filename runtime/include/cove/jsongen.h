@@ -48,6 +48,12 @@ void cove_gen_map_open(struct cove_gen *g);
 void cove_gen_map_close(struct cove_gen *g);
 void cove_gen_array_open(struct cove_gen *g);
 void cove_gen_array_close(struct cove_gen *g);
+/* A value cove itself already wrote as JSON text (kept annotations),
+ * inserted verbatim. */
+void cove_gen_raw(struct cove_gen *g, const char *json);
+/* In-memory line mode: finishes and returns the line, malloc'd (NULL with
+ * err set on failure). */
+char *cove_gen_line_dup(struct cove_gen *g, const char *what);
 /* Copies a parsed yajl tree node (and everything under it) verbatim;
  * numbers keep their original text. The one tree copier. */
 void cove_gen_value(struct cove_gen *g, yajl_val v);

@@ -10,8 +10,6 @@ enum cove_log_level { COVE_LOG_ERROR, COVE_LOG_WARN, COVE_LOG_INFO, COVE_LOG_DEB
 /* path NULL = stderr. Returns -1 with errno set if the file cannot be opened. */
 int cove_log_init(const char *path, bool json, bool debug);
 void cove_log(enum cove_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The log fd, so a forked child can keep logging; -1 for stderr. */
-int cove_log_fd(void);
 
 #define cove_warn(...) cove_log(COVE_LOG_WARN, __VA_ARGS__)
 #define cove_debug(...) cove_log(COVE_LOG_DEBUG, __VA_ARGS__)
