@@ -4,6 +4,7 @@
  * disabled in cgroup_fs.c). */
 #include "cgroup_internal.h"
 
+#include "cove/cgroup_systemd.h"
 #include "cove/cleanup.h"
 #include "cove/log.h"
 #include "cove/spec.h"
@@ -280,6 +281,21 @@ static int fs_carry_out(struct cove_cgroup *cg, const struct cove_cg_plan *p, co
   return 0;
 }
 
+/* Rootless on a pure v2 host with no cgroup of its own to make children
+ * in (a login session's scope is root's): the one case where the user's
+ * systemd can help (cove_systemd_delegate). v1 is never delegated, and an
+ * absolute cgroupsPath is the caller's choice, not ours to move. In a user
+ * namespace the user's bus would not know the mapped "root". */
+static bool delegable(const struct cove_cg_host *h, const struct cove_cg_plan *p, const struct cove_cg_request *req)
+{
+  if (!req->rootless || geteuid() == 0 || !h->has_v2 || p->absolute)
+    return false;
+  for (int c = 0; c < COVE_CG_V1_COUNT; c++)
+    if (h->has_v1[c])
+      return false;
+  return access(p->v2base, W_OK) != 0;
+}
+
 int cove_cg_fs_setup(struct cove_cgroup *cg, const struct cove_cg_request *req, cove_err *err)
 {
   if (precheck(req->res, err) < 0)
@@ -290,8 +306,23 @@ int cove_cg_fs_setup(struct cove_cgroup *cg, const struct cove_cg_request *req, 
   _cleanup_free_ struct cove_cg_plan *p = malloc(sizeof *p);
   if (!p)
     return cove_error(err, ENOMEM, "cgroup plan");
-  if (cove_cg_plan(&h, req->res, req->cgroups_path, req->id, p, err) < 0)
+  cove_err perr = {0};
+  int r = cove_cg_plan(&h, req->res, req->cgroups_path, req->id, p, &perr);
+  if ((r == 0 ? p->want_v2 : perr.kind == COVE_EK_LIMITS) && delegable(&h, p, req)) {
+    int d = cove_systemd_delegate(err);
+    if (d < 0)
+      return -1;
+    /* now in a leaf of a delegated scope: placed beside it */
+    if (d > 0) {
+      if (cove_cg_host_discover(&h, err) < 0)
+        return -1;
+      r = cove_cg_plan(&h, req->res, req->cgroups_path, req->id, p, &perr);
+    }
+  }
+  if (r < 0) {
+    *err = perr;
     return -1;
+  }
   if (fs_carry_out(cg, p, req, err) < 0) {
     cove_err e2;
     cove_cg_fs_destroy(cg, &e2);

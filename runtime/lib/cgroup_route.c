@@ -45,10 +45,25 @@ const char *cove_cg_group_v2(enum cove_cg_group g)
   return groups[g].v2;
 }
 
-static const char delegation_hint[] =
-  "rootless limits need a cgroup v2 subtree delegated to your user: run cove inside e.g. "
-  "`systemd-run --user --scope -p Delegate=yes cove ...` (or a unit with Delegate=yes), "
-  "or pass --cgroup-manager=disabled to run explicitly without limits";
+/* What helps a rootless user depends on the host: Delegate= means
+ * nothing where systemd does not run, and nothing for cgroup v1. */
+static const char *delegation_hint(bool v1)
+{
+  if (v1)
+    return "cgroup v1 is never delegated to a user: rootless limits need a pure cgroup v2 host (e.g. "
+           "systemd.unified_cgroup_hierarchy=1 on the kernel command line); or pass --cgroup-manager=disabled to run "
+           "explicitly without limits";
+  if (access("/run/systemd/system", F_OK) == 0)
+    return "rootless limits need a cgroup v2 subtree delegated to your user: cove asks your user's systemd for one "
+           "(a scope with Delegate=yes) when it can reach it through $DBUS_SESSION_BUS_ADDRESS or "
+           "$XDG_RUNTIME_DIR/bus (a login session, or `loginctl enable-linger`); or run cove in "
+           "`systemd-run --user --scope -p Delegate=yes cove ...`; or pass --cgroup-manager=disabled to run "
+           "explicitly without limits";
+  return "rootless limits need a cgroup v2 subtree delegated to your user, and no systemd runs here to delegate "
+         "one: an administrator can make a cgroup v2 directory owned by your user (the directory, its cgroup.procs, "
+         "cgroup.subtree_control and cgroup.threads) for cove to be started in, in a leaf below it; or pass "
+         "--cgroup-manager=disabled to run explicitly without limits";
+}
 
 static void wanted(const struct cove_resources *r, bool w[COVE_CG_R_COUNT])
 {
@@ -208,11 +223,11 @@ int cove_cg_unusable(const struct cove_cg_plan *p, int v1, const cove_err *why, 
     if (v1 < 0)
       return cove_error_kind(err, COVE_EK_LIMITS, 0,
                              "config.json: linux.resources: cannot be enforced: no writable cgroup for uid %u (%s); %s",
-                             (unsigned)geteuid(), why->msg, delegation_hint);
+                             (unsigned)geteuid(), why->msg, delegation_hint(false));
     return cove_error_kind(err, COVE_EK_LIMITS, 0,
                            "config.json: linux.resources.%s: cannot be enforced: no writable %s cgroup for uid %u "
                            "(%s); %s", p->v1_field[v1], cove_cg_ctrl_name(v1), (unsigned)geteuid(), why->msg,
-                           delegation_hint);
+                           delegation_hint(true));
   }
   *err = *why;
   if (!taken)
@@ -230,7 +245,7 @@ int cove_cg_none_usable(bool limits, bool rootless, cove_err *err)
   if (limits)
     return cove_error_kind(err, COVE_EK_LIMITS, 0,
                            "config.json: linux.resources: cannot be enforced: no cgroup hierarchy is writable%s%s",
-                           rootless ? "; " : "", rootless ? delegation_hint : "");
+                           rootless ? "; " : "", rootless ? delegation_hint(false) : "");
   cove_debug("no writable cgroup: the container runs without one (no limits were asked)");
   return 0;
 }

@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -397,8 +399,10 @@ static int append_limits(sd_bus_message *m, const struct cove_resources *res)
   return 0;
 }
 
-static int start_unit(sd_bus *bus, const struct cove_sd_scope *sd, pid_t pid, const struct cove_resources *res,
-                      cove_err *err)
+/* A transient scope `unit` holding pid, Delegate=yes; in `slice` ("" = the
+ * manager's default), with res as unit properties (NULL = none). */
+static int start_unit(sd_bus *bus, const char *unit, const char *slice, const char *desc, pid_t pid,
+                      const struct cove_resources *res, cove_err *err)
 {
   _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
   sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -408,27 +412,26 @@ static int start_unit(sd_bus *bus, const struct cove_sd_scope *sd, pid_t pid, co
   /* subscribe before the call: the job may finish before the reply is read */
   if ((r = sdb.match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w)) < 0)
-    return bus_error(err, r, NULL, "subscribe to the jobs of", sd->unit);
-  char desc[400];
-  snprintf(desc, sizeof desc, "cove container %s", sd->unit);
+    return bus_error(err, r, NULL, "subscribe to the jobs of", unit);
   if ((r = sdb.message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit")) < 0 ||
-      (r = sdb.message_append(m, "ss", sd->unit, "fail")) < 0 || (r = sdb.message_open_container(m, 'a', "(sv)")) < 0 ||
-      (r = sdb.message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", sd->slice, "Delegate", "b", 1,
-                                 "PIDs", "au", 1, (uint32_t)pid)) < 0 ||
+      (r = sdb.message_append(m, "ss", unit, "fail")) < 0 || (r = sdb.message_open_container(m, 'a', "(sv)")) < 0 ||
+      (r = sdb.message_append(m, "(sv)(sv)(sv)", "Description", "s", desc, "Delegate", "b", 1, "PIDs", "au", 1,
+                                 (uint32_t)pid)) < 0 ||
+      (*slice && (r = sdb.message_append(m, "(sv)", "Slice", "s", slice)) < 0) ||
       /* like runc: the scope is not stopped by shutdown ordering before its
        * container, and a failed one does not linger */
       (r = sdb.message_append(m, "(sv)(sv)", "DefaultDependencies", "b", 0, "CollectMode", "s", "inactive-or-failed")) < 0 ||
       (r = sdb.message_append(m, "(sv)(sv)(sv)(sv)", "MemoryAccounting", "b", 1, "CPUAccounting", "b", 1, "TasksAccounting",
                                  "b", 1, "IOAccounting", "b", 1)) < 0 ||
-      (r = append_limits(m, res)) < 0 || (r = sdb.message_close_container(m)) < 0 ||
+      (res && (r = append_limits(m, res)) < 0) || (r = sdb.message_close_container(m)) < 0 ||
       (r = sdb.message_append(m, "a(sa(sv))", 0)) < 0) {
     sdb.slot_unref(slot);
-    return bus_error(err, r, NULL, "build StartTransientUnit for", sd->unit);
+    return bus_error(err, r, NULL, "build StartTransientUnit for", unit);
   }
   r = sdb.call(bus, m, 30 * 1000000ULL, &e, &reply);
   if (r < 0) {
-    bus_error(err, r, &e, "start", sd->unit);
+    bus_error(err, r, &e, "start", unit);
     if (sdb.error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
       cove_err_set_kind(err, COVE_EK_EXISTS);
     sdb.error_free(&e);
@@ -438,10 +441,10 @@ static int start_unit(sd_bus *bus, const struct cove_sd_scope *sd, pid_t pid, co
   const char *job;
   if ((r = sdb.message_read(reply, "o", &job)) < 0) {
     sdb.slot_unref(slot);
-    return bus_error(err, r, NULL, "read the job of", sd->unit);
+    return bus_error(err, r, NULL, "read the job of", unit);
   }
   w.path = job;
-  r = wait_job(bus, &w, sd->unit, "start", err);
+  r = wait_job(bus, &w, unit, "start", err);
   sdb.slot_unref(slot);
   return r;
 }
@@ -455,7 +458,9 @@ int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup 
   /* recorded first: a create that fails from here on stops the unit */
   if (save_record(dirfd, sd, err) < 0)
     return -1;
-  if (start_unit(bus, sd, pid, &spec->res, err) < 0)
+  char desc[400];
+  snprintf(desc, sizeof desc, "cove container %s", sd->unit);
+  if (start_unit(bus, sd->unit, sd->slice, desc, pid, &spec->res, err) < 0)
     return -1;
   char dir[4096];
   if (pid_cgroup_dir(pid, dir, sizeof dir, err) < 0)
@@ -511,6 +516,56 @@ int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
   return r;
 }
 
+/* The user's bus is there to try: sd_bus_open_user looks at exactly these. */
+static bool user_bus_reachable(void)
+{
+  const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS"), *xdg = getenv("XDG_RUNTIME_DIR");
+  if (addr && *addr)
+    return true;
+  char p[PATH_MAX];
+  struct stat st;
+  if (!xdg || !*xdg || snprintf(p, sizeof p, "%s/bus", xdg) >= (int)sizeof p)
+    return false;
+  return stat(p, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+int cove_systemd_delegate(cove_err *err)
+{
+  if (!user_bus_reachable()) {
+    cove_debug("rootless: no user systemd to ask for a delegated cgroup ($DBUS_SESSION_BUS_ADDRESS unset, no "
+               "$XDG_RUNTIME_DIR/bus)");
+    return 0;
+  }
+  struct cove_sd_scope sd = {.user = true};
+  snprintf(sd.unit, sizeof sd.unit, "cove-deleg-%d.scope", (int)getpid());
+  _cleanup_bus_ sd_bus *bus = NULL;
+  char desc[128];
+  snprintf(desc, sizeof desc, "cove (pid %d) and its containers", (int)getpid());
+  if (open_bus(&sd, &bus, err) < 0 || start_unit(bus, sd.unit, "", desc, getpid(), NULL, err) < 0) {
+    cove_err_set_kind(err, COVE_EK_LIMITS);
+    return cove_error_prefix(err, "rootless limits: a delegated cgroup from the user's systemd");
+  }
+  char dir[4096];
+  if (pid_cgroup_dir(getpid(), dir, sizeof dir, err) < 0)
+    return -1;
+  size_t dl = strlen(dir), ul = strlen(sd.unit);
+  if (dl <= ul || dir[dl - ul - 1] != '/' || strcmp(dir + dl - ul, sd.unit))
+    return cove_error_kind(err, COVE_EK_LIMITS, 0, "systemd: started %s but cove is in %s", sd.unit, dir);
+  /* No internal processes: cove leaves the scope's own cgroup for a leaf,
+   * so its containers can be siblings with controllers enabled. When cove
+   * and its containers are gone the scope is empty and systemd removes it. */
+  char leaf[4200];
+  snprintf(leaf, sizeof leaf, "%s/caller", dir);
+  if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+    return cove_error_kind(err, COVE_EK_LIMITS, errno, "mkdir %s", leaf);
+  if (cove_cg_write(leaf, "cgroup.procs", "0", err) < 0) {
+    cove_err_set_kind(err, COVE_EK_LIMITS);
+    return -1;
+  }
+  cove_debug("rootless: the user's systemd delegated %s; cove moved to %s", sd.unit, leaf);
+  return 1;
+}
+
 #else /* !COVE_HAVE_SYSTEMD */
 
 bool cove_systemd_supported(void)
@@ -536,6 +591,13 @@ int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
   if (!sd->unit[0])
     return 0;
   return cove_error(err, ENOTSUP, "%s: the systemd cgroup manager is not in this build of cove", sd->unit);
+}
+
+int cove_systemd_delegate(cove_err *err)
+{
+  (void)err;
+  cove_debug("rootless: this build of cove cannot ask systemd for a delegated cgroup (built without libsystemd)");
+  return 0;
 }
 
 #endif

@@ -347,10 +347,6 @@ static int run_sandbox(struct agent_ctx *c, struct built_spec *b, cove_err *err)
     goto restore_fail;
 
   c->start_ns = agent_now_ns();
-  agent_audit(&c->audit, "start", "workspace", c->workspace, "network",
-              c->pol.net == AGENT_NET_NONE ? "none" : c->pol.net == AGENT_NET_HOST ? "host" : "proxy",
-              AUDIT_BOOL("limits_enforced", c->limits_enforced), AUDIT_INT("memory", c->pol.memory),
-              AUDIT_INT("pids", c->pol.pids), "disk", c->disk_state, AUDIT_INT("timeout_ms", c->pol.timeout_ms), NULL);
   int r = cove_container_prepare(&co, &h, err);
   if (r < 0 && err->kind == COVE_EK_LIMITS && c->limits_enforced) {
     /* the parser accepted the limits but this host cannot apply them */
@@ -359,6 +355,12 @@ static int run_sandbox(struct agent_ctx *c, struct built_spec *b, cove_err *err)
     co.spec = &b->spec;
     r = cove_container_prepare(&co, &h, err);
   }
+  /* after the fallback: limits_enforced is then what the sandbox got */
+  if (r == 0)
+    agent_audit(&c->audit, "start", "workspace", c->workspace, "network",
+                c->pol.net == AGENT_NET_NONE ? "none" : c->pol.net == AGENT_NET_HOST ? "host" : "proxy",
+                AUDIT_BOOL("limits_enforced", c->limits_enforced), AUDIT_INT("memory", c->pol.memory),
+                AUDIT_INT("pids", c->pol.pids), "disk", c->disk_state, AUDIT_INT("timeout_ms", c->pol.timeout_ms), NULL);
   agent_stdio_restore(&c->io, saved);
   if (r < 0) {
     /* the init resolves the command before start: not found is known here */

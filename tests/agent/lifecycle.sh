@@ -79,3 +79,6 @@ arun --policy "$UNL" --workspace "$WS" -- true
 if [ "$(rec .limits_enforced)" = false ]; then
   assert_contains "$(audit_of_last)" '"event":"limits","decision":"not_enforced"' "unlimited run says so in the audit log"
 fi
+# the audit's "start" line says what the record says
+start=$(grep -F '"event":"start"' <<<"$(audit_of_last)")
+assert_contains "$start" "\"limits_enforced\":$(rec .limits_enforced)" "audit start line: limits_enforced"

@@ -30,6 +30,8 @@ done
 mkdir -p "$R/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nForwardToConsole=no\n' >"$R/etc/systemd/journald.conf.d/cove.conf"
 ln -sf /lib/systemd/system/multi-user.target "$R/etc/systemd/system/default.target"
+# containerd only for its test case, which starts it: not on every boot
+rm -f "$R/etc/systemd/system/multi-user.target.wants/containerd.service"
 
 # The test command: the unit runs /.vm/xfer/cmd.sh (written by
 # run-in-vm.sh) once the system is up, leaves its output and status on the

@@ -30,6 +30,7 @@ PACKAGES=(
   podman crun runc conmon netavark aardvark-dns iptables
   slirp4netns uidmap fuse-overlayfs catatonit containers-storage
   kmod procps iproute2 util-linux jq python3-minimal less
+  containerd
 )
 
 cache=${COVE_VM_IMAGE_CACHE:-}

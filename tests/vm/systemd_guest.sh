@@ -11,9 +11,16 @@
 #    systemctl, exec, stop, rm (cgroup and unit gone).
 # 2. A bundle with cgroupsPath "system.slice:cove:ID" and --systemd-cgroup,
 #    `crun` then `cove`: the scope exists while the container runs, with
-#    the memory limit, and is gone after delete.
-# 3. The logged-in user (lingering; `su -l`, so a real logind session):
-#    rootless podman with its defaults, crun then cove.
+#    the memory limit; pause/resume, update, ps (and events --stats, which
+#    crun lacks) on it; gone after delete.
+# 3. containerd with the runc shim, SystemdCgroup = true and BinaryName
+#    crun then cove (through ctr): exit code, the scope, --memory-limit
+#    from the host side, exec, delete.
+# 4. The logged-in user (lingering; `su -l`, so a real logind session):
+#    rootless podman with its defaults, crun then cove; `cove agent run`
+#    with the default policy (no crun peer: an agent is cove's): the
+#    limits from the host side in the scope cove got from the user's
+#    systemd, a memory hog OOM-killed, a fork bomb held by pids.max.
 # Every check runs for both runtimes; a result line per check and runtime,
 # then a table. Any FAIL fails the test. Then systemd_bench.sh prints the
 # cove/crun start+exit ratio (information, not a check).
@@ -133,6 +140,53 @@ podman_cases() { # RT [podman options]: the podman cases with runtime RT
     result "$rt" "podman-rm" fail "rc=$rc $out; cgroup $cg $( [ -d "/sys/fs/cgroup$cg" ] && echo still there); unit ${unit:-none} $(systemctl "${SCTL[@]}" is-active "$unit" 2>&1)"
   fi
 }
+# `cove agent run` with the default policy from this login session (a
+# session-N.scope the user may not make cgroups in): cove gets a delegated
+# scope from the user's systemd and the limits hold (cove only: crun has no
+# agent). The sandbox's limits are read from the host side.
+agent_cases() {
+  local ws=$T/agent-ws out rec apid d="" mem pids live
+  mkdir -p "$ws"
+  "$COVE" agent run --json --workspace "$ws" -- sleep 1000 </dev/null >"$T/agent.out" 2>&1 &
+  apid=$!
+  for _ in $(seq 600); do
+    d=$(find "/sys/fs/cgroup/user.slice/user-$(id -u).slice/user@$(id -u).service" -maxdepth 4 -type d \
+      -path '*/cove-deleg-*.scope/cove-*' 2>/dev/null | head -n1)
+    [ -n "$d" ] && [ -s "$d/cgroup.procs" ] && break
+    kill -0 "$apid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "# [cove] agent: $(awk -F'::' '/^0::/ {print $2}' "/proc/$apid/cgroup" 2>/dev/null), sandbox ${d:-not found}"
+  mem=$(cat "$d/memory.max" 2>/dev/null)
+  pids=$(cat "$d/pids.max" 2>/dev/null)
+  kill -TERM "$apid" 2>/dev/null
+  wait "$apid"
+  expect cove "agent-memory-host(user)" 536870912 "${mem:-no sandbox cgroup: $(tail -n3 "$T/agent.out")}"
+  expect cove "agent-pids-host(user)" 256 "${pids:-none}"
+  out=$("$COVE" agent run --json --workspace "$ws" -- true </dev/null 2>&1)
+  rec=$(grep -o '{"id":"a[0-9a-f]*",.*$' <<<"$out" | tail -n1)
+  expect cove "agent-limits-enforced(user)" true "$(jq -r .limits_enforced <<<"$rec" 2>/dev/null)"
+  [ "$(jq -r .limits_enforced <<<"$rec" 2>/dev/null)" = true ] || return
+  out=$("$COVE" agent run --json --workspace "$ws" -- tail /dev/zero </dev/null 2>&1)
+  rec=$(grep -o '{"id":"a[0-9a-f]*",.*$' <<<"$out" | tail -n1)
+  expect cove "agent-memory-hog(user)" "true" "$(jq -r .oom_killed <<<"$rec" 2>/dev/null)"
+  # the spawning shell dies when fork fails; the outer one counts with a
+  # glob (no fork) and kills the rest
+  # shellcheck disable=SC2016 # for the sandbox's shell
+  out=$("$COVE" agent run --json --workspace "$ws" -- sh -c \
+    'sh -c "i=0; while [ \$i -lt 400 ]; do sleep 100 & i=\$((i+1)); done" >/dev/null 2>&1; set -- /proc/[0-9]*; echo "live=$#"; kill -KILL -1' \
+    </dev/null 2>&1)
+  live=$(grep -o 'live=[0-9]*' <<<"$out" | cut -d= -f2)
+  if [[ $live =~ ^[0-9]+$ ]] && [ "$live" -le 256 ]; then
+    result cove "agent-fork-bomb(user)" ok "$live processes under pids.max 256"
+  else
+    result cove "agent-fork-bomb(user)" fail "${live:-no count}: $(tail -n3 <<<"$out")"
+  fi
+  # nothing of the runs left: the delegated scopes go with their processes
+  left=$(find "/sys/fs/cgroup/user.slice/user-$(id -u).slice/user@$(id -u).service" -maxdepth 4 -type d \
+    -path '*/cove-deleg-*.scope/cove-*' 2>/dev/null)
+  expect cove "agent-cgroups-gone(user)" "" "$left"
+}
 SCTL=()
 if [ $USERPART = 1 ]; then
   # rootless podman, its defaults (systemd cgroup manager through the
@@ -144,6 +198,7 @@ if [ $USERPART = 1 ]; then
   for rt in crun cove; do
     podman_cases "$rt"
   done
+  agent_cases
   summary "rootless podman, user $(id -un) in a login session"
   podman ps -aq | xargs -r podman rm -f >/dev/null 2>&1
   rm -rf "$T"
@@ -160,6 +215,47 @@ for rt in crun cove; do
 done
 
 # ---------------------------------------- a bundle with a systemd cgroupsPath
+status_of() { "$@" 2>/dev/null | jq -r .status; }
+frozen() { awk '$1 == "frozen" {print $2}' "/sys/fs/cgroup$1/cgroup.events" 2>/dev/null; }
+# pause/resume, update, ps, events --stats on a running container in a
+# systemd scope, checked from the host side
+scope_ops() { # RT ID PID CGROUP RUNTIME...
+  local rt=$1 id=$2 pid=$3 cg=$4 out usage
+  shift 4
+  out=$("$@" pause "$id" 2>&1)
+  if [ "$(status_of "$@" state "$id")" = paused ] && [ "$(frozen "$cg")" = 1 ]; then
+    result "$rt" "scope-pause" ok
+  else
+    result "$rt" "scope-pause" fail "$out; state $(status_of "$@" state "$id"), frozen $(frozen "$cg")"
+  fi
+  out=$("$@" resume "$id" 2>&1)
+  if [ "$(status_of "$@" state "$id")" = running ] && [ "$(frozen "$cg")" = 0 ]; then
+    result "$rt" "scope-resume" ok
+  else
+    result "$rt" "scope-resume" fail "$out; state $(status_of "$@" state "$id"), frozen $(frozen "$cg")"
+  fi
+  # lower than the scope's MemoryMax, so the tightest limit shows it
+  out=$("$@" update --memory 25165824 "$id" 2>&1)
+  expect "$rt" "scope-update-memory" 25165824 "$(eff_memmax "$cg")${out:+ ($out)}"
+  out=$("$@" ps --format json "$id" 2>&1)
+  if jq -e --argjson p "$pid" 'index($p) != null' <<<"$out" >/dev/null 2>&1; then
+    result "$rt" "scope-ps" ok "$out"
+  else
+    result "$rt" "scope-ps" fail "init $pid not in: $out"
+  fi
+  if [ "$rt" = crun ]; then
+    # crun has no events command
+    RES[crun,scope-events-stats]=n/a
+    return
+  fi
+  out=$("$@" events --stats "$id" 2>&1)
+  usage=$(jq -r '.data.memory.usage.usage // empty' <<<"$out" 2>/dev/null)
+  if [[ $usage =~ ^[0-9]+$ ]] && [ "$usage" -gt 0 ]; then
+    result "$rt" "scope-events-stats" ok "memory usage $usage"
+  else
+    result "$rt" "scope-events-stats" fail "$out"
+  fi
+}
 bundle_cases() { # RT
   local rt=$1 id=sdb-$1-$$ b=$T/bundle-$1 out pid cg unit=cove-sdb-$1-$$.scope
   mkdir -p "$b"
@@ -184,6 +280,7 @@ bundle_cases() { # RT
     result "$rt" "bundle-systemd-unit" fail "$unit: $(systemctl is-active "$unit" 2>&1), init in $cg"
   fi
   expect "$rt" "bundle-systemd-memory" 33554432 "$(eff_memmax "$cg")"
+  scope_ops "$rt" "$id" "$pid" "$cg" "${r[@]}"
   "${r[@]}" kill "$id" KILL >/dev/null 2>&1
   for _ in $(seq 50); do
     [ "$("${r[@]}" state "$id" 2>/dev/null | jq -r .status)" = stopped ] && break
@@ -199,6 +296,59 @@ bundle_cases() { # RT
 for rt in crun cove; do
   bundle_cases "$rt"
 done
+
+# ------------------------- containerd, SystemdCgroup = true, the runc shim
+# ctr's --runc-binary and --runc-systemd-cgroup are the runc shim's
+# BinaryName and SystemdCgroup options; --cgroup is the systemd path
+# containerd's CRI plugin would pass ("slice:prefix:name").
+containerd_cases() { # RT
+  local rt=$1 id=ctrd-$1-$$ out pid cg unit
+  local c=(ctr -n cove-test) o=(--runc-binary "$(rtpath "$rt")" --runc-systemd-cgroup --rootfs --read-only)
+  unit=ctr-$id.scope
+  out=$("${c[@]}" run --rm "${o[@]}" --cgroup "system.slice:ctr:$id-x" "$CTR_ROOTFS" "$id-x" /bin/sh -c 'exit 7' </dev/null 2>&1)
+  expect "$rt" "containerd-exit-code" 7 "$?${out:+ ($out)}"
+  if ! out=$("${c[@]}" run -d "${o[@]}" --cgroup "system.slice:ctr:$id" --memory-limit 67108864 "$CTR_ROOTFS" "$id" \
+      /bin/sleep 1000 </dev/null 2>&1); then
+    result "$rt" "containerd-run-d" fail "$out"
+    "${c[@]}" container rm "$id" >/dev/null 2>&1
+    return
+  fi
+  pid=$("${c[@]}" task ls | awk -v id="$id" '$1 == id {print $2}')
+  cg=$(pid_cg "$pid")
+  echo "# [$rt] containerd task cgroup: $cg"
+  if systemctl is-active -q "$unit" && [[ $cg == /system.slice/$unit* ]]; then
+    result "$rt" "containerd-systemd-unit" ok "$unit"
+  else
+    result "$rt" "containerd-systemd-unit" fail "$unit: $(systemctl is-active "$unit" 2>&1), task $pid in '$cg'"
+  fi
+  expect "$rt" "containerd-memory-host" 67108864 "$(eff_memmax "$cg")"
+  out=$("${c[@]}" task exec --exec-id e1 "$id" /bin/sh -c 'echo in-$((6*7))' </dev/null 2>&1)
+  expect "$rt" "containerd-exec" in-42 "$out"
+  "${c[@]}" task kill -s KILL "$id" >/dev/null 2>&1
+  for _ in $(seq 100); do
+    [ "$("${c[@]}" task ls | awk -v id="$id" '$1 == id {print $3}')" = STOPPED ] && break
+    sleep 0.1
+  done
+  local rc=0
+  out=$("${c[@]}" task rm "$id" 2>&1 && "${c[@]}" container rm "$id" 2>&1) || rc=1
+  if [ $rc = 0 ] && ! systemctl is-active -q "$unit" && [ ! -d "/sys/fs/cgroup$cg" ]; then
+    result "$rt" "containerd-delete" ok "unit and cgroup gone"
+  else
+    result "$rt" "containerd-delete" fail "$out; unit $(systemctl is-active "$unit" 2>&1); cgroup $cg $([ -d "/sys/fs/cgroup$cg" ] && echo still there)"
+  fi
+}
+# a copy on the guest's disk, as containerd's snapshots are
+CTR_ROOTFS=$T/ctr-rootfs
+mkdir -p "$CTR_ROOTFS" && tar -C "$CTR_ROOTFS" -xf "$T/rootfs.tar"
+if systemctl start containerd; then
+  for rt in crun cove; do
+    containerd_cases "$rt"
+  done
+  systemctl stop containerd
+else
+  result crun containerd-start fail "systemctl start containerd"
+  result cove containerd-start fail "systemctl start containerd"
+fi
 
 # -------------------------------------- the logged-in user (linger, su -l)
 summary "root"

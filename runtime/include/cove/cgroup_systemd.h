@@ -49,3 +49,11 @@ int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup 
 int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err);
 /* delete: stop the unit recorded in the state directory, if any. */
 int cove_systemd_teardown(int state_dirfd, cove_err *err);
+
+/* Rootless on a pure cgroup v2 host, when the caller may not make cgroups
+ * where it is (a login session's scope): ask the user's systemd for a
+ * transient scope with Delegate=yes holding this process, and move into a
+ * leaf of it ("caller"), as podman does; the containers then go beside it.
+ * 1 = moved, 0 = no user systemd to ask (nothing done), -1 = error
+ * (COVE_EK_LIMITS). */
+int cove_systemd_delegate(cove_err *err);
