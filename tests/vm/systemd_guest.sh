@@ -219,9 +219,9 @@ status_of() { "$@" 2>/dev/null | jq -r .status; }
 frozen() { awk '$1 == "frozen" {print $2}' "/sys/fs/cgroup$1/cgroup.events" 2>/dev/null; }
 # pause/resume, update, ps, events --stats on a running container in a
 # systemd scope, checked from the host side
-scope_ops() { # RT ID PID CGROUP RUNTIME...
-  local rt=$1 id=$2 pid=$3 cg=$4 out usage
-  shift 4
+scope_ops() { # RT ID PID CGROUP UNIT RUNTIME...
+  local rt=$1 id=$2 pid=$3 cg=$4 unit=$5 out usage mm
+  shift 5
   out=$("$@" pause "$id" 2>&1)
   if [ "$(status_of "$@" state "$id")" = paused ] && [ "$(frozen "$cg")" = 1 ]; then
     result "$rt" "scope-pause" ok
@@ -237,6 +237,16 @@ scope_ops() { # RT ID PID CGROUP RUNTIME...
   # lower than the scope's MemoryMax, so the tightest limit shows it
   out=$("$@" update --memory 25165824 "$id" 2>&1)
   expect "$rt" "scope-update-memory" 25165824 "$(eff_memmax "$cg")${out:+ ($out)}"
+  # the unit's property follows (runc sets both), so a daemon-reload, which
+  # makes systemd write its properties again, keeps the updated limit
+  systemctl daemon-reload
+  mm=$(systemctl show -P MemoryMax "$unit" 2>&1)
+  if [ "$rt" = cove ]; then
+    expect "$rt" "scope-update-unit" "25165824 25165824" "$mm $(eff_memmax "$cg")"
+  else
+    RES[$rt,scope-update-unit]="($mm $(eff_memmax "$cg"))" # crun 1.8.1: information only
+    [[ " ${CASES[*]} " == *" scope-update-unit "* ]] || CASES+=(scope-update-unit)
+  fi
   out=$("$@" ps --format json "$id" 2>&1)
   if jq -e --argjson p "$pid" 'index($p) != null' <<<"$out" >/dev/null 2>&1; then
     result "$rt" "scope-ps" ok "$out"
@@ -280,7 +290,7 @@ bundle_cases() { # RT
     result "$rt" "bundle-systemd-unit" fail "$unit: $(systemctl is-active "$unit" 2>&1), init in $cg"
   fi
   expect "$rt" "bundle-systemd-memory" 33554432 "$(eff_memmax "$cg")"
-  scope_ops "$rt" "$id" "$pid" "$cg" "${r[@]}"
+  scope_ops "$rt" "$id" "$pid" "$cg" "$unit" "${r[@]}"
   "${r[@]}" kill "$id" KILL >/dev/null 2>&1
   for _ in $(seq 50); do
     [ "$("${r[@]}" state "$id" 2>/dev/null | jq -r .status)" = stopped ] && break

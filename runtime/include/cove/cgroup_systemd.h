@@ -47,6 +47,9 @@ int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup 
 /* Stop the unit (and wait for it to be gone); a unit that is already gone
  * is not an error. */
 int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err);
+/* update: set the new limits as the recorded unit's properties (after they
+ * were written into its cgroup); 0 when the container has no unit. */
+int cove_systemd_update(int state_dirfd, const struct cove_resources *res, cove_err *err);
 /* delete: stop the unit recorded in the state directory, if any. */
 int cove_systemd_teardown(int state_dirfd, cove_err *err);
 
