@@ -114,14 +114,21 @@ __attribute__((noreturn)) static void joiner(struct cove_spawn *sp)
   for (int k = 0; k < COVE_NS_COUNT; k++)
     if (sp->ns_fds[k] >= 0)
       close(sp->ns_fds[k]);
-  pid_t pid = clone3_(sp->new_ns | CLONE_PARENT, -1);
+  /* Born in its v2 cgroup, as in clone_direct: no migration afterwards
+   * (on a hybrid host the v1 hierarchies are still written by the
+   * caller). Our credentials are still the caller's kuid, so the
+   * permission check is the one the caller's own write would pass. */
+  pid_t pid = sp->cgroup_fd >= 0 ? clone3_(sp->new_ns | CLONE_PARENT, sp->cgroup_fd) : -1;
+  int placed = pid >= 0 ? SYNC_CHILD_PID_PLACED : SYNC_CHILD_PID;
+  if (pid < 0)
+    pid = clone3_(sp->new_ns | CLONE_PARENT, -1);
   if (pid < 0) {
     cove_error(&e, errno, "clone into the container");
     goto fail;
   }
   if (pid == 0)
     sp->child(sp->data); /* its parent-death signal is the child's own business */
-  cove_sync_send(sp->sync_fd, SYNC_CHILD_PID, pid, NULL);
+  cove_sync_send(sp->sync_fd, placed, pid, NULL);
   _exit(0);
 fail:
   cove_sync_send(sp->sync_fd, SYNC_ERROR, 0, &e);
@@ -169,8 +176,13 @@ pid_t cove_spawn(struct cove_spawn *sp, cove_err *err)
     *err = m.err;
     return -1;
   }
-  if (m.type != SYNC_CHILD_PID)
+  if (m.type != SYNC_CHILD_PID && m.type != SYNC_CHILD_PID_PLACED)
     return cove_error(err, EPROTO, "unexpected message from the namespace joiner");
+  sp->in_cgroup = m.type == SYNC_CHILD_PID_PLACED;
+  if (sp->in_cgroup)
+    cove_debug("namespace joiner: init cloned into its cgroup (CLONE_INTO_CGROUP)");
+  else if (sp->cgroup_fd >= 0)
+    cove_debug("clone3(CLONE_INTO_CGROUP) in the joiner refused; placing through cgroup.procs");
   return m.pid;
 }
 
