@@ -49,6 +49,7 @@ enum cove_sync_type {
   SYNC_ERROR,         /* init → parent: setup failed, err follows */
   SYNC_HOOKS,         /* init → parent: mounts done, run prestart/createRuntime */
   SYNC_HOOKS_DONE,    /* parent → init: they succeeded */
+  SYNC_CHILD_PID_PLACED, /* joiner → parent: the init's pid, cloned into cgroup_fd */
 };
 struct cove_sync_msg {
   int type;

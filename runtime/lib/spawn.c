@@ -109,15 +109,26 @@ __attribute__((noreturn)) static void joiner(struct cove_spawn *sp)
   if ((sp->before_join && sp->before_join(sp->data, &e) < 0) || join_ns(sp, &e) < 0 ||
       (sp->after_join && sp->after_join(sp->data, &e) < 0))
     goto fail;
-  cove_spawn_close_ns(sp);
-  pid_t pid = clone3_(sp->new_ns | CLONE_PARENT, -1);
+  /* closed without clearing sp->ns_fds: a vfork()ed joiner shares the
+   * parent's memory, and the parent closes its own copies */
+  for (int k = 0; k < COVE_NS_COUNT; k++)
+    if (sp->ns_fds[k] >= 0)
+      close(sp->ns_fds[k]);
+  /* Born in its v2 cgroup, as in clone_direct: no migration afterwards
+   * (on a hybrid host the v1 hierarchies are still written by the
+   * caller). Our credentials are still the caller's kuid, so the
+   * permission check is the one the caller's own write would pass. */
+  pid_t pid = sp->cgroup_fd >= 0 ? clone3_(sp->new_ns | CLONE_PARENT, sp->cgroup_fd) : -1;
+  int placed = pid >= 0 ? SYNC_CHILD_PID_PLACED : SYNC_CHILD_PID;
+  if (pid < 0)
+    pid = clone3_(sp->new_ns | CLONE_PARENT, -1);
   if (pid < 0) {
     cove_error(&e, errno, "clone into the container");
     goto fail;
   }
   if (pid == 0)
     sp->child(sp->data); /* its parent-death signal is the child's own business */
-  cove_sync_send(sp->sync_fd, SYNC_CHILD_PID, pid, NULL);
+  cove_sync_send(sp->sync_fd, placed, pid, NULL);
   _exit(0);
 fail:
   cove_sync_send(sp->sync_fd, SYNC_ERROR, 0, &e);
@@ -141,7 +152,15 @@ pid_t cove_spawn(struct cove_spawn *sp, cove_err *err)
     }
     return pid;
   }
-  pid_t j = fork();
+  /* The joiner only joins, clones the init and exits: without callbacks
+   * (cove create; exec's run in the joiner and may write its memory) it
+   * borrows our memory and stack (vfork: we are suspended until it exits)
+   * instead of a copy of them — no page-table copy, copy-on-write faults
+   * and address-space teardown for a process that lives microseconds.
+   * It writes nothing of ours but its own stack below this frame; the
+   * init it clones gets a copy as before. */
+  bool borrow = !sp->before_join && !sp->after_join;
+  pid_t j = borrow ? vfork() : fork();
   if (j < 0)
     return cove_error(err, errno, "fork");
   if (j == 0) {
@@ -157,8 +176,13 @@ pid_t cove_spawn(struct cove_spawn *sp, cove_err *err)
     *err = m.err;
     return -1;
   }
-  if (m.type != SYNC_CHILD_PID)
+  if (m.type != SYNC_CHILD_PID && m.type != SYNC_CHILD_PID_PLACED)
     return cove_error(err, EPROTO, "unexpected message from the namespace joiner");
+  sp->in_cgroup = m.type == SYNC_CHILD_PID_PLACED;
+  if (sp->in_cgroup)
+    cove_debug("namespace joiner: init cloned into its cgroup (CLONE_INTO_CGROUP)");
+  else if (sp->cgroup_fd >= 0)
+    cove_debug("clone3(CLONE_INTO_CGROUP) in the joiner refused; placing through cgroup.procs");
   return m.pid;
 }
 

@@ -245,7 +245,11 @@ struct agent_netns_req {
   const char *const *walk_roots;
   struct agent_ctx *ctx;
   const char *stage_dir; /* private directory for the staged trees */
-  unsigned masks;        /* out: entries masked */
+  /* the third-last source is the run directory's empty rootfs: a fresh
+   * tmpfs mounted on it in the sandbox's mount namespace is the root
+   * (with the plan's AM_SYMLINK entries), not the directory itself */
+  bool skeleton;
+  unsigned masks; /* out: entries masked */
 };
 /* On success reopened[i] is the sandbox-namespace fd of paths[i]. */
 int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err);

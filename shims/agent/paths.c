@@ -21,6 +21,11 @@ int agent_mkdir_p(const char *path, mode_t mode, cove_err *err)
   char tmp[4096];
   if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
     return cove_error(err, ENAMETOOLONG, "%s", path);
+  /* usually there already: one call, not one per ancestor */
+  if (mkdir(tmp, mode) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return cove_error(err, errno, "mkdir %s", tmp);
   for (char *c = tmp + 1; *c; c++) {
     if (*c != '/')
       continue;

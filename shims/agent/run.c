@@ -77,11 +77,9 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   static const char *const dirs[] = {"bundle", "state", "rootfs", "empty.d", "stage", NULL};
   for (const char *const *d = dirs; *d; d++) {
     snprintf(p, sizeof p, "%s/%s", c->rundir, *d);
-    if (mkdir(p, !strcmp(*d, "rootfs") ? 0755 : 0700) < 0)
+    if (mkdir(p, 0700) < 0)
       return cove_error(err, errno, "mkdir %s", p);
   }
-  /* the run dir is 0700, but the rootfs skeleton must be traversable by
-   * the sandbox's root (the caller) only — it is */
   snprintf(p, sizeof p, "%s/empty.d/file", c->rundir);
   /* world-readable: as root the sandbox's id does not own them, and a
    * mask must read as empty, not fail */
@@ -102,21 +100,12 @@ static int make_run_dir(struct agent_ctx *c, int *lock_fd, cove_err *err)
   } else {
     char rootfs[4300];
     snprintf(rootfs, sizeof rootfs, "%s/rootfs", c->rundir);
-    /* the sandbox's root creates its mount points in the skeleton */
-    if (geteuid() == 0 && chown(rootfs, AGENT_HOST_ID, AGENT_HOST_ID) < 0)
-      return cove_error(err, errno, "chown %s", rootfs);
+    /* only the mount point of the sandbox's root skeleton, a tmpfs in
+     * its mount namespace (netns.c, skeleton_mount) */
     c->plan.rootfs_fd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (c->plan.rootfs_fd < 0)
       return cove_error(err, errno, "rootfs %s", rootfs);
     snprintf(c->rootfs, sizeof c->rootfs, "%s", rootfs);
-    for (size_t i = 0; i < c->plan.n; i++) {
-      const struct agent_mount *m = &c->plan.m[i];
-      if (m->kind != AM_SYMLINK)
-        continue;
-      snprintf(p, sizeof p, "%s%s", rootfs, m->destination);
-      if (symlink(m->link, p) < 0)
-        return cove_error(err, errno, "symlink %s", p);
-    }
   }
   return 0;
 }
@@ -508,7 +497,8 @@ static int make_namespaces(struct agent_ctx *c, cove_err *err)
   checked[n++] = c->plan.empty_dir_fd;
   struct agent_netns_req q = {.new_net = c->pol.net != AGENT_NET_HOST, .listener = c->pol.net == AGENT_NET_PROXY,
                               .host_root = root, .idmap = idmap, .paths = paths, .checked = checked,
-                              .n_sources = n, .walk_roots = walk, .ctx = c, .stage_dir = stage};
+                              .n_sources = n, .walk_roots = walk, .ctx = c, .stage_dir = stage,
+                              .skeleton = !c->pol.rootfs};
   if (agent_netns_create(&c->netns, &q, reopened, err) < 0) {
     agent_audit(&c->audit, "refused", "reason", err->msg, NULL);
     goto out;
@@ -658,8 +648,13 @@ static void release_all(struct agent_ctx *c)
 int agent_run(const struct agent_run_opts *o, int *exit_status)
 {
   static struct agent_ctx ctx; /* large; one run per process */
+  static bool used;
   struct agent_ctx *c = &ctx;
-  memset(c, 0, sizeof *c);
+  /* zero already on the first run (static storage): clearing it would
+   * fault in ~30 pages that the run mostly never touches */
+  if (used)
+    memset(c, 0, sizeof *c);
+  used = true;
   c->o = o;
   c->audit.global_fd = c->audit.group_fd = -1;
   c->plan.empty_file_fd = c->plan.empty_dir_fd = c->plan.rootfs_fd = -1;

@@ -106,3 +106,12 @@ unset COVE_AGENT_TEST_PAUSE
 assert_ne 0 "$(cat "$T/swap.rc")" "run with a swapped source fails"
 assert_contains "$(cat "$T/swap.err")" "changed between check and mount"
 assert_not_contains "$(cat "$T/swap.out")" "SECRET-host" "symlink target never exposed"
+
+# The sandbox's root skeleton is a tmpfs of its own mount namespace (its
+# mount points and the /bin-style symlinks are never made on the host's
+# disk), read-only for the sandbox.
+arun --policy "$UNL" --workspace "$WS" -- sh -c 'awk "\$5 == \"/\" { for (i = 7; i < NF; i++) if (\$i == \"-\") { print \"fstype=\" \$(i + 1); break } }" /proc/self/mountinfo; readlink /bin || echo nolink; mkdir /x 2>&1; true'
+assert_eq 0 "$RC" "exit status (stderr: $ERR)"
+assert_contains "$OUT" "fstype=tmpfs" "the sandbox root is a tmpfs"
+assert_contains "$OUT" "Read-only file system" "the sandbox root is read-only"
+if [ -L /bin ]; then assert_contains "$OUT" "$(readlink /bin)" "the host's /bin symlink in the skeleton"; fi

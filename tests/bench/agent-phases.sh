@@ -50,7 +50,8 @@ for i in range(1, n + 1):
     ns_fork = first(lambda p, r: p == main and r.startswith("clone("), lock or t0)
     ns_back = first(lambda p, r: p == main and r.startswith("setns(") , ns_fork or t0)
     ns_done = first(lambda p, r: p == main and r.startswith("wait4("), ns_back or ns_fork or t0)
-    runtime_fork = first(lambda p, r: p == main and r.startswith("clone("), (ns_done or t0) + 1e-9)
+    # the runtime's namespace joiner: fork (clone) before, vfork since
+    runtime_fork = first(lambda p, r: p == main and r.startswith(("clone(", "vfork(")), (ns_done or t0) + 1e-9)
     pidfd = first(lambda p, r: p == main and r.startswith("pidfd_open("), runtime_fork or t0)
     sec = first(lambda p, r: p != main and r.startswith("seccomp("), pidfd or t0)
     exe = first(lambda p, r: p != main and r.startswith("execve(") and "/bin/true" in r, pidfd or t0)

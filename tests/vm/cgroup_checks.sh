@@ -123,6 +123,26 @@ assert_match "$n" '^[78]$' "pids.current at the limit"
 capture cv ps --format json "$P"
 commas=${OUT//[^,]/}
 assert_eq "$n" "$(( ${#commas} + 1 ))" "ps --format json ($OUT)"
+
+# joining another container's namespaces (a namespace joiner clones the
+# init, as for cove agent): born in its cgroup too, no move afterwards
+cstate "$P"
+cp -r "$B" "$T/join"
+# (rootless, its user namespace too: it owns the network namespace)
+cfg "$T/join" --arg p "/proc/$PID/ns" '.linux.resources = {pids: {limit: 4}}
+  | .linux.namespaces |= map(if .type == "network" then .path = "\($p)/net"
+                             elif .type == "user" then .path = "\($p)/user" else . end)
+  | if any(.linux.namespaces[]; .type == "user") then del(.linux.uidMappings, .linux.gidMappings) else . end'
+set_args "$T/join" sleep "$SLEEPN"
+newid; J=$ID
+assert_ok cv --debug --log "$T/join.log" create --bundle "$T/join" "$J"
+assert_contains "$(<"$T/join.log")" "init cloned into its cgroup" "create (joining a netns) debug log"
+cstate "$J"
+JC=$(cgd "$J")
+assert_eq "0::${JC#"$CG"}" "$(<"/proc/$PID/cgroup")" "joined init's cgroup seen from the host"
+assert_ok cv delete --force "$J"
+no_cgroup "$J" "delete --force"
+
 procs=$(<"$PC/cgroup.procs")
 assert_ok cv delete --force "$P"   # cgroup.kill
 for p in $procs; do gone "$p" || fail "process $p survived delete --force"; done
