@@ -71,17 +71,6 @@ static int open_ns_paths(const struct cove_spec *s, struct cove_spawn *sp, cove_
   return 0;
 }
 
-static void kill_and_reap(pid_t pid, int pidfd)
-{
-  if (pidfd >= 0)
-    cove_pidfd_kill(pidfd, SIGKILL);
-  else if (pid > 0)
-    kill(pid, SIGKILL);
-  if (pid > 0)
-    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
-      ;
-}
-
 /* ---- create: phases over one context ---------------------------------
  * Everything a create holds lives in `struct create`, and create_release()
  * gives all of it back: after a failure it also kills the init, removes
@@ -135,7 +124,7 @@ static void close_child_fds(struct create *c)
 static void create_release(struct create *c, bool failed)
 {
   if (failed) {
-    kill_and_reap(c->pid, c->pidfd);
+    cove_kill_and_reap(c->pid, c->pidfd);
     cove_err e2;
     cove_cgroup_destroy(&c->cg, &e2);
     cove_systemd_scope_stop(&c->sd, &e2);
@@ -547,7 +536,7 @@ int cove_container_run(const struct cove_create_opts *o, bool detach, int *statu
     ret = cove_proc_wait(c.pid, c.pidfd, c.console[0], &c.init.sigmask, status, err);
   }
   /* A foreground run owns its container: delete it whatever happened. */
-  kill_and_reap(c.pid, c.pidfd);
+  cove_kill_and_reap(c.pid, c.pidfd);
   flock(c.dirfd, LOCK_EX);
   cove_err e2;
   cgroup_teardown(c.dirfd, &e2);
@@ -751,7 +740,7 @@ int cove_container_reap(struct cove_container_handle *h, int *wstatus, cove_err 
 void cove_container_destroy(const char *root, const char *id, struct cove_container_handle *h)
 {
   if (h->pid > 0)
-    kill_and_reap(h->pid, h->pidfd);
+    cove_kill_and_reap(h->pid, h->pidfd);
   h->pid = -1;
   if (h->sync_fd >= 0)
     close(h->sync_fd);

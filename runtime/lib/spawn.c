@@ -31,6 +31,19 @@ int cove_pidfd_kill(int pidfd, int sig)
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* pid is our own unreaped child, so even without a pidfd its number cannot
+ * have been reused */
+void cove_kill_and_reap(pid_t pid, int pidfd)
+{
+  if (pidfd >= 0)
+    cove_pidfd_kill(pidfd, SIGKILL);
+  else if (pid > 0)
+    kill(pid, SIGKILL);
+  if (pid > 0)
+    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+      ;
+}
+
 void cove_spawn_init(struct cove_spawn *sp)
 {
   *sp = (struct cove_spawn){.join_pidfd = -1, .cgroup_fd = -1, .sync_fd = -1, .parent_fd = -1};

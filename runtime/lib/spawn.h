@@ -47,3 +47,7 @@ int cove_spawn_write_id_maps(pid_t pid, const struct cove_spec *s, cove_err *err
 /* pidfd_open / pidfd_send_signal */
 int cove_pidfd_open(pid_t pid);
 int cove_pidfd_kill(int pidfd, int sig);
+/* SIGKILL a child of ours (by pidfd when there is one) and reap it: the
+ * failure paths of create (exec's release differs: its pid may be a
+ * detached process that is not ours to kill) */
+void cove_kill_and_reap(pid_t pid, int pidfd);
