@@ -81,7 +81,7 @@ static bool is_array(yajl_val v) { return YAJL_IS_ARRAY(v); }
 
 int cove_json_string(yajl_val obj, const char *key, const char *path, const char **out, cove_err *err)
 {
-  yajl_val v;
+  yajl_val v = NULL;
   int r = typed(obj, key, path, is_string, "string", &v, err);
   if (r > 0)
     *out = v->u.string;
@@ -90,7 +90,7 @@ int cove_json_string(yajl_val obj, const char *key, const char *path, const char
 
 int cove_json_bool(yajl_val obj, const char *key, const char *path, bool *out, cove_err *err)
 {
-  yajl_val v;
+  yajl_val v = NULL;
   int r = typed(obj, key, path, is_bool, "boolean", &v, err);
   if (r > 0)
     *out = YAJL_IS_TRUE(v);
@@ -99,7 +99,7 @@ int cove_json_bool(yajl_val obj, const char *key, const char *path, bool *out, c
 
 int cove_json_int64(yajl_val obj, const char *key, const char *path, int64_t *out, cove_err *err)
 {
-  yajl_val v;
+  yajl_val v = NULL;
   int r = typed(obj, key, path, is_number, "integer", &v, err);
   if (r <= 0)
     return r;
@@ -114,7 +114,7 @@ int cove_json_int64(yajl_val obj, const char *key, const char *path, int64_t *ou
 
 int cove_json_uint64(yajl_val obj, const char *key, const char *path, uint64_t *out, cove_err *err)
 {
-  yajl_val v;
+  yajl_val v = NULL;
   int r = typed(obj, key, path, is_number, "integer", &v, err);
   if (r <= 0)
     return r;
@@ -169,7 +169,7 @@ int cove_json_need(int r, const char *path, const char *key, cove_err *err)
 int cove_json_each_object(yajl_val obj, const char *key, const char *path, size_t size, void **items, size_t *n,
                           cove_json_item_fn *fn, void *ctx, cove_err *err)
 {
-  yajl_val a;
+  yajl_val a = NULL;
   int r = cove_json_array(obj, key, path, &a, err);
   if (r <= 0)
     return r;
