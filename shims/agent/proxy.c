@@ -417,6 +417,10 @@ static void tls_fail(struct agent_proxy *px, struct conn *c, int code, const cha
       t->cout_len += (size_t)n;
     }
     t->closing = true;
+    /* the pump may return at once (a failed handshake does): be woken to
+     * write the answer and close, not wait for the agent or upstream,
+     * who may both be waiting for us */
+    t->c_want |= POLLOUT;
     return;
   }
   close_conn(px, c);
@@ -591,7 +595,7 @@ static void tls_pump(struct agent_proxy *px, struct conn *c)
         return tls_fail(px, c, 0, c->why);
       }
     }
-    if (!t->u_hs) {
+    if (!t->u_hs && !t->closing) {
       r = agent_tls_handshake(t->us);
       if (r > 0) {
         t->u_hs = p = true;

@@ -10,8 +10,6 @@
 command -v openssl >/dev/null || skip "openssl not installed"
 
 SECRET="cove-test-secret-$$-$RANDOM$RANDOM"
-base=$((20000 + $$ % 20000))
-HTTPS=$base HTTPS2=$((base + 1)) PLAIN=$((base + 2)) BADCERT=$((base + 3)) BADNAME=$((base + 4))
 
 # the test CA, a server certificate for localhost, and a self-signed one
 # for localhost that no trust store knows
@@ -35,7 +33,7 @@ chmod 644 "$T"/*.pem "$T"/*.key
 # POST echoes the body length
 cat >"$T/srv.py" <<'PY'
 import http.server, json, ssl, sys
-port, log, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+portfile, log, cert, key = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def rec(self, body=b""):
@@ -73,24 +71,34 @@ class H(http.server.BaseHTTPRequestHandler):
         self.rec(body)
         self.reply(b"got %d\n" % len(body))
     def log_message(self, *a): pass
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+# a port of the kernel's choosing, told through portfile once listening:
+# fixed ports collided when the root and rootless runs of this test, started
+# together, had close pids, and the proxy then spoke TLS to a plain server
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+port = srv.server_address[1]
 if cert != "-":
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(port))
+import os; os.rename(portfile + ".tmp", portfile)
 srv.serve_forever()
 PY
 PIDS=()
-python3 "$T/srv.py" "$HTTPS" "$T/seen-https" "$T/srv.pem" "$T/srv.key" >/dev/null 2>&1 & PIDS+=($!)
-python3 "$T/srv.py" "$HTTPS2" "$T/seen-https2" "$T/srv.pem" "$T/srv.key" >/dev/null 2>&1 & PIDS+=($!)
-python3 "$T/srv.py" "$PLAIN" "$T/seen-plain" - - >/dev/null 2>&1 & PIDS+=($!)
-python3 "$T/srv.py" "$BADCERT" "$T/seen-bad" "$T/self.pem" "$T/self.key" >/dev/null 2>&1 & PIDS+=($!)
-python3 "$T/srv.py" "$BADNAME" "$T/seen-badname" "$T/name.pem" "$T/name.key" >/dev/null 2>&1 & PIDS+=($!)
+python3 "$T/srv.py" "$T/port-https" "$T/seen-https" "$T/srv.pem" "$T/srv.key" >/dev/null 2>&1 & PIDS+=($!)
+python3 "$T/srv.py" "$T/port-https2" "$T/seen-https2" "$T/srv.pem" "$T/srv.key" >/dev/null 2>&1 & PIDS+=($!)
+python3 "$T/srv.py" "$T/port-plain" "$T/seen-plain" - - >/dev/null 2>&1 & PIDS+=($!)
+python3 "$T/srv.py" "$T/port-bad" "$T/seen-bad" "$T/self.pem" "$T/self.key" >/dev/null 2>&1 & PIDS+=($!)
+python3 "$T/srv.py" "$T/port-badname" "$T/seen-badname" "$T/name.pem" "$T/name.key" >/dev/null 2>&1 & PIDS+=($!)
 stop_servers() { kill "${PIDS[@]}" 2>/dev/null; wait "${PIDS[@]}" 2>/dev/null; return 0; }
 # the servers go whatever ends the test (die included)
 trap '_rc=$?; stop_servers; (exit $_rc); _agent_finish' EXIT
-for p in "$HTTPS" "$HTTPS2" "$PLAIN" "$BADCERT" "$BADNAME"; do
-  for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 1)" 2>/dev/null && break; sleep 0.05; done
+for f in https https2 plain bad badname; do
+  for _ in $(seq 200); do [ -s "$T/port-$f" ] && break; sleep 0.05; done
+  [ -s "$T/port-$f" ] || die "test server $f did not start"
 done
+HTTPS=$(cat "$T/port-https") HTTPS2=$(cat "$T/port-https2") PLAIN=$(cat "$T/port-plain")
+BADCERT=$(cat "$T/port-bad") BADNAME=$(cat "$T/port-badname")
 
 # in the sandbox: CONNECT through the proxy by hand, TLS with a chosen SNI
 # (verification against the sandbox's bundle, or none with "-k"), one or
