@@ -24,7 +24,7 @@ cd "$tmp"
 mkdir -p bin sbin usr/bin usr/sbin proc sys dev tmp etc root home run var mnt
 # mount points for the tests (the shared rootfs is read-only: the runtime
 # cannot create them)
-mkdir -p mnt/ro mnt/rw mnt/a mnt/b mnt/tmpfs
+mkdir -p mnt/ro mnt/rw mnt/a mnt/b mnt/tmpfs mnt/at1 mnt/at2 mnt/at3
 : > mnt/file
 chmod 1777 tmp
 chmod 0700 root
