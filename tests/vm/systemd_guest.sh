@@ -149,10 +149,17 @@ agent_cases() {
   mkdir -p "$ws"
   "$COVE" agent run --json --workspace "$ws" -- sleep 1000 </dev/null >"$T/agent.out" 2>&1 &
   apid=$!
-  for _ in $(seq 600); do
-    d=$(find "/sys/fs/cgroup/user.slice/user-$(id -u).slice/user@$(id -u).service" -maxdepth 4 -type d \
-      -path '*/cove-deleg-*.scope/cove-*' 2>/dev/null | head -n1)
-    [ -n "$d" ] && [ -s "$d/cgroup.procs" ] && break
+  # the sandbox's cgroup is beside the agent's leaf ("caller") in the scope
+  # cove got; cgroupfs files have no size, so their content is read
+  local until=$((SECONDS + 120)) acg
+  while [ $SECONDS -lt $until ]; do
+    acg=$(awk -F'::' '/^0::/ {print $2}' "/proc/$apid/cgroup" 2>/dev/null)
+    if [[ $acg == */cove-deleg-*.scope/caller ]]; then
+      for d in "/sys/fs/cgroup${acg%/caller}"/cove-*; do
+        [ -d "$d" ] && grep -q . "$d/cgroup.procs" 2>/dev/null && break 2
+      done
+    fi
+    d=""
     kill -0 "$apid" 2>/dev/null || break
     sleep 0.1
   done
