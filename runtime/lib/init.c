@@ -306,8 +306,11 @@ void cove_init_main(struct cove_init_ctx *ctx)
    * on start.fifo, for either this error or the close-on-exec EOF. */
   if (ctx->start_mode != COVE_START_FIFO)
     cove_sync_send(ctx->sync_fd, SYNC_ERROR, 0, &err);
-  else if (ctx->start_fd < 0 || write(ctx->start_fd, &err, sizeof err) != (ssize_t)sizeof err)
-    dprintf(STDERR_FILENO, "cove: %s\n", err.msg);
+  else if (ctx->start_fd < 0 || write(ctx->start_fd, &err, sizeof err) != (ssize_t)sizeof err) {
+    char text[4 * sizeof err.msg];
+    cove_text_escape(text, sizeof text, err.msg);
+    dprintf(STDERR_FILENO, "cove: %s\n", text);
+  }
   _exit(err.code == ENOENT ? 127 : 126);
 fail:
   cove_sync_send(ctx->sync_fd, SYNC_ERROR, 0, &err);

@@ -314,7 +314,7 @@ static const char *special_reason(mode_t mode)
 static int walk_dir(struct walk *w, int dfd, char *rel, size_t rlen, int depth)
 {
   if (depth > 256)
-    return cove_error(w->err, ELOOP, "%s/%s: nested too deeply to check", w->dest_root, rel);
+    return cove_error(w->err, ELOOP, "nested more than 256 levels deep, too deep to check: %s/%s", w->dest_root, rel);
   struct statx before;
   if (statx_fd(dfd, "", AT_EMPTY_PATH, &before) < 0) {
     close(dfd);
@@ -336,7 +336,7 @@ static int walk_dir(struct walk *w, int dfd, char *rel, size_t rlen, int depth)
                         w->label);
     size_t nl = strlen(e->d_name);
     if (rlen + nl + 2 >= PATH_MAX)
-      return cove_error(w->err, ENAMETOOLONG, "%s/%s", w->dest_root, rel);
+      return cove_error(w->err, ENAMETOOLONG, "a path too long to check: %s/%s", w->dest_root, rel);
     size_t save = rlen;
     if (rlen)
       rel[rlen++] = '/';

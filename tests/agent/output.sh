@@ -69,3 +69,26 @@ PY
 capture python3 "$T/lines.py" "$AUDIT_DIR/global.jsonl" "$AUDIT_DIR/groups/default.jsonl"
 assert_eq 0 "$RC" "audit lines with agent-chosen proxy fields are valid JSON: $OUT"
 assert_contains "$(audit_of_last)" '"event":"proxy","host":"hé��.test"' "proxy request audited, invalid bytes replaced"
+
+# Names the agent chose reach cove's own messages on the caller's terminal:
+# here a tree a previous run left in its workspace, too deep to check, is
+# named in the error. Control characters (C0, DEL, C1 such as CSI U+009B)
+# and bytes that are not UTF-8 are shown as \xNN, never raw: a title, a
+# colour or an OSC 52 clipboard write must not reach the terminal.
+p=$T/nest
+for _ in $(seq 258); do p="$p/"$'\e]0\a\e[m\xc2\x9b\xff\x7f'é; done
+mkdir -p "$p"
+capture "$COVE" agent run --policy "$UNL" --workspace "$T/nest" -- true
+assert_ne 0 "$RC" "a tree too deep to check refuses the run"
+assert_contains "$ERR" 'too deep to check' "the error names the reason"
+assert_contains "$ERR" '/\x1b]0\x07\x1b[m\xc2\x9b\xff\x7fé/' "the agent's control bytes are shown escaped, its UTF-8 as is"
+printf '%s' "$ERR" >"$T/err.txt"
+capture python3 -c '
+import re, sys
+b = open(sys.argv[1], "rb").read()
+raw = re.findall(rb"[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", b)
+try: b.decode("utf-8", "strict")
+except UnicodeDecodeError as e: raw.append(str(e).encode())
+print(raw[:5]); sys.exit(1 if raw else 0)' "$T/err.txt"
+assert_eq 0 "$RC" "no raw control or non-UTF-8 byte in cove's stderr: $OUT"
+rm -rf "$T/nest"
