@@ -428,15 +428,26 @@ void agent_notify_dispatch(struct agent_notify *n, const struct pollfd *pfd, siz
 void agent_notify_close(struct agent_notify *n);
 
 /* stdio.c: pipes between the sandbox and the caller's stdio */
+/* One output stream: the sandbox's pipe to where the caller wants it. */
+struct agent_relay {
+  int src;    /* our read end of the sandbox's pipe */
+  int dst;    /* the caller's fd (not owned) */
+  int own;    /* our own non-blocking description of dst, or -1 */
+  bool sock;  /* dst is a socket: send(MSG_DONTWAIT) */
+  char buf[16384];
+  size_t len, off; /* read from src, not yet accepted by dst */
+  bool line_start; /* the last byte dst took was '\n' (or none yet) */
+  int idx;
+};
 struct agent_stdio {
-  int in_src, in_w, out_r, err_r; /* ours */
-  int out_dst, err_dst;           /* where the output goes (not owned) */
+  int in_src, in_w; /* ours */
+  struct agent_relay out, err;
   int child[3];                   /* the sandbox's ends, until installed */
   char in_buf[16384];
   size_t in_len, in_off;
   bool in_eof;
-  bool out_at_line_start; /* the last byte relayed to out_dst was '\n' (or none yet) */
-  int idx_in_src, idx_in_w, idx_out, idx_err;
+  bool out_at_line_start; /* the last byte relayed to stdout was '\n' (or none yet) */
+  int idx_in_src, idx_in_w;
 };
 void agent_stdio_init(struct agent_stdio *s);
 int agent_stdio_open(struct agent_stdio *s, int out_dst, int err_dst, cove_err *err);

@@ -81,3 +81,19 @@ assert_eq error "$(rec .status)"
 arun --policy "$UNL" --workspace "$WS" -- /workspace/no-such-file
 assert_eq 127 "$RC" "missing: exit 127"
 assert_contains "$ERR" "/workspace/no-such-file"
+
+# A consumer that never reads (a stuck log shipper, `| sleep`) must not
+# keep the agent past its timeout: the relay never blocks the orchestrator,
+# whose timeout, signals and proxy live in the same loop. The consumer
+# holds the pipe for 30 s; cove must finish long before (1 s timeout, then
+# at most 5 s waiting for the consumer), while the consumer still holds it.
+rm -f "$T/slow.rc"
+( "$COVE" agent run --policy "$UNL" --workspace "$WS" --timeout 1s --result "$T/slow.json" -- sh -c 'yes' \
+    </dev/null 2>"$T/slow.err"; echo $? >"$T/slow.rc" ) | sleep 30 &
+slow=$!
+for _ in $(seq 250); do [ -s "$T/slow.rc" ] && break; sleep 0.1; done
+assert_eq 124 "$(cat "$T/slow.rc" 2>/dev/null || echo "still running while its consumer does not read")" \
+  "a run whose stdout is not read ends at its timeout ($(cat "$T/slow.err"))"
+assert_eq timeout "$(jq -r .status "$T/slow.json" 2>/dev/null)" "its record says timeout"
+kill "$slow" 2>/dev/null
+wait "$slow" 2>/dev/null || true
