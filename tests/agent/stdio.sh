@@ -97,3 +97,35 @@ assert_eq 124 "$(cat "$T/slow.rc" 2>/dev/null || echo "still running while its c
 assert_eq timeout "$(jq -r .status "$T/slow.json" 2>/dev/null)" "its record says timeout"
 kill "$slow" 2>/dev/null
 wait "$slow" 2>/dev/null || true
+
+# Job control cannot stop the orchestrator: Ctrl-Z (SIGTSTP), or a
+# background run touching the terminal (SIGTTIN/SIGTTOU), would stop cove
+# but not the sandbox (its own session), which would then run unsupervised
+# past its timeout. cove ignores them; the agent's own dispositions are
+# the defaults again.
+rm -f "$T/tstp.rc"
+( "$COVE" agent run --policy "$UNL" --workspace "$WS" --timeout 2s --result "$T/tstp.json" -- \
+    sh -c 'grep -E "^Sig(Ign|Cgt)" /proc/self/status >&2; sleep 30' </dev/null 2>"$T/tstp.err"
+  echo $? >"$T/tstp.rc" ) &
+tstp=$!
+cpid=""
+for _ in $(seq 100); do
+  cpid=$(pgrep -f -- "--result $T/tstp.json" | head -n1)
+  [ -n "$cpid" ] && grep -q SigIgn "$T/tstp.err" 2>/dev/null && break
+  sleep 0.1
+done
+kill -TSTP "$cpid" 2>/dev/null
+kill -TTIN "$cpid" 2>/dev/null
+kill -TTOU "$cpid" 2>/dev/null
+sleep 0.5
+assert_not_contains "$(ps -o stat= -p "$cpid" 2>/dev/null)" "T" "cove is not stopped by SIGTSTP/SIGTTIN/SIGTTOU"
+for _ in $(seq 250); do [ -s "$T/tstp.rc" ] && break; sleep 0.1; done
+# (a blocked SIGTSTP stays pending, and stopped cove once it unblocked
+# signals on its way out: the run ended, the command never returned)
+assert_eq 124 "$(cat "$T/tstp.rc" 2>/dev/null || echo "not ended: $(ps -o stat= -p "$cpid")")" \
+  "the run still ends at its timeout, and cove exits ($(cat "$T/tstp.err"))"
+kill -CONT "$cpid" 2>/dev/null
+# the agent's SigIgn has none of the job-control signals (bits 20-22)
+ign=$(awk '/^SigIgn/ {print $2}' "$T/tstp.err")
+assert_eq 0 "$(( 0x${ign:-ffffffff} & 0x700000 ))" "the agent's job-control signals are not ignored (SigIgn ${ign:-none})"
+wait "$tstp" 2>/dev/null || true
