@@ -33,11 +33,11 @@ void cove_fd_path(char buf[static 32], int fd)
   snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }
 
-static int openat2_in_root(int root_fd, const char *path, int flags)
+static int openat2_resolve(int root_fd, const char *path, int flags, uint64_t resolve)
 {
   struct open_how how = {
     .flags = (uint64_t)(flags | O_CLOEXEC),
-    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    .resolve = resolve,
   };
   while (*path == '/')
     path++;
@@ -47,6 +47,21 @@ static int openat2_in_root(int root_fd, const char *path, int flags)
   do
     fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
   while (fd < 0 && errno == EAGAIN);
+  return fd;
+}
+
+static int openat2_in_root(int root_fd, const char *path, int flags)
+{
+  return openat2_resolve(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+int cove_open_in_root_nofollow(int root_fd, const char *path, int flags, cove_err *err)
+{
+  int fd = openat2_resolve(root_fd, path, flags | O_NOFOLLOW,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0)
+    return cove_error(err, errno, errno == ELOOP ? "%s inside the rootfs: a symlink on the way" : "open %s inside the rootfs",
+                      path);
   return fd;
 }
 

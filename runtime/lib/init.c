@@ -15,6 +15,7 @@
 #include "cove/fsutil.h"
 #include "hooks.h"
 #include "cove/log.h"
+#include "procfs.h"
 #include "cove/netlink.h"
 #include "security.h"
 #include "terminal.h"
@@ -72,10 +73,9 @@ int cove_find_executable(const struct cove_process *p, char *out, size_t cap, co
 
 static int write_proc_self(const char *name, const char *data, cove_err *err)
 {
-  _cleanup_close_ int dir = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0)
-    return cove_error(err, errno, "open /proc/self");
-  if (cove_write_file_at(dir, name, data, strlen(data), err) == 0)
+  char rel[64];
+  snprintf(rel, sizeof rel, "self/%s", name);
+  if (cove_procfs_write(rel, data, err) == 0)
     return 0;
   /* A non-dumpable task's /proc files belong to the host's root, which a
    * rootless user namespace cannot map: become dumpable for this one write.
@@ -84,9 +84,7 @@ static int write_proc_self(const char *name, const char *data, cove_err *err)
     return -1;
   if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
     return -1;
-  _cleanup_close_ int dir2 = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  int r = dir2 < 0 ? cove_error(err, errno, "open /proc/self")
-                   : cove_write_file_at(dir2, name, data, strlen(data), err);
+  int r = cove_procfs_write(rel, data, err);
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return cove_error(err, errno, "prctl(PR_SET_DUMPABLE)");
   return r;
@@ -116,15 +114,8 @@ static int apply_sysctl(const struct cove_spec *s, cove_err *err)
     for (char *c = rel + 4; *c; c++)
       if (*c == '.')
         *c = '/';
-    _cleanup_close_ int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (proc < 0)
-      return cove_error(err, errno, "linux.sysctl: open /proc");
-    _cleanup_close_ int fd = cove_open_in_root(proc, rel, O_WRONLY, err);
-    if (fd < 0)
+    if (cove_procfs_write(rel, s->sysctl[i].value, err) < 0)
       return cove_error_prefix(err, "linux.sysctl.%s", s->sysctl[i].key);
-    const char *v = s->sysctl[i].value;
-    if (write(fd, v, strlen(v)) < 0)
-      return cove_error(err, errno, "linux.sysctl.%s", s->sysctl[i].key);
   }
   return 0;
 }
@@ -195,6 +186,13 @@ static int setup(struct cove_init_ctx *ctx, struct cove_proc *pr, cove_err *err)
   if (s->has_seccomp && (ctx->listener_fd = cove_seccomp_listener_connect(&s->seccomp, err)) == -1)
     return cove_error_prefix(err, "linux.seccomp.listenerPath");
   if (cove_rootfs_setup(ctx, err) < 0)
+    return -1;
+  /* The runtime's /proc writes get their own procfs now, while the
+   * container's /proc is still whole: a user namespace may mount a new one
+   * only while an existing one is fully visible, and the masks come next. */
+  if ((s->n_sysctl || p->has_oom_score_adj || (p->apparmor_profile && *p->apparmor_profile) ||
+       (p->selinux_label && *p->selinux_label)) &&
+      cove_procfs_root(err) < 0)
     return -1;
   /* The terminal is set up before the root can turn read-only, because
    * /dev/console may have to be created. */

@@ -2,6 +2,7 @@
  * labels (applied by the kernel at execve) and no_new_privs. */
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
+#include "procfs.h"
 #include "security.h"
 
 #include <errno.h>
@@ -13,10 +14,9 @@
 
 static int write_attr(const char *name, const char *data, cove_err *err)
 {
-  _cleanup_close_ int dir = open("/proc/self/attr", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0)
-    return cove_error(err, errno, "open /proc/self/attr");
-  return cove_write_file_at(dir, name, data, strlen(data), err);
+  char rel[64];
+  snprintf(rel, sizeof rel, "self/attr/%s", name);
+  return cove_procfs_write(rel, data, err);
 }
 
 int cove_process_apply_lsm_nnp(const struct cove_process *p, cove_err *err)

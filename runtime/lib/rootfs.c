@@ -318,6 +318,31 @@ static int open_after_pivot(const char *path, cove_err *err)
   return cove_open_in_root(root, path, O_PATH, err);
 }
 
+/* A mask's source is the container's /dev/null, the node the runtime made;
+ * by now the container's side may have replaced it (a process sharing the
+ * rootfs, a createContainer hook). Followed, a symlink there to
+ * /proc/sys/kernel/core_pattern would have us bind that file over the
+ * masked path, and a missing node must not mean "no mask" (runc's
+ * CVE-2025-31133). So no symlink is followed and the node must be the null
+ * device (1:3); the fd checked is the one bound. */
+static int open_dev_null(cove_err *err)
+{
+  _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return cove_error(err, errno, "open /");
+  _cleanup_close_ int fd = cove_open_in_root_nofollow(root, "/dev/null", O_PATH, err);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return cove_error(err, errno, "stat /dev/null");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    return cove_error(err, ENODEV, "/dev/null is not the null device (1:3): the container replaced it");
+  int r = fd;
+  fd = -1;
+  return r;
+}
+
 static int mask_path(const char *path, cove_err *err)
 {
   _cleanup_close_ int fd = open_after_pivot(path, err);
@@ -326,18 +351,24 @@ static int mask_path(const char *path, cove_err *err)
   struct stat st;
   if (fstat(fd, &st) < 0)
     return cove_error(err, errno, "stat %s", path);
-  char tp[32];
-  cove_fd_path(tp, fd);
   if (S_ISDIR(st.st_mode)) {
     /* Readable but empty (like runc): mode 000 would make `ls` of a masked
-     * directory fail, which tools treat as an error rather than "nothing". */
-    if (mount("tmpfs", tp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555") < 0)
+     * directory fail, which tools treat as an error rather than "nothing".
+     * Made and attached by fd: a mount(2) on "/proc/self/fd/N" would be
+     * resolved through the container's /proc. */
+    _cleanup_close_ int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+    if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0555", 0) < 0 ||
+        syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+      return cove_error(err, errno, "mask %s: make a tmpfs", path);
+    _cleanup_close_ int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+                                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    if (mnt < 0 || cove_move_mount(mnt, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
       return cove_error(err, errno, "mask %s", path);
     return 0;
   }
-  _cleanup_close_ int null = open("/dev/null", O_PATH | O_CLOEXEC);
+  _cleanup_close_ int null = open_dev_null(err);
   if (null < 0)
-    return cove_error(err, errno, "open /dev/null to mask %s", path);
+    return cove_error_prefix(err, "mask %s", path);
   /* not nodev: reading the mask must give EOF, like runc, not EACCES */
   struct cove_mount m = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
   if (bind_at(null, "", false, &m, fd, err) < 0)
@@ -361,9 +392,22 @@ static int bind_console(int pty_fd, cove_err *err)
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
     return cove_error(err, errno, "open /");
-  _cleanup_close_ int target = cove_mkpath_in_root(root, "/dev/console", true, 0600, err);
-  if (target < 0)
+  /* The terminal's bind target: made if missing, then opened again
+   * without following a symlink anywhere on the way, and it must be a file
+   * or a device node. A symlink planted at /dev/console (by the image, or
+   * swapped in by a process sharing the rootfs) would move the terminal
+   * onto whatever it names: runc's CVE-2025-52565 was this bind
+   * redirected. (The source is the pty the master gave us, TIOCGPTPEER,
+   * never a path in the container's /dev/pts.) */
+  _cleanup_close_ int made = cove_mkpath_in_root(root, "/dev/console", true, 0600, err);
+  if (made < 0)
     return cove_error_prefix(err, "/dev/console");
+  _cleanup_close_ int target = cove_open_in_root_nofollow(root, "/dev/console", O_PATH, err);
+  struct stat st;
+  if (target < 0 || fstat(target, &st) < 0)
+    return target < 0 ? -1 : cove_error(err, errno, "stat /dev/console");
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+    return cove_error(err, EINVAL, "/dev/console is neither a file nor a device node");
   if (bind_at(pty_fd, "", false, NULL, target, err) < 0)
     return cove_error_prefix(err, "bind the terminal onto /dev/console");
   return 0;

@@ -14,6 +14,8 @@
 
 /* Open `path` (relative to root_fd, clamped inside it) with O_PATH. */
 int cove_open_in_root(int root_fd, const char *path, int flags, cove_err *err);
+/* The same, but no symlink is followed anywhere on the way (ELOOP). */
+int cove_open_in_root_nofollow(int root_fd, const char *path, int flags, cove_err *err);
 /* Resolve `path` inside root_fd, creating missing components: directories
  * for every parent; the last one as a directory, or as an empty regular
  * file when `file` is true. Returns an O_PATH fd of the final entry. */

@@ -1,0 +1,119 @@
+/* The runtime's own way into /proc, for the writes it makes with its
+ * privileges inside the container: sysctls, oom_score_adj, time namespace
+ * offsets, LSM labels.
+ *
+ * After pivot_root "/proc" is the container's. The image, a
+ * createContainer hook or a process sharing one of its mounts can have put
+ * a symlink or another mount anywhere under it, and a write that follows
+ * one lands in another proc file: runc's CVE-2025-52881 wrote a sysctl
+ * value into /proc/sys/kernel/core_pattern that way. So the writes go
+ * through a procfs instance of our own, mounted nowhere (fsopen, fsmount)
+ * and so out of the container's reach, and every path is resolved beneath
+ * it with no symlink, magic link or mount crossing. Where the kernel will
+ * not give us a new instance (a user namespace whose /proc is no longer
+ * fully visible, after the masks), the container's /proc is used only if
+ * it is a procfs root, the same checks apply, and either way the instance
+ * must be our own pid namespace's ("self" names us), so "<pid>/..." can
+ * never be another process. */
+#include "procfs.h"
+
+#include "cove/cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int proc_root = -1;
+
+static int private_instance(void)
+{
+  _cleanup_close_ int fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+  if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return -1;
+  return (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+}
+
+static bool names_us(int fd)
+{
+  char self[32], want[32];
+  ssize_t n = readlinkat(fd, "self", self, sizeof self - 1);
+  if (n <= 0)
+    return false;
+  self[n] = 0;
+  snprintf(want, sizeof want, "%d", (int)getpid());
+  return strcmp(self, want) == 0;
+}
+
+int cove_procfs_root(cove_err *err)
+{
+  if (proc_root >= 0)
+    return proc_root;
+  _cleanup_close_ int fd = private_instance();
+  if (fd < 0)
+    fd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct statfs sf;
+  struct stat st;
+  if (fd < 0 || fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0)
+    return cove_error(err, errno, "open a procfs");
+  /* 1 is PROC_ROOT_INO: the root of a procfs, not a directory inside one */
+  if (sf.f_type != PROC_SUPER_MAGIC || st.st_ino != 1)
+    return cove_error(err, EXDEV, "/proc is not the root of a procfs (the container's /proc was replaced)");
+  if (!names_us(fd))
+    return cove_error(err, EXDEV, "/proc is another pid namespace's procfs");
+  proc_root = fd;
+  fd = -1;
+  return proc_root;
+}
+
+int cove_procfs_open(const char *rel, int flags, cove_err *err)
+{
+  int root = cove_procfs_root(err);
+  if (root < 0)
+    return -1;
+  char path[512];
+  if (!strncmp(rel, "self/", 5) || !strcmp(rel, "self"))
+    snprintf(path, sizeof path, "%d%s", (int)getpid(), rel + 4);
+  else
+    snprintf(path, sizeof path, "%s", rel);
+  struct open_how how = {
+    .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+  int fd;
+  do
+    fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN);
+  if (fd < 0)
+    return cove_error(err, errno, "/proc/%s", rel);
+  return fd;
+}
+
+int cove_procfs_write(const char *rel, const char *data, cove_err *err)
+{
+  _cleanup_close_ int fd = cove_procfs_open(rel, O_WRONLY, err);
+  if (fd < 0)
+    return -1;
+  size_t len = strlen(data);
+  ssize_t n = write(fd, data, len);
+  if (n < 0)
+    return cove_error(err, errno, "write /proc/%s", rel);
+  if ((size_t)n != len)
+    return cove_error(err, EIO, "short write to /proc/%s", rel);
+  return 0;
+}
+
+void cove_procfs_release(void)
+{
+  cove_closep(&proc_root);
+}
