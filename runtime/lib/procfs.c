@@ -7,14 +7,13 @@
  * a symlink or another mount anywhere under it, and a write that follows
  * one lands in another proc file: runc's CVE-2025-52881 wrote a sysctl
  * value into /proc/sys/kernel/core_pattern that way. So the writes go
- * through a procfs instance of our own, mounted nowhere (fsopen, fsmount)
- * and so out of the container's reach, and every path is resolved beneath
- * it with no symlink, magic link or mount crossing. Where the kernel will
- * not give us a new instance (a user namespace whose /proc is no longer
- * fully visible, after the masks), the container's /proc is used only if
- * it is a procfs root, the same checks apply, and either way the instance
- * must be our own pid namespace's ("self" names us), so "<pid>/..." can
- * never be another process. */
+ * from the root of a procfs, resolved beneath it with no symlink, magic
+ * link or mount crossing (a planted symlink or mount makes the write fail,
+ * never land elsewhere). That root is the container's /proc if it is one
+ * (the root inode of a procfs superblock), else an instance of our own,
+ * mounted nowhere (fsopen, fsmount) and so out of the container's reach;
+ * either way it must be our own pid namespace's ("self" names us), so
+ * "<pid>/..." can never be another process. */
 #include "procfs.h"
 
 #include "cove/cleanup.h"
@@ -55,24 +54,34 @@ static bool names_us(int fd)
   return strcmp(self, want) == 0;
 }
 
+/* A procfs root of our own pid namespace, or -1. */
+static int checked(int fd)
+{
+  struct statfs sf;
+  struct stat st;
+  /* 1 is PROC_ROOT_INO: the root of a procfs, not a directory inside one */
+  if (fd < 0 || fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0 || sf.f_type != PROC_SUPER_MAGIC || st.st_ino != 1 ||
+      !names_us(fd)) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 int cove_procfs_root(cove_err *err)
 {
   if (proc_root >= 0)
     return proc_root;
-  _cleanup_close_ int fd = private_instance();
+  /* The container's own /proc when it checks out (no new superblock per
+   * start); else an instance of our own. */
+  int fd = checked(open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd < 0)
-    fd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  struct statfs sf;
-  struct stat st;
-  if (fd < 0 || fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0)
-    return cove_error(err, errno, "open a procfs");
-  /* 1 is PROC_ROOT_INO: the root of a procfs, not a directory inside one */
-  if (sf.f_type != PROC_SUPER_MAGIC || st.st_ino != 1)
-    return cove_error(err, EXDEV, "/proc is not the root of a procfs (the container's /proc was replaced)");
-  if (!names_us(fd))
-    return cove_error(err, EXDEV, "/proc is another pid namespace's procfs");
+    fd = checked(private_instance());
+  if (fd < 0)
+    return cove_error(err, EXDEV, "no procfs of the container's pid namespace to write to: /proc is not one "
+                                  "(replaced?) and a new one cannot be mounted here");
   proc_root = fd;
-  fd = -1;
   return proc_root;
 }
 
