@@ -374,6 +374,92 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
 
 /* ---------------------------------------------------------------- ps */
 
+static int ps_json(const pid_t *pids, size_t n)
+{
+  cove_err err = {0};
+  struct cove_gen gen;
+  if (cove_gen_init_line(&gen, stdout, &err) < 0)
+    return cli_fail(&err);
+  cove_gen_array_open(&gen);
+  for (size_t i = 0; i < n; i++)
+    cove_gen_int(&gen, pids[i]);
+  cove_gen_array_close(&gen);
+  if (cove_gen_finish(&gen, "ps") < 0)
+    return cli_fail(&err);
+  putchar('\n');
+  return 0;
+}
+
+/* ps(1) with the caller's arguments (runc: -ef by default), its output on
+ * the returned pipe end; -1 when it cannot be started. */
+static int ps_spawn(char **ps_args, int n_ps, pid_t *child)
+{
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return -1;
+  fflush(stdout);
+  *child = fork();
+  if (*child < 0)
+    return -1;
+  if (*child == 0) {
+    dup2(pfd[1], STDOUT_FILENO);
+    char *args[64] = {"ps"};
+    int a = 1;
+    if (n_ps > 0)
+      for (int i = 0; i < n_ps && a < 62; i++)
+        args[a++] = ps_args[i];
+    else
+      args[a++] = "-ef";
+    args[a] = NULL;
+    execvp("ps", args);
+    _exit(127);
+  }
+  close(pfd[1]);
+  return pfd[0];
+}
+
+/* The value of column `col` of a ps line (0 when absent); false when
+ * out of memory. */
+static bool ps_line_pid(const char *line, int col, long *v)
+{
+  _cleanup_free_ char *dup = strdup(line);
+  if (!dup)
+    return false;
+  char *save, *tok = strtok_r(dup, " \t\n", &save);
+  for (int c = 0; tok && c < col; c++)
+    tok = strtok_r(NULL, " \t\n", &save);
+  *v = tok ? strtol(tok, NULL, 10) : 0;
+  return true;
+}
+
+/* The header, then only the lines whose PID column is one of `pids`;
+ * returns that column (-1: ps printed none). */
+static int ps_filter(FILE *f, const pid_t *pids, size_t n)
+{
+  _cleanup_free_ char *line = NULL;
+  size_t cap = 0;
+  int pidcol = -1, ln = 0;
+  while (f && getline(&line, &cap, f) > 0) {
+    if (ln++ == 0) {
+      fputs(line, stdout);
+      char *save, *tok = strtok_r(line, " \t\n", &save);
+      for (int col = 0; tok; col++, tok = strtok_r(NULL, " \t\n", &save))
+        if (!strcmp(tok, "PID"))
+          pidcol = col;
+      continue;
+    }
+    long v;
+    if (!ps_line_pid(line, pidcol, &v))
+      break;
+    for (size_t i = 0; i < n; i++)
+      if (pids[i] == (pid_t)v) {
+        fputs(line, stdout);
+        break;
+      }
+  }
+  return pidcol;
+}
+
 int cmd_ps(struct cove_global *g, int argc, char **argv)
 {
   static const char help[] = "Usage: cove ps [--format table|json] ID [PS_ARGS...]\n"
@@ -388,7 +474,6 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   int nargs, r = cli_parse(&cmd, argc, argv, &args, &nargs);
   if (r != CLI_OK)
     return cli_done(r);
-  const char *id = args[0];
   char **ps_args = args + 1;
   int n_ps = nargs - 1;
   if (n_ps > 0 && !strcmp(ps_args[0], "--"))
@@ -400,77 +485,18 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
-  pid_t *pids;
+  _cleanup_free_ pid_t *pids = NULL;
   size_t n;
-  if (cove_container_pids(root, id, &pids, &n, &err) < 0)
+  if (cove_container_pids(root, args[0], &pids, &n, &err) < 0)
     return cli_fail(&err);
-  _cleanup_free_ pid_t *owned = pids;
-  (void)owned; /* freed on return; pids aliases it */
-  if (json) {
-    struct cove_gen gen;
-    if (cove_gen_init_line(&gen, stdout, &err) < 0)
-      return cli_fail(&err);
-    cove_gen_array_open(&gen);
-    for (size_t i = 0; i < n; i++)
-      cove_gen_int(&gen, pids[i]);
-    cove_gen_array_close(&gen);
-    if (cove_gen_finish(&gen, "ps") < 0)
-      return cli_fail(&err);
-    putchar('\n');
-    return 0;
-  }
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) < 0)
+  if (json)
+    return ps_json(pids, n);
+  pid_t child;
+  int fd = ps_spawn(ps_args, n_ps, &child);
+  if (fd < 0)
     return 1;
-  fflush(stdout);
-  pid_t child = fork();
-  if (child < 0)
-    return 1;
-  if (child == 0) {
-    dup2(pfd[1], STDOUT_FILENO);
-    char *args[64] = {"ps"};
-    int a = 1;
-    if (n_ps > 0)
-      for (int i = 0; i < n_ps && a < 62; i++)
-        args[a++] = ps_args[i];
-    else
-      args[a++] = "-ef";
-    args[a] = NULL;
-    execvp("ps", args);
-    _exit(127);
-  }
-  close(pfd[1]);
-  FILE *f = fdopen(pfd[0], "r");
-  char *line = NULL;
-  size_t cap = 0;
-  int pidcol = -1, ln = 0;
-  while (f && getline(&line, &cap, f) > 0) {
-    if (ln++ == 0) {
-      fputs(line, stdout);
-      char *save, *tok = strtok_r(line, " \t\n", &save);
-      for (int col = 0; tok; col++, tok = strtok_r(NULL, " \t\n", &save))
-        if (!strcmp(tok, "PID"))
-          pidcol = col;
-      continue;
-    }
-    char copy[64];
-    char *save, *tok;
-    char *dup = strdup(line);
-    if (!dup)
-      break;
-    tok = strtok_r(dup, " \t\n", &save);
-    for (int col = 0; tok && col < pidcol; col++)
-      tok = strtok_r(NULL, " \t\n", &save);
-    snprintf(copy, sizeof copy, "%s", tok ? tok : "");
-    free(dup);
-    long v = strtol(copy, NULL, 10);
-    for (size_t i = 0; i < n; i++)
-      if (pids[i] == (pid_t)v) {
-        fputs(line, stdout);
-        break;
-      }
-  }
-  free(line);
+  FILE *f = fdopen(fd, "r");
+  int pidcol = ps_filter(f, pids, n);
   if (f)
     fclose(f);
   int st;
