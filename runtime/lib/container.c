@@ -8,7 +8,6 @@
 #include "cove/container.h"
 
 #include "cove/cgroup.h"
-#include "cove/cgroup_systemd.h"
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
 #include "cove/json.h"
@@ -85,7 +84,6 @@ struct create {
   struct cove_mount_plan plan;
   struct cove_spawn sp;
   struct cove_cgroup cg;
-  struct cove_sd_scope sd; /* a systemd scope (cgroup_systemd.h), else empty */
   struct cove_state st;
   char *annotations; /* the spec's, as JSON text */
   int dirfd;         /* the id's state dir, locked */
@@ -127,7 +125,6 @@ static void create_release(struct create *c, bool failed)
     cove_kill_and_reap(c->pid, c->pidfd);
     cove_err e2;
     cove_cgroup_destroy(&c->cg, &e2);
-    cove_systemd_scope_stop(&c->sd, &e2);
     if (c->dirfd >= 0)
       cove_state_remove(c->o->root, c->o->id, c->dirfd, &e2);
     /* runtime.md: a failed create continues at "destroy", then poststop */
@@ -228,19 +225,14 @@ static int take_state(struct create *c, cove_err *err)
 }
 
 /* cgroups: created, limited and recorded before the init exists; a
- * systemd scope (cgroup_systemd.h) only once it does (PIDs=[init]). */
+ * systemd scope only once it does (PIDs=[init], in cove_cgroup_enter). */
 static int setup_cgroups(struct create *c, cove_err *err)
 {
   const struct cove_spec *s = &c->spec;
-  int sdm = c->o->cgroup_manager == COVE_CG_MANAGER_DISABLED
-                ? 0
-                : cove_systemd_plan(&c->sd, s, c->o->id, c->o->systemd_cgroup, err);
-  if (sdm < 0)
-    return -1;
-  if (sdm == 1)
-    c->cg.active = true; /* the init is placed by systemd in spawn_init */
-  else if (cove_cgroup_setup(&c->cg, s, c->o->id, (enum cove_cg_manager)c->o->cgroup_manager, err) < 0 ||
-           cove_cgroup_save(c->dirfd, &c->cg, err) < 0)
+  enum cove_cg_manager mgr = c->o->cgroup_manager == COVE_CG_MANAGER_DISABLED ? COVE_CG_MANAGER_DISABLED
+                             : c->o->systemd_cgroup ? COVE_CG_MANAGER_SYSTEMD
+                                                    : (enum cove_cg_manager)c->o->cgroup_manager;
+  if (cove_cgroup_setup(&c->cg, s, c->o->id, mgr, c->dirfd, err) < 0)
     return -1;
   if (c->cg.active) {
     c->sp.cgroup_fd = cove_cgroup_v2_fd(&c->cg);
@@ -293,8 +285,6 @@ static int spawn_init(struct create *c, cove_err *err)
   }
   c->pidfd = cove_pidfd_open(c->pid);
   close_child_fds(c);
-  if (c->sd.unit[0] && cove_systemd_scope_start(&c->sd, &c->cg, c->pid, &c->spec, c->dirfd, err) < 0)
-    return -1;
   if (cove_cgroup_enter(&c->cg, c->pid, c->sp.in_cgroup, err) < 0)
     return -1;
   st->pid = c->pid;
@@ -358,11 +348,10 @@ static int cgroup_teardown(int dirfd, cove_err *err)
   if (cove_cgroup_load(dirfd, &cg, err) < 0)
     return -1;
   int r = cove_cgroup_destroy(&cg, err);
-  cove_cgroup_forget(dirfd);
-  /* a systemd scope: the unit goes too (StopUnit) */
-  cove_err e2;
-  if (cove_systemd_teardown(dirfd, r < 0 ? &e2 : err) < 0 && r == 0)
-    r = -1;
+  /* kept after a failure: the next delete tries again (a cgroup still
+   * busy, a systemd unit that did not stop) */
+  if (r == 0)
+    cove_cgroup_forget(dirfd);
   return r;
 }
 

@@ -1,7 +1,6 @@
 /* pause / resume / update / ps over a container's recorded cgroups. */
 #include "cgroup_internal.h"
 
-#include "cove/cgroup_systemd.h"
 #include "cove/cleanup.h"
 #include "cove/spec.h"
 #include "cove/state.h"
@@ -102,8 +101,8 @@ int cove_container_update(const char *root, const char *id, const struct cove_re
                              "the container is created)");
   else if (r->has_network)
     ret = cove_error(err, 0, "linux.resources.network: not supported");
-  else if ((ret = cove_cgroup_apply(&cg, r, true, err)) == 0)
-    ret = cove_systemd_update(fd, r, err);
+  else
+    ret = cove_cgroup_apply(&cg, r, true, err); /* systemd: the unit's properties too */
   cove_cgroup_release(&cg);
   return ret;
 }
