@@ -83,7 +83,7 @@ bool cove_cg_exists(const char *dir, const char *file)
   return access(p, F_OK) == 0;
 }
 
-static bool cg_has_procs(const char *dir)
+bool cove_cg_has_procs(const char *dir)
 {
   char b[64];
   return cove_cg_read(dir, "cgroup.procs", b, sizeof b) > 0;
@@ -116,7 +116,7 @@ static int make_dirs(struct cove_cgroup *cg, const char *base, const char *leaf,
         return -1;
     } else if (errno != EEXIST) {
       return cove_error(err, errno, "mkdir %s", p);
-    } else if (last && cg_has_procs(p)) {
+    } else if (last && cove_cg_has_procs(p)) {
       return cove_error_kind(err, COVE_EK_EXISTS, EEXIST, "linux.cgroupsPath: cgroup %s already exists and has processes",
                              p);
     }

@@ -216,12 +216,6 @@ static bool is_leaf(const struct cove_cgroup *cg, const char *p)
   return false;
 }
 
-static bool has_procs(const char *dir)
-{
-  char b[64];
-  return cove_cg_read(dir, "cgroup.procs", b, sizeof b) > 0;
-}
-
 /* Kill what is left, thaw, remove what cove made (deepest first). Also
  * the failure path of setup, where cg->active is still false. */
 int cove_cg_fs_destroy(struct cove_cgroup *cg, cove_err *err)
@@ -233,7 +227,7 @@ int cove_cg_fs_destroy(struct cove_cgroup *cg, cove_err *err)
      * whichever directories there are */
     const struct cove_cg_ops *ops = cg->active ? cove_cg_ops_of(cg) : &cove_cg_ops_hybrid;
     cove_err e;
-    for (int i = 0; i < 200 && has_procs(d); i++) {
+    for (int i = 0; i < 200 && cove_cg_has_procs(d); i++) {
       cove_cg_fs_signal_all(cg, SIGKILL, &e);
       sleep_ms(i < 20 ? 5 : 20);
     }

@@ -12,6 +12,8 @@
 int cove_cg_write(const char *dir, const char *file, const char *val, cove_err *err);
 int cove_cg_read(const char *dir, const char *file, char *buf, size_t cap);
 bool cove_cg_exists(const char *dir, const char *file);
+/* Does the directory hold any process (its cgroup.procs is not empty)? */
+bool cove_cg_has_procs(const char *dir);
 /* Is `w` an element of the list `list` (separated by space, comma, newline)? */
 bool cove_cg_word_in(const char *list, const char *w);
 /* A limit this host cannot enforce: kind COVE_EK_LIMITS, so callers (the
@@ -165,6 +167,10 @@ const char *cove_cg_procs_dir(const struct cove_cgroup *cg);
 /* The manager of a cgroup: recorded, else v2/hybrid/disabled by its dirs. */
 const struct cove_cg_ops *cove_cg_ops_of(const struct cove_cgroup *cg);
 
+/* runc's (and systemd's) mappings: cpu.shares [2, 262144] and blkio
+ * weight [10, 1000] onto the v2 weight [1, 10000], linear. */
+uint64_t cove_cg_cpu_weight(uint64_t shares);
+uint64_t cove_cg_io_weight(uint64_t blkio_weight);
 /* Apply limits onto existing directories (cgroup_v2.c, cgroup_v1.c). */
 int cove_cg_v2_apply(const char *dir, const struct cove_resources *r, bool update, cove_err *err);
 int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err);

@@ -346,7 +346,7 @@ static int append_limits(sd_bus_message *m, const struct cove_resources *res)
     }
   }
   if (res->cpu_shares.set && res->cpu_shares.v >= 2)
-    T("CPUWeight", 1 + ((res->cpu_shares.v - 2) * 9999) / 262142);
+    T("CPUWeight", cove_cg_cpu_weight(res->cpu_shares.v));
   if (res->cpu_quota.set && res->cpu_quota.v > 0) {
     uint64_t period = res->cpu_period.set && res->cpu_period.v ? res->cpu_period.v : 100000;
     T("CPUQuotaPerSecUSec", (uint64_t)res->cpu_quota.v * 1000000 / period);
@@ -356,7 +356,7 @@ static int append_limits(sd_bus_message *m, const struct cove_resources *res)
   if (res->pids_limit.set)
     T("TasksMax", res->pids_limit.v <= 0 ? UINT64_MAX : (uint64_t)res->pids_limit.v);
   if (res->blkio_weight.set && res->blkio_weight.v >= 10)
-    T("IOWeight", 1 + ((res->blkio_weight.v - 10) * 9999) / 990);
+    T("IOWeight", cove_cg_io_weight(res->blkio_weight.v));
 #undef T
   uint8_t mask[1024];
   size_t len;

@@ -119,6 +119,26 @@ static void close_child_fds(struct create *c)
   cove_closep(&c->sp.cgroup_fd);
 }
 
+/* poststart (the container running as pid) or poststop (stopped): run
+ * after the fact, so a failure only warns (docs/hooks.md). */
+static void run_after_hooks(const struct cove_hooks *h, const char *oci_version, const char *id, pid_t pid,
+                            const char *bundle, const char *annotations, bool poststop)
+{
+  if (poststop ? !h->n_poststop : !h->n_poststart)
+    return;
+  _cleanup_free_ char *hs = cove_hook_state_json(oci_version, id, poststop ? "stopped" : "running",
+                                                 poststop ? 0 : pid, bundle, annotations);
+  if (poststop)
+    cove_hooks_run_warn(h->poststop, h->n_poststop, "poststop", hs);
+  else
+    cove_hooks_run_warn(h->poststart, h->n_poststart, "poststart", hs);
+}
+
+static void run_late_hooks(const struct create *c, bool poststop)
+{
+  run_after_hooks(&c->spec.hooks, c->spec.oci_version, c->o->id, c->pid, c->bundle, c->annotations, poststop);
+}
+
 static void create_release(struct create *c, bool failed)
 {
   if (failed) {
@@ -128,10 +148,8 @@ static void create_release(struct create *c, bool failed)
     if (c->dirfd >= 0)
       cove_state_remove(c->o->root, c->o->id, c->dirfd, &e2);
     /* runtime.md: a failed create continues at "destroy", then poststop */
-    if (c->pid > 0 && c->spec.hooks.n_poststop) {
-      _cleanup_free_ char *hs = cove_hook_state_json(c->spec.oci_version, c->o->id, "stopped", 0, c->bundle, c->annotations);
-      cove_hooks_run_warn(c->spec.hooks.poststop, c->spec.hooks.n_poststop, "poststop", hs);
-    }
+    if (c->pid > 0)
+      run_late_hooks(c, true);
     if (c->blocked)
       sigprocmask(SIG_SETMASK, &c->init.sigmask, NULL);
   }
@@ -470,25 +488,10 @@ int cove_container_start(const char *root, const char *id, cove_err *err)
   /* runtime.md step 9: after the user process started, before start
    * returns; a failure only warns (see docs/hooks.md). */
   struct cove_spec *spec = load_kept_spec(dirfd, &st, "poststart hooks");
-  if (spec && spec->hooks.n_poststart) {
-    _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "running", st.pid, st.bundle, annotations);
-    cove_hooks_run_warn(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", hs);
-  }
+  if (spec)
+    run_after_hooks(&spec->hooks, st.oci_version, id, st.pid, st.bundle, annotations, false);
   free_kept_spec(spec);
   return 0;
-}
-
-static void run_late_hooks(const struct create *c, bool poststop)
-{
-  const struct cove_hooks *h = &c->spec.hooks;
-  if (poststop ? !h->n_poststop : !h->n_poststart)
-    return;
-  _cleanup_free_ char *hs = cove_hook_state_json(c->spec.oci_version, c->o->id, poststop ? "stopped" : "running",
-                                                 poststop ? 0 : c->pid, c->bundle, c->annotations);
-  if (poststop)
-    cove_hooks_run_warn(h->poststop, h->n_poststop, "poststop", hs);
-  else
-    cove_hooks_run_warn(h->poststart, h->n_poststart, "poststart", hs);
 }
 
 /* Tell the held init to exec: it answers with an error (startContainer
@@ -653,10 +656,8 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
   }
   /* runtime.md step 13: after the container is deleted, before delete
    * returns; failures only warn. */
-  if (spec && spec->hooks.n_poststop) {
-    _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "stopped", 0, st.bundle, annotations);
-    cove_hooks_run_warn(spec->hooks.poststop, spec->hooks.n_poststop, "poststop", hs);
-  }
+  if (spec)
+    run_after_hooks(&spec->hooks, st.oci_version, id, 0, st.bundle, annotations, true);
   free_kept_spec(spec);
   return 0;
 }
