@@ -236,83 +236,67 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
 
 /* ------------------------------------------------------------ events */
 
-/* runc's events JSON: {"type":"stats","id":ID,"data":{...}} on one line. */
-static int print_stats(const char *id, const struct cove_container_stats *s, cove_err *err)
+/* "key": {"name": value, ...} */
+static void gen_ints(struct cove_gen *g, const char *key, size_t n, const char *const *names, const long long *v)
+{
+  cove_gen_key(g, key);
+  cove_gen_map_open(g);
+  for (size_t i = 0; i < n; i++)
+    cove_gen_kv_int(g, names[i], v[i]);
+  cove_gen_map_close(g);
+}
+
+/* runc's events "data" object. */
+static void gen_stats(struct cove_gen *g, const struct cove_container_stats *s)
+{
+  cove_gen_map_open(g);
+  if (s->has_cpu) {
+    cove_gen_key(g, "cpu");
+    cove_gen_map_open(g);
+    gen_ints(g, "usage", 3, (const char *const[]){"total", "kernel", "user"},
+             (const long long[]){(long long)(s->cpu_usage_usec * 1000), (long long)(s->cpu_system_usec * 1000),
+                                 (long long)(s->cpu_user_usec * 1000)});
+    gen_ints(g, "throttling", 3, (const char *const[]){"periods", "throttledPeriods", "throttledTime"},
+             (const long long[]){(long long)s->cpu_nr_periods, (long long)s->cpu_nr_throttled,
+                                 (long long)(s->cpu_throttled_usec * 1000)});
+    cove_gen_map_close(g);
+  }
+  if (s->has_memory) {
+    cove_gen_key(g, "memory");
+    cove_gen_map_open(g);
+    gen_ints(g, "usage", 4, (const char *const[]){"limit", "usage", "max", "failcnt"},
+             (const long long[]){s->mem_limit >= (uint64_t)INT64_MAX ? INT64_MAX : (long long)s->mem_limit,
+                                 (long long)s->mem_usage, (long long)s->mem_peak, (long long)s->mem_failcnt});
+    gen_ints(g, "swap", 1, (const char *const[]){"usage"}, (const long long[]){(long long)s->swap_usage});
+    gen_ints(g, "raw", 2, (const char *const[]){"oom", "oom_kill"},
+             (const long long[]){(long long)s->mem_oom, (long long)s->mem_oom_kill});
+    cove_gen_map_close(g);
+  }
+  if (s->has_pids)
+    gen_ints(g, "pids", 2, (const char *const[]){"current", "limit"},
+             (const long long[]){(long long)s->pids_current, (long long)s->pids_limit});
+  cove_gen_map_close(g);
+}
+
+/* runc's events JSON on one line: {"type":"stats","id":ID,"data":{...}},
+ * or {"type":"oom","id":ID} (s NULL). */
+static int print_event(const char *id, const struct cove_container_stats *s, cove_err *err)
 {
   struct cove_gen g;
   if (cove_gen_init_line(&g, stdout, err) < 0)
     return -1;
   cove_gen_map_open(&g);
-  cove_gen_kv_str(&g, "type", "stats");
+  cove_gen_kv_str(&g, "type", s ? "stats" : "oom");
   cove_gen_kv_str(&g, "id", id);
-  cove_gen_key(&g, "data");
-  cove_gen_map_open(&g);
-  if (s->has_cpu) {
-    cove_gen_key(&g, "cpu");
-    cove_gen_map_open(&g);
-    cove_gen_key(&g, "usage");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "total", (long long)(s->cpu_usage_usec * 1000));
-    cove_gen_kv_int(&g, "kernel", (long long)(s->cpu_system_usec * 1000));
-    cove_gen_kv_int(&g, "user", (long long)(s->cpu_user_usec * 1000));
-    cove_gen_map_close(&g);
-    cove_gen_key(&g, "throttling");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "periods", (long long)s->cpu_nr_periods);
-    cove_gen_kv_int(&g, "throttledPeriods", (long long)s->cpu_nr_throttled);
-    cove_gen_kv_int(&g, "throttledTime", (long long)(s->cpu_throttled_usec * 1000));
-    cove_gen_map_close(&g);
-    cove_gen_map_close(&g);
+  if (s) {
+    cove_gen_key(&g, "data");
+    gen_stats(&g, s);
   }
-  if (s->has_memory) {
-    cove_gen_key(&g, "memory");
-    cove_gen_map_open(&g);
-    cove_gen_key(&g, "usage");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "limit", s->mem_limit >= (uint64_t)INT64_MAX ? INT64_MAX : (long long)s->mem_limit);
-    cove_gen_kv_int(&g, "usage", (long long)s->mem_usage);
-    cove_gen_kv_int(&g, "max", (long long)s->mem_peak);
-    cove_gen_kv_int(&g, "failcnt", (long long)s->mem_failcnt);
-    cove_gen_map_close(&g);
-    cove_gen_key(&g, "swap");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "usage", (long long)s->swap_usage);
-    cove_gen_map_close(&g);
-    cove_gen_key(&g, "raw");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "oom", (long long)s->mem_oom);
-    cove_gen_kv_int(&g, "oom_kill", (long long)s->mem_oom_kill);
-    cove_gen_map_close(&g);
-    cove_gen_map_close(&g);
-  }
-  if (s->has_pids) {
-    cove_gen_key(&g, "pids");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "current", (long long)s->pids_current);
-    cove_gen_kv_int(&g, "limit", (long long)s->pids_limit);
-    cove_gen_map_close(&g);
-  }
-  cove_gen_map_close(&g);
   cove_gen_map_close(&g);
   if (cove_gen_finish(&g, "events") < 0)
     return -1;
   putchar('\n');
   return fflush(stdout) == 0 ? 0 : cove_error(err, errno, "events: write");
-}
-
-static int print_oom(const char *id, cove_err *err)
-{
-  struct cove_gen g;
-  if (cove_gen_init_line(&g, stdout, err) < 0)
-    return -1;
-  cove_gen_map_open(&g);
-  cove_gen_kv_str(&g, "type", "oom");
-  cove_gen_kv_str(&g, "id", id);
-  cove_gen_map_close(&g);
-  if (cove_gen_finish(&g, "events") < 0)
-    return -1;
-  putchar('\n');
-  return 0;
 }
 
 int cmd_events(struct cove_global *g, int argc, char **argv)
@@ -350,7 +334,7 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
   if (cove_container_stats(root, id, &s, &err) < 0)
     return cli_fail(&err);
   if (stats)
-    return print_stats(id, &s, &err) < 0 ? cli_fail(&err) : 0;
+    return print_event(id, &s, &err) < 0 ? cli_fail(&err) : 0;
   uint64_t ooms = s.mem_oom_kill;
   for (;;) {
     struct cove_state st;
@@ -360,11 +344,11 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
     if (cove_container_stats(root, id, &s, &err) < 0)
       return 0;
     if (s.mem_oom_kill > ooms) {
-      if (print_oom(id, &err) < 0)
+      if (print_event(id, NULL, &err) < 0)
         return cli_fail(&err);
       ooms = s.mem_oom_kill;
     }
-    if (print_stats(id, &s, &err) < 0)
+    if (print_event(id, &s, &err) < 0)
       return cli_fail(&err);
     if (st.status == COVE_STOPPED)
       return 0;
