@@ -236,83 +236,67 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
 
 /* ------------------------------------------------------------ events */
 
-/* runc's events JSON: {"type":"stats","id":ID,"data":{...}} on one line. */
-static int print_stats(const char *id, const struct cove_container_stats *s, cove_err *err)
+/* "key": {"name": value, ...} */
+static void gen_ints(struct cove_gen *g, const char *key, size_t n, const char *const *names, const long long *v)
+{
+  cove_gen_key(g, key);
+  cove_gen_map_open(g);
+  for (size_t i = 0; i < n; i++)
+    cove_gen_kv_int(g, names[i], v[i]);
+  cove_gen_map_close(g);
+}
+
+/* runc's events "data" object. */
+static void gen_stats(struct cove_gen *g, const struct cove_container_stats *s)
+{
+  cove_gen_map_open(g);
+  if (s->has_cpu) {
+    cove_gen_key(g, "cpu");
+    cove_gen_map_open(g);
+    gen_ints(g, "usage", 3, (const char *const[]){"total", "kernel", "user"},
+             (const long long[]){(long long)(s->cpu_usage_usec * 1000), (long long)(s->cpu_system_usec * 1000),
+                                 (long long)(s->cpu_user_usec * 1000)});
+    gen_ints(g, "throttling", 3, (const char *const[]){"periods", "throttledPeriods", "throttledTime"},
+             (const long long[]){(long long)s->cpu_nr_periods, (long long)s->cpu_nr_throttled,
+                                 (long long)(s->cpu_throttled_usec * 1000)});
+    cove_gen_map_close(g);
+  }
+  if (s->has_memory) {
+    cove_gen_key(g, "memory");
+    cove_gen_map_open(g);
+    gen_ints(g, "usage", 4, (const char *const[]){"limit", "usage", "max", "failcnt"},
+             (const long long[]){s->mem_limit >= (uint64_t)INT64_MAX ? INT64_MAX : (long long)s->mem_limit,
+                                 (long long)s->mem_usage, (long long)s->mem_peak, (long long)s->mem_failcnt});
+    gen_ints(g, "swap", 1, (const char *const[]){"usage"}, (const long long[]){(long long)s->swap_usage});
+    gen_ints(g, "raw", 2, (const char *const[]){"oom", "oom_kill"},
+             (const long long[]){(long long)s->mem_oom, (long long)s->mem_oom_kill});
+    cove_gen_map_close(g);
+  }
+  if (s->has_pids)
+    gen_ints(g, "pids", 2, (const char *const[]){"current", "limit"},
+             (const long long[]){(long long)s->pids_current, (long long)s->pids_limit});
+  cove_gen_map_close(g);
+}
+
+/* runc's events JSON on one line: {"type":"stats","id":ID,"data":{...}},
+ * or {"type":"oom","id":ID} (s NULL). */
+static int print_event(const char *id, const struct cove_container_stats *s, cove_err *err)
 {
   struct cove_gen g;
   if (cove_gen_init_line(&g, stdout, err) < 0)
     return -1;
   cove_gen_map_open(&g);
-  cove_gen_kv_str(&g, "type", "stats");
+  cove_gen_kv_str(&g, "type", s ? "stats" : "oom");
   cove_gen_kv_str(&g, "id", id);
-  cove_gen_key(&g, "data");
-  cove_gen_map_open(&g);
-  if (s->has_cpu) {
-    cove_gen_key(&g, "cpu");
-    cove_gen_map_open(&g);
-    cove_gen_key(&g, "usage");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "total", (long long)(s->cpu_usage_usec * 1000));
-    cove_gen_kv_int(&g, "kernel", (long long)(s->cpu_system_usec * 1000));
-    cove_gen_kv_int(&g, "user", (long long)(s->cpu_user_usec * 1000));
-    cove_gen_map_close(&g);
-    cove_gen_key(&g, "throttling");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "periods", (long long)s->cpu_nr_periods);
-    cove_gen_kv_int(&g, "throttledPeriods", (long long)s->cpu_nr_throttled);
-    cove_gen_kv_int(&g, "throttledTime", (long long)(s->cpu_throttled_usec * 1000));
-    cove_gen_map_close(&g);
-    cove_gen_map_close(&g);
+  if (s) {
+    cove_gen_key(&g, "data");
+    gen_stats(&g, s);
   }
-  if (s->has_memory) {
-    cove_gen_key(&g, "memory");
-    cove_gen_map_open(&g);
-    cove_gen_key(&g, "usage");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "limit", s->mem_limit >= (uint64_t)INT64_MAX ? INT64_MAX : (long long)s->mem_limit);
-    cove_gen_kv_int(&g, "usage", (long long)s->mem_usage);
-    cove_gen_kv_int(&g, "max", (long long)s->mem_peak);
-    cove_gen_kv_int(&g, "failcnt", (long long)s->mem_failcnt);
-    cove_gen_map_close(&g);
-    cove_gen_key(&g, "swap");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "usage", (long long)s->swap_usage);
-    cove_gen_map_close(&g);
-    cove_gen_key(&g, "raw");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "oom", (long long)s->mem_oom);
-    cove_gen_kv_int(&g, "oom_kill", (long long)s->mem_oom_kill);
-    cove_gen_map_close(&g);
-    cove_gen_map_close(&g);
-  }
-  if (s->has_pids) {
-    cove_gen_key(&g, "pids");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "current", (long long)s->pids_current);
-    cove_gen_kv_int(&g, "limit", (long long)s->pids_limit);
-    cove_gen_map_close(&g);
-  }
-  cove_gen_map_close(&g);
   cove_gen_map_close(&g);
   if (cove_gen_finish(&g, "events") < 0)
     return -1;
   putchar('\n');
   return fflush(stdout) == 0 ? 0 : cove_error(err, errno, "events: write");
-}
-
-static int print_oom(const char *id, cove_err *err)
-{
-  struct cove_gen g;
-  if (cove_gen_init_line(&g, stdout, err) < 0)
-    return -1;
-  cove_gen_map_open(&g);
-  cove_gen_kv_str(&g, "type", "oom");
-  cove_gen_kv_str(&g, "id", id);
-  cove_gen_map_close(&g);
-  if (cove_gen_finish(&g, "events") < 0)
-    return -1;
-  putchar('\n');
-  return 0;
 }
 
 int cmd_events(struct cove_global *g, int argc, char **argv)
@@ -350,7 +334,7 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
   if (cove_container_stats(root, id, &s, &err) < 0)
     return cli_fail(&err);
   if (stats)
-    return print_stats(id, &s, &err) < 0 ? cli_fail(&err) : 0;
+    return print_event(id, &s, &err) < 0 ? cli_fail(&err) : 0;
   uint64_t ooms = s.mem_oom_kill;
   for (;;) {
     struct cove_state st;
@@ -360,11 +344,11 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
     if (cove_container_stats(root, id, &s, &err) < 0)
       return 0;
     if (s.mem_oom_kill > ooms) {
-      if (print_oom(id, &err) < 0)
+      if (print_event(id, NULL, &err) < 0)
         return cli_fail(&err);
       ooms = s.mem_oom_kill;
     }
-    if (print_stats(id, &s, &err) < 0)
+    if (print_event(id, &s, &err) < 0)
       return cli_fail(&err);
     if (st.status == COVE_STOPPED)
       return 0;
@@ -373,6 +357,92 @@ int cmd_events(struct cove_global *g, int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- ps */
+
+static int ps_json(const pid_t *pids, size_t n)
+{
+  cove_err err = {0};
+  struct cove_gen gen;
+  if (cove_gen_init_line(&gen, stdout, &err) < 0)
+    return cli_fail(&err);
+  cove_gen_array_open(&gen);
+  for (size_t i = 0; i < n; i++)
+    cove_gen_int(&gen, pids[i]);
+  cove_gen_array_close(&gen);
+  if (cove_gen_finish(&gen, "ps") < 0)
+    return cli_fail(&err);
+  putchar('\n');
+  return 0;
+}
+
+/* ps(1) with the caller's arguments (runc: -ef by default), its output on
+ * the returned pipe end; -1 when it cannot be started. */
+static int ps_spawn(char **ps_args, int n_ps, pid_t *child)
+{
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0)
+    return -1;
+  fflush(stdout);
+  *child = fork();
+  if (*child < 0)
+    return -1;
+  if (*child == 0) {
+    dup2(pfd[1], STDOUT_FILENO);
+    char *args[64] = {"ps"};
+    int a = 1;
+    if (n_ps > 0)
+      for (int i = 0; i < n_ps && a < 62; i++)
+        args[a++] = ps_args[i];
+    else
+      args[a++] = "-ef";
+    args[a] = NULL;
+    execvp("ps", args);
+    _exit(127);
+  }
+  close(pfd[1]);
+  return pfd[0];
+}
+
+/* The value of column `col` of a ps line (0 when absent); false when
+ * out of memory. */
+static bool ps_line_pid(const char *line, int col, long *v)
+{
+  _cleanup_free_ char *dup = strdup(line);
+  if (!dup)
+    return false;
+  char *save, *tok = strtok_r(dup, " \t\n", &save);
+  for (int c = 0; tok && c < col; c++)
+    tok = strtok_r(NULL, " \t\n", &save);
+  *v = tok ? strtol(tok, NULL, 10) : 0;
+  return true;
+}
+
+/* The header, then only the lines whose PID column is one of `pids`;
+ * returns that column (-1: ps printed none). */
+static int ps_filter(FILE *f, const pid_t *pids, size_t n)
+{
+  _cleanup_free_ char *line = NULL;
+  size_t cap = 0;
+  int pidcol = -1, ln = 0;
+  while (f && getline(&line, &cap, f) > 0) {
+    if (ln++ == 0) {
+      fputs(line, stdout);
+      char *save, *tok = strtok_r(line, " \t\n", &save);
+      for (int col = 0; tok; col++, tok = strtok_r(NULL, " \t\n", &save))
+        if (!strcmp(tok, "PID"))
+          pidcol = col;
+      continue;
+    }
+    long v;
+    if (!ps_line_pid(line, pidcol, &v))
+      break;
+    for (size_t i = 0; i < n; i++)
+      if (pids[i] == (pid_t)v) {
+        fputs(line, stdout);
+        break;
+      }
+  }
+  return pidcol;
+}
 
 int cmd_ps(struct cove_global *g, int argc, char **argv)
 {
@@ -388,7 +458,6 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   int nargs, r = cli_parse(&cmd, argc, argv, &args, &nargs);
   if (r != CLI_OK)
     return cli_done(r);
-  const char *id = args[0];
   char **ps_args = args + 1;
   int n_ps = nargs - 1;
   if (n_ps > 0 && !strcmp(ps_args[0], "--"))
@@ -400,77 +469,18 @@ int cmd_ps(struct cove_global *g, int argc, char **argv)
   if (cli_root(g, root, sizeof root))
     return 1;
   cove_err err = {0};
-  pid_t *pids;
+  _cleanup_free_ pid_t *pids = NULL;
   size_t n;
-  if (cove_container_pids(root, id, &pids, &n, &err) < 0)
+  if (cove_container_pids(root, args[0], &pids, &n, &err) < 0)
     return cli_fail(&err);
-  _cleanup_free_ pid_t *owned = pids;
-  (void)owned; /* freed on return; pids aliases it */
-  if (json) {
-    struct cove_gen gen;
-    if (cove_gen_init_line(&gen, stdout, &err) < 0)
-      return cli_fail(&err);
-    cove_gen_array_open(&gen);
-    for (size_t i = 0; i < n; i++)
-      cove_gen_int(&gen, pids[i]);
-    cove_gen_array_close(&gen);
-    if (cove_gen_finish(&gen, "ps") < 0)
-      return cli_fail(&err);
-    putchar('\n');
-    return 0;
-  }
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) < 0)
+  if (json)
+    return ps_json(pids, n);
+  pid_t child;
+  int fd = ps_spawn(ps_args, n_ps, &child);
+  if (fd < 0)
     return 1;
-  fflush(stdout);
-  pid_t child = fork();
-  if (child < 0)
-    return 1;
-  if (child == 0) {
-    dup2(pfd[1], STDOUT_FILENO);
-    char *args[64] = {"ps"};
-    int a = 1;
-    if (n_ps > 0)
-      for (int i = 0; i < n_ps && a < 62; i++)
-        args[a++] = ps_args[i];
-    else
-      args[a++] = "-ef";
-    args[a] = NULL;
-    execvp("ps", args);
-    _exit(127);
-  }
-  close(pfd[1]);
-  FILE *f = fdopen(pfd[0], "r");
-  char *line = NULL;
-  size_t cap = 0;
-  int pidcol = -1, ln = 0;
-  while (f && getline(&line, &cap, f) > 0) {
-    if (ln++ == 0) {
-      fputs(line, stdout);
-      char *save, *tok = strtok_r(line, " \t\n", &save);
-      for (int col = 0; tok; col++, tok = strtok_r(NULL, " \t\n", &save))
-        if (!strcmp(tok, "PID"))
-          pidcol = col;
-      continue;
-    }
-    char copy[64];
-    char *save, *tok;
-    char *dup = strdup(line);
-    if (!dup)
-      break;
-    tok = strtok_r(dup, " \t\n", &save);
-    for (int col = 0; tok && col < pidcol; col++)
-      tok = strtok_r(NULL, " \t\n", &save);
-    snprintf(copy, sizeof copy, "%s", tok ? tok : "");
-    free(dup);
-    long v = strtol(copy, NULL, 10);
-    for (size_t i = 0; i < n; i++)
-      if (pids[i] == (pid_t)v) {
-        fputs(line, stdout);
-        break;
-      }
-  }
-  free(line);
+  FILE *f = fdopen(fd, "r");
+  int pidcol = ps_filter(f, pids, n);
   if (f)
     fclose(f);
   int st;

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cg_manager, "cgroupfs"))
       g.cgroup_manager = 0;
     else if (!strcmp(cg_manager, "systemd"))
-      g.systemd_cgroup = true; /* cgroup_systemd.h */
+      g.systemd_cgroup = true; /* cgroup_systemd.c */
     else
       return cli_usage_error("", "--cgroup-manager \"%s\": unknown manager (cgroupfs, systemd or disabled)", cg_manager);
   }

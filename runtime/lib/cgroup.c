@@ -1,10 +1,9 @@
 /* The container's cgroups: setup (carrying out cove_cg_plan), the record
  * in the state directory, and the public entry points, which hand each
  * operation to the container's manager (cgroup_internal.h; v2, hybrid and
- * disabled in cgroup_fs.c). */
+ * disabled in cgroup_fs.c, systemd in cgroup_systemd.c). */
 #include "cgroup_internal.h"
 
-#include "cove/cgroup_systemd.h"
 #include "cove/cleanup.h"
 #include "cove/log.h"
 #include "cove/spec.h"
@@ -84,7 +83,7 @@ bool cove_cg_exists(const char *dir, const char *file)
   return access(p, F_OK) == 0;
 }
 
-static bool cg_has_procs(const char *dir)
+bool cove_cg_has_procs(const char *dir)
 {
   char b[64];
   return cove_cg_read(dir, "cgroup.procs", b, sizeof b) > 0;
@@ -117,7 +116,7 @@ static int make_dirs(struct cove_cgroup *cg, const char *base, const char *leaf,
         return -1;
     } else if (errno != EEXIST) {
       return cove_error(err, errno, "mkdir %s", p);
-    } else if (last && cg_has_procs(p)) {
+    } else if (last && cove_cg_has_procs(p)) {
       return cove_error_kind(err, COVE_EK_EXISTS, EEXIST, "linux.cgroupsPath: cgroup %s already exists and has processes",
                              p);
     }
@@ -333,13 +332,19 @@ int cove_cg_fs_setup(struct cove_cgroup *cg, const struct cove_cg_request *req, 
   return 0;
 }
 
-static const struct cove_cg_ops *manager_ops(enum cove_cg_manager mgr)
+/* disabled wins; a systemd cgroupsPath or --systemd-cgroup is systemd's
+ * (cg->sd filled); the rest cgroupfs, v2 or hybrid once made. */
+static const struct cove_cg_ops *pick_manager(struct cove_cgroup *cg, const struct cove_spec *spec, const char *id,
+                                              enum cove_cg_manager mgr, cove_err *err)
 {
-  return mgr == COVE_CG_MANAGER_DISABLED ? &cove_cg_ops_disabled : &cove_cg_ops_hybrid;
+  if (mgr == COVE_CG_MANAGER_DISABLED)
+    return &cove_cg_ops_disabled;
+  int sd = cove_systemd_plan(&cg->sd, spec, id, mgr == COVE_CG_MANAGER_SYSTEMD, err);
+  return sd < 0 ? NULL : sd ? &cove_cg_ops_systemd : &cove_cg_ops_hybrid;
 }
 
 int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, const char *id, enum cove_cg_manager mgr,
-                      cove_err *err)
+                      int state_dirfd, cove_err *err)
 {
   memset(cg, 0, sizeof *cg);
   struct cove_cg_request req = {
@@ -347,23 +352,27 @@ int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, cons
     .cgroups_path = spec->cgroups_path,
     .id = id,
     .rootless = geteuid() != 0 || cove_in_partial_userns(),
+    .state_dirfd = state_dirfd,
   };
-  const struct cove_cg_ops *ops = manager_ops(mgr);
+  const struct cove_cg_ops *ops = pick_manager(cg, spec, id, mgr, err);
+  if (!ops)
+    return -1;
   if (ops->late_setup) {
-    /* created around the init's pid in cove_cgroup_enter */
+    /* created around the init's pid in cove_cgroup_enter; recorded now,
+     * so a create killed before then still has its manager undone */
     struct cove_cg_request *late = malloc(sizeof *late);
     if (!late)
       return cove_error(err, ENOMEM, "cgroup");
     *late = req;
     cg->late = late;
     cg->ops = ops;
-    return 0;
-  }
-  if (ops->setup(cg, &req, err) < 0)
+    cg->active = true;
+  } else if (ops->setup(cg, &req, err) < 0) {
     return -1;
-  if (!cg->ops)
+  } else if (!cg->ops) {
     cg->ops = ops;
-  return 0;
+  }
+  return cove_cgroup_save(state_dirfd, cg, err);
 }
 
 /* ------------------------------------------------- the manager's ops */
@@ -383,6 +392,8 @@ int cove_cgroup_enter(struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err 
     cg->late = NULL;
     req->init_pid = pid;
     int r = ops->setup(cg, req, err);
+    if (r == 0)
+      r = cove_cgroup_save(req->state_dirfd, cg, err);
     free(req);
     return r;
   }
@@ -451,6 +462,8 @@ int cove_cgroup_save(int dirfd, const struct cove_cgroup *cg, cove_err *err)
     return cove_error(err, errno, "write cgroup record");
   fd = -1;
   fprintf(f, "manager %s\n", cove_cg_ops_of(cg)->name);
+  if (cg->sd.unit[0])
+    fprintf(f, "unit %s\nbus %s\n", cg->sd.unit, cg->sd.user ? "user" : "system");
   if (cg->v2[0])
     fprintf(f, "v2 %s\n", cg->v2);
   for (int c = 0; c < COVE_CG_V1_COUNT; c++)
@@ -468,7 +481,8 @@ int cove_cgroup_save(int dirfd, const struct cove_cgroup *cg, cove_err *err)
 /* The manager a record names; NULL (derive it) for records without one. */
 static const struct cove_cg_ops *ops_named(const char *name)
 {
-  static const struct cove_cg_ops *const all[] = {&cove_cg_ops_v2, &cove_cg_ops_hybrid, &cove_cg_ops_disabled};
+  static const struct cove_cg_ops *const all[] = {&cove_cg_ops_v2, &cove_cg_ops_hybrid, &cove_cg_ops_systemd,
+                                                   &cove_cg_ops_disabled};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++)
     if (!strcmp(all[i]->name, name))
       return all[i];
@@ -497,6 +511,14 @@ int cove_cgroup_load(int dirfd, struct cove_cgroup *cg, cove_err *err)
     char *sp = strchr(line, ' ');
     if (sp && !strncmp(line, "manager ", 8)) {
       cg->ops = ops_named(sp + 1);
+      continue;
+    }
+    if (sp && !strncmp(line, "unit ", 5) && cove_systemd_unit_ok(sp + 1)) {
+      snprintf(cg->sd.unit, sizeof cg->sd.unit, "%s", sp + 1);
+      continue;
+    }
+    if (sp && !strncmp(line, "bus ", 4)) {
+      cg->sd.user = !strcmp(sp + 1, "user");
       continue;
     }
     if (!sp || sp[1] != '/')

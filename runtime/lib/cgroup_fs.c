@@ -32,7 +32,7 @@ static int write_pid(const char *dir, pid_t pid, cove_err *err)
   return cove_cg_write(dir, "cgroup.procs", b, err);
 }
 
-static int v2_enter(const struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err)
+int cove_cg_v2_enter(const struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err)
 {
   if (cg->v2[0] && !skip_v2 && write_pid(cg->v2, pid, err) < 0)
     return cove_error_prefix(err, "place the container in its cgroup");
@@ -44,7 +44,7 @@ static int hybrid_enter(const struct cove_cgroup *cg, pid_t pid, bool skip_v2, c
   for (int c = 0; c < COVE_CG_V1_COUNT; c++)
     if (cg->v1[c][0] && write_pid(cg->v1[c], pid, err) < 0)
       return cove_error_prefix(err, "place the container in its %s cgroup", cove_cg_ctrl_name(c));
-  return v2_enter(cg, pid, skip_v2, err);
+  return cove_cg_v2_enter(cg, pid, skip_v2, err);
 }
 
 int cove_cg_fs_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err)
@@ -99,7 +99,7 @@ int cove_cg_fs_pids(const struct cove_cgroup *cg, pid_t **pids, size_t *n, cove_
 
 /* The one frozen check (create's record, exec's /proc/PID/cgroup view and
  * the status derivation all come here): 1 when either freezer says so. */
-static int v2_frozen(const struct cove_cgroup *cg)
+int cove_cg_v2_frozen(const struct cove_cgroup *cg)
 {
   char b[64];
   if (cg->v2[0] && cove_cg_read(cg->v2, "cgroup.freeze", b, sizeof b) > 0)
@@ -109,7 +109,7 @@ static int v2_frozen(const struct cove_cgroup *cg)
 
 static int hybrid_frozen(const struct cove_cgroup *cg)
 {
-  int v2 = v2_frozen(cg);
+  int v2 = cove_cg_v2_frozen(cg);
   if (v2 == 1)
     return 1;
   char b[64];
@@ -141,7 +141,7 @@ static int no_freezer(cove_err *err)
   return cove_error(err, ENOTSUP, "no freezer: the container has no cgroup v2 directory and no v1 freezer cgroup");
 }
 
-static int v2_only_freeze(const struct cove_cgroup *cg, bool freeze, cove_err *err)
+int cove_cg_v2_freeze(const struct cove_cgroup *cg, bool freeze, cove_err *err)
 {
   if (cg->v2[0] && cove_cg_exists(cg->v2, "cgroup.freeze"))
     return v2_freeze(cg, freeze, err);
@@ -216,12 +216,6 @@ static bool is_leaf(const struct cove_cgroup *cg, const char *p)
   return false;
 }
 
-static bool has_procs(const char *dir)
-{
-  char b[64];
-  return cove_cg_read(dir, "cgroup.procs", b, sizeof b) > 0;
-}
-
 /* Kill what is left, thaw, remove what cove made (deepest first). Also
  * the failure path of setup, where cg->active is still false. */
 int cove_cg_fs_destroy(struct cove_cgroup *cg, cove_err *err)
@@ -233,7 +227,7 @@ int cove_cg_fs_destroy(struct cove_cgroup *cg, cove_err *err)
      * whichever directories there are */
     const struct cove_cg_ops *ops = cg->active ? cove_cg_ops_of(cg) : &cove_cg_ops_hybrid;
     cove_err e;
-    for (int i = 0; i < 200 && has_procs(d); i++) {
+    for (int i = 0; i < 200 && cove_cg_has_procs(d); i++) {
       cove_cg_fs_signal_all(cg, SIGKILL, &e);
       sleep_ms(i < 20 ? 5 : 20);
     }
@@ -258,19 +252,14 @@ int cove_cg_fs_destroy(struct cove_cgroup *cg, cove_err *err)
 
 /* ------------------------------------------------------------ tables */
 
-static int v2_setup(struct cove_cgroup *cg, const struct cove_cg_request *req, cove_err *err)
-{
-  return cove_cg_fs_setup(cg, req, err);
-}
-
 /* A pure v2 host: one directory per container. */
 const struct cove_cg_ops cove_cg_ops_v2 = {
   .name = "v2",
-  .setup = v2_setup,
-  .enter = v2_enter,
+  .setup = cove_cg_fs_setup,
+  .enter = cove_cg_v2_enter,
   .apply = cove_cg_fs_apply,
-  .freeze = v2_only_freeze,
-  .frozen = v2_frozen,
+  .freeze = cove_cg_v2_freeze,
+  .frozen = cove_cg_v2_frozen,
   .signal_all = cove_cg_fs_signal_all,
   .pids = cove_cg_fs_pids,
   .stats = cove_cg_fs_stats,
@@ -281,7 +270,7 @@ const struct cove_cg_ops cove_cg_ops_v2 = {
  * the v2 one where v2 is mounted; limits go where cove_cg_plan routed. */
 const struct cove_cg_ops cove_cg_ops_hybrid = {
   .name = "hybrid",
-  .setup = v2_setup,
+  .setup = cove_cg_fs_setup,
   .enter = hybrid_enter,
   .apply = cove_cg_fs_apply,
   .freeze = hybrid_freeze,

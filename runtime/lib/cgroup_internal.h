@@ -12,6 +12,8 @@
 int cove_cg_write(const char *dir, const char *file, const char *val, cove_err *err);
 int cove_cg_read(const char *dir, const char *file, char *buf, size_t cap);
 bool cove_cg_exists(const char *dir, const char *file);
+/* Does the directory hold any process (its cgroup.procs is not empty)? */
+bool cove_cg_has_procs(const char *dir);
 /* Is `w` an element of the list `list` (separated by space, comma, newline)? */
 bool cove_cg_word_in(const char *list, const char *w);
 /* A limit this host cannot enforce: kind COVE_EK_LIMITS, so callers (the
@@ -120,7 +122,8 @@ struct cove_cg_request {
   const char *cgroups_path; /* NULL: the default place ("cove-<id>") */
   const char *id;
   bool rootless;
-  pid_t init_pid; /* 0 before the init exists (see late_setup) */
+  pid_t init_pid;  /* 0 before the init exists (see late_setup) */
+  int state_dirfd; /* where the record goes (late setup records again) */
 };
 
 /* A cgroup manager, crun's libcrun_cgroup_manager in spirit. Every entry
@@ -145,10 +148,14 @@ struct cove_cg_ops {
   int (*stats)(const struct cove_cgroup *cg, struct cove_container_stats *st, cove_err *err);
   int (*destroy)(struct cove_cgroup *cg, cove_err *err);
 };
-extern const struct cove_cg_ops cove_cg_ops_v2, cove_cg_ops_hybrid, cove_cg_ops_disabled;
+extern const struct cove_cg_ops cove_cg_ops_v2, cove_cg_ops_hybrid, cove_cg_ops_systemd, cove_cg_ops_disabled;
 
-/* cgroupfs building blocks a manager reuses (systemd: apply what the unit
- * lacks into the scope's directory; destroy the scope's leftovers). */
+/* cgroupfs building blocks a manager reuses (systemd: the v2 manager on
+ * the scope's directory, all limits written into it, the scope's
+ * leftovers destroyed before StopUnit). */
+int cove_cg_v2_enter(const struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err);
+int cove_cg_v2_freeze(const struct cove_cgroup *cg, bool freeze, cove_err *err);
+int cove_cg_v2_frozen(const struct cove_cgroup *cg);
 int cove_cg_fs_setup(struct cove_cgroup *cg, const struct cove_cg_request *req, cove_err *err);
 int cove_cg_fs_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err);
 int cove_cg_fs_signal_all(const struct cove_cgroup *cg, int sig, cove_err *err);
@@ -160,6 +167,10 @@ const char *cove_cg_procs_dir(const struct cove_cgroup *cg);
 /* The manager of a cgroup: recorded, else v2/hybrid/disabled by its dirs. */
 const struct cove_cg_ops *cove_cg_ops_of(const struct cove_cgroup *cg);
 
+/* runc's (and systemd's) mappings: cpu.shares [2, 262144] and blkio
+ * weight [10, 1000] onto the v2 weight [1, 10000], linear. */
+uint64_t cove_cg_cpu_weight(uint64_t shares);
+uint64_t cove_cg_io_weight(uint64_t blkio_weight);
 /* Apply limits onto existing directories (cgroup_v2.c, cgroup_v1.c). */
 int cove_cg_v2_apply(const char *dir, const struct cove_resources *r, bool update, cove_err *err);
 int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err);
@@ -171,3 +182,29 @@ int cove_cg_v1_apply(const struct cove_cgroup *cg, const struct cove_resources *
  * start empty and no process can join them. `leaf` is below `base`. */
 int cove_cg_v1_cpuset_fill(const char *base, const char *leaf, cove_err *err);
 int cove_cg_devices_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool rootless, cove_err *err);
+
+/* ------------------------------------------------------------- systemd */
+
+/* The systemd manager (cgroup_systemd.c, docs/cgroups.md): with
+ * --systemd-cgroup, or a linux.cgroupsPath "slice:prefix:name", the
+ * container's cgroup is a transient scope systemd creates over D-Bus
+ * (StartTransientUnit, Delegate=yes, the init as its only PID) and removes
+ * on delete (StopUnit). Built with libsystemd's sd-bus headers (CMake
+ * option COVE_SYSTEMD) and dlopened on first use; without it a systemd
+ * cgroupsPath or --systemd-cgroup is refused.
+ *
+ * Whether a create uses it: 1 (sd filled) when it is asked for (flag, or
+ * a cgroupsPath in the systemd form), 0 when not, -1 with a clear error
+ * when it is asked for and cannot work here (build without sd-bus, no pure
+ * cgroup v2, malformed path, a limit no cgroup v2 has). */
+int cove_systemd_plan(struct cove_sd_scope *sd, const struct cove_spec *spec, const char *id, bool flag,
+                      cove_err *err);
+/* A unit name read back from a record: only ever a scope's. */
+bool cove_systemd_unit_ok(const char *unit);
+/* Rootless on a pure cgroup v2 host, when the caller may not make cgroups
+ * where it is (a login session's scope): ask the user's systemd for a
+ * transient scope with Delegate=yes holding this process, and move into a
+ * leaf of it ("caller"), as podman does; the containers then go beside it.
+ * 1 = moved, 0 = no user systemd to ask (nothing done), -1 = error
+ * (COVE_EK_LIMITS). */
+int cove_systemd_delegate(cove_err *err);

@@ -1,17 +1,16 @@
 /* The systemd cgroup manager: a transient scope per container over D-Bus
- * (cove/cgroup_systemd.h, docs/cgroups.md). */
-#include "cove/cgroup_systemd.h"
-
+ * (cgroup_internal.h, docs/cgroups.md). Its ops table is the v2 manager's
+ * on the scope's directory, with the scope made in a late setup (around
+ * the init's pid), the unit's properties set on update, and StopUnit
+ * after destroy. */
 #include "cgroup_internal.h"
 #include "userns.h"
 
 #include "cove/cleanup.h"
 #include "cove/log.h"
 #include "cove/spec.h"
-#include "cove/state.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -111,52 +110,15 @@ int cove_systemd_plan(struct cove_sd_scope *sd, const struct cove_spec *spec, co
   return 1;
 }
 
-/* ------------------------------------------------------- state record */
-
-static int save_record(int dirfd, const struct cove_sd_scope *sd, cove_err *err)
+bool cove_systemd_unit_ok(const char *unit)
 {
-  _cleanup_close_ int fd = openat(dirfd, "systemd.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return cove_error(err, errno, "write the systemd unit record");
-  char b[600];
-  int n = snprintf(b, sizeof b, "%s\n%s\n%s\n", sd->unit, sd->slice, sd->user ? "user" : "system");
-  if (write(fd, b, (size_t)n) != n || renameat(dirfd, "systemd.tmp", dirfd, "systemd") < 0)
-    return cove_error(err, errno, "write the systemd unit record");
-  return 0;
+  size_t n = strlen(unit);
+  return unit_chars_ok(unit) && n >= 7 && !strcmp(unit + n - 6, ".scope");
 }
 
-static int load_record(int dirfd, struct cove_sd_scope *sd)
-{
-  memset(sd, 0, sizeof *sd);
-  _cleanup_close_ int fd = openat(dirfd, "systemd", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return 0;
-  char b[600];
-  ssize_t n = read(fd, b, sizeof b - 1);
-  if (n <= 0)
-    return 0;
-  b[n] = 0;
-  char *save = NULL, *unit = strtok_r(b, "\n", &save), *slice = strtok_r(NULL, "\n", &save),
-       *bus = strtok_r(NULL, "\n", &save);
-  /* only ever a scope name, whatever the file says */
-  if (!unit || !slice || !bus || !unit_chars_ok(unit) || strlen(unit) < 7 || strcmp(unit + strlen(unit) - 6, ".scope"))
-    return 0;
-  snprintf(sd->unit, sizeof sd->unit, "%s", unit);
-  snprintf(sd->slice, sizeof sd->slice, "%s", slice);
-  sd->user = !strcmp(bus, "user");
-  return 1;
-}
-
-int cove_systemd_teardown(int dirfd, cove_err *err)
-{
-  struct cove_sd_scope sd;
-  if (!load_record(dirfd, &sd))
-    return 0;
-  int r = cove_systemd_scope_stop(&sd, err);
-  if (r == 0)
-    unlinkat(dirfd, "systemd", 0);
-  return r;
-}
+#ifdef COVE_HAVE_SYSTEMD
+#include <dlfcn.h>
+#include <systemd/sd-bus.h>
 
 /* The v2 directory systemd put pid in (its /proc/PID/cgroup "0::" line). */
 static int pid_cgroup_dir(pid_t pid, char *out, size_t cap, cove_err *err)
@@ -176,9 +138,17 @@ static int pid_cgroup_dir(pid_t pid, char *out, size_t cap, cove_err *err)
   return cove_error(err, 0, "%s: no cgroup v2 line", p);
 }
 
-#ifdef COVE_HAVE_SYSTEMD
-#include <dlfcn.h>
-#include <systemd/sd-bus.h>
+/* The directory of `unit`, which pid is now in (checked: systemd put it
+ * there, not elsewhere). */
+static int unit_dir(pid_t pid, const char *unit, const char *who, char *dir, size_t cap, cove_err *err)
+{
+  if (pid_cgroup_dir(pid, dir, cap, err) < 0)
+    return -1;
+  size_t dl = strlen(dir), ul = strlen(unit);
+  if (dl <= ul || dir[dl - ul - 1] != '/' || strcmp(dir + dl - ul, unit))
+    return cove_error(err, 0, "systemd: started %s but %s is in %s", unit, who, dir);
+  return 0;
+}
 
 bool cove_systemd_supported(void)
 {
@@ -376,7 +346,7 @@ static int append_limits(sd_bus_message *m, const struct cove_resources *res)
     }
   }
   if (res->cpu_shares.set && res->cpu_shares.v >= 2)
-    T("CPUWeight", 1 + ((res->cpu_shares.v - 2) * 9999) / 262142);
+    T("CPUWeight", cove_cg_cpu_weight(res->cpu_shares.v));
   if (res->cpu_quota.set && res->cpu_quota.v > 0) {
     uint64_t period = res->cpu_period.set && res->cpu_period.v ? res->cpu_period.v : 100000;
     T("CPUQuotaPerSecUSec", (uint64_t)res->cpu_quota.v * 1000000 / period);
@@ -386,7 +356,7 @@ static int append_limits(sd_bus_message *m, const struct cove_resources *res)
   if (res->pids_limit.set)
     T("TasksMax", res->pids_limit.v <= 0 ? UINT64_MAX : (uint64_t)res->pids_limit.v);
   if (res->blkio_weight.set && res->blkio_weight.v >= 10)
-    T("IOWeight", 1 + ((res->blkio_weight.v - 10) * 9999) / 990);
+    T("IOWeight", cove_cg_io_weight(res->blkio_weight.v));
 #undef T
   uint8_t mask[1024];
   size_t len;
@@ -449,38 +419,24 @@ static int start_unit(sd_bus *bus, const char *unit, const char *slice, const ch
   return r;
 }
 
-int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup *cg, pid_t pid,
-                             const struct cove_spec *spec, int dirfd, cove_err *err)
+/* The scope with pid in it; dir: its cgroup directory. */
+static int scope_start(const struct cove_sd_scope *sd, pid_t pid, const struct cove_resources *res, char *dir,
+                       size_t cap, cove_err *err)
 {
   _cleanup_bus_ sd_bus *bus = NULL;
   if (open_bus(sd, &bus, err) < 0)
     return -1;
-  /* recorded first: a create that fails from here on stops the unit */
-  if (save_record(dirfd, sd, err) < 0)
-    return -1;
   char desc[400];
   snprintf(desc, sizeof desc, "cove container %s", sd->unit);
-  if (start_unit(bus, sd->unit, sd->slice, desc, pid, &spec->res, err) < 0)
+  if (start_unit(bus, sd->unit, sd->slice, desc, pid, res, err) < 0 ||
+      unit_dir(pid, sd->unit, "the container's init", dir, cap, err) < 0)
     return -1;
-  char dir[4096];
-  if (pid_cgroup_dir(pid, dir, sizeof dir, err) < 0)
-    return -1;
-  size_t dl = strlen(dir), ul = strlen(sd->unit);
-  if (dl <= ul || dir[dl - ul - 1] != '/' || strcmp(dir + dl - ul, sd->unit))
-    return cove_error(err, 0, "systemd: started %s but the container's init is in %s", sd->unit, dir);
   cove_debug("systemd: %s in %s: %s", sd->unit, sd->slice, dir);
-  memset(cg, 0, sizeof *cg);
-  snprintf(cg->v2, sizeof cg->v2, "%s", dir);
-  cg->active = true;
-  /* Everything, including what systemd has no property for (swappiness,
-   * io throttles, hugetlb, unified keys...), straight into the scope's
-   * cgroup: Delegate=yes makes it ours to write. */
-  if (cove_cgroup_apply(cg, &spec->res, false, err) < 0 || cove_cg_devices_apply(cg, &spec->res, sd->user, err) < 0)
-    return cove_error_prefix(err, "config.json: linux.resources (in %s)", sd->unit);
-  return cove_cgroup_save(dirfd, cg, err);
+  return 0;
 }
 
-int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
+/* Stop the unit and wait for it to be gone; one already gone is fine. */
+static int scope_stop(const struct cove_sd_scope *sd, cove_err *err)
 {
   _cleanup_bus_ sd_bus *bus = NULL;
   if (!sd->unit[0])
@@ -519,25 +475,22 @@ int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
 /* update: the new limits become the unit's properties too (runtime ones,
  * as runc does), or the next daemon-reload would put back the values the
  * scope was started with over what update wrote into its cgroup. */
-int cove_systemd_update(int dirfd, const struct cove_resources *res, cove_err *err)
+static int scope_set_limits(const struct cove_sd_scope *sd, const struct cove_resources *res, cove_err *err)
 {
-  struct cove_sd_scope sd;
-  if (!load_record(dirfd, &sd))
-    return 0;
   _cleanup_bus_ sd_bus *bus = NULL;
-  if (open_bus(&sd, &bus, err) < 0)
+  if (open_bus(sd, &bus, err) < 0)
     return -1;
   _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
   sd_bus_error e = SD_BUS_ERROR_NULL;
   int r;
   if ((r = sdb.message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                        "org.freedesktop.systemd1.Manager", "SetUnitProperties")) < 0 ||
-      (r = sdb.message_append(m, "sb", sd.unit, 1)) < 0 || (r = sdb.message_open_container(m, 'a', "(sv)")) < 0 ||
+      (r = sdb.message_append(m, "sb", sd->unit, 1)) < 0 || (r = sdb.message_open_container(m, 'a', "(sv)")) < 0 ||
       (r = append_limits(m, res)) < 0 || (r = sdb.message_close_container(m)) < 0)
-    return bus_error(err, r, NULL, "build SetUnitProperties for", sd.unit);
+    return bus_error(err, r, NULL, "build SetUnitProperties for", sd->unit);
   r = sdb.call(bus, m, 30 * 1000000ULL, &e, &reply);
   if (r < 0) {
-    bus_error(err, r, &e, "set the properties of", sd.unit);
+    bus_error(err, r, &e, "set the properties of", sd->unit);
     sdb.error_free(&e);
     return -1;
   }
@@ -574,11 +527,10 @@ int cove_systemd_delegate(cove_err *err)
     return cove_error_prefix(err, "rootless limits: a delegated cgroup from the user's systemd");
   }
   char dir[4096];
-  if (pid_cgroup_dir(getpid(), dir, sizeof dir, err) < 0)
+  if (unit_dir(getpid(), sd.unit, "cove", dir, sizeof dir, err) < 0) {
+    cove_err_set_kind(err, COVE_EK_LIMITS);
     return -1;
-  size_t dl = strlen(dir), ul = strlen(sd.unit);
-  if (dl <= ul || dir[dl - ul - 1] != '/' || strcmp(dir + dl - ul, sd.unit))
-    return cove_error_kind(err, COVE_EK_LIMITS, 0, "systemd: started %s but cove is in %s", sd.unit, dir);
+  }
   /* No internal processes: cove leaves the scope's own cgroup for a leaf,
    * so its containers can be siblings with controllers enabled. When cove
    * and its containers are gone the scope is empty and systemd removes it. */
@@ -607,23 +559,24 @@ static int bus_api_load(cove_err *err)
   return 0;
 }
 
-int cove_systemd_scope_start(const struct cove_sd_scope *sd, struct cove_cgroup *cg, pid_t pid,
-                             const struct cove_spec *spec, int dirfd, cove_err *err)
+/* never reached: cove_systemd_plan refuses the manager in this build */
+static int scope_start(const struct cove_sd_scope *sd, pid_t pid, const struct cove_resources *res, char *dir,
+                       size_t cap, cove_err *err)
 {
-  (void)sd, (void)cg, (void)pid, (void)spec, (void)dirfd, (void)save_record, (void)pid_cgroup_dir;
+  (void)sd, (void)pid, (void)res, (void)dir, (void)cap;
   return cove_error(err, ENOTSUP, "the systemd cgroup manager is not in this build of cove");
 }
 
-int cove_systemd_scope_stop(const struct cove_sd_scope *sd, cove_err *err)
+static int scope_stop(const struct cove_sd_scope *sd, cove_err *err)
 {
   if (!sd->unit[0])
     return 0;
   return cove_error(err, ENOTSUP, "%s: the systemd cgroup manager is not in this build of cove", sd->unit);
 }
 
-int cove_systemd_update(int dirfd, const struct cove_resources *res, cove_err *err)
+static int scope_set_limits(const struct cove_sd_scope *sd, const struct cove_resources *res, cove_err *err)
 {
-  (void)dirfd, (void)res, (void)err, (void)load_record;
+  (void)sd, (void)res, (void)err;
   return 0; /* no scope can exist: this build never starts one */
 }
 
@@ -635,3 +588,54 @@ int cove_systemd_delegate(cove_err *err)
 }
 
 #endif
+
+/* ------------------------------------------------------- the manager */
+
+/* Late: systemd makes the scope with the init in it (PIDs=[init]), while
+ * the init waits for its go-ahead. */
+static int sd_setup(struct cove_cgroup *cg, const struct cove_cg_request *req, cove_err *err)
+{
+  char dir[sizeof cg->v2];
+  if (scope_start(&cg->sd, req->init_pid, req->res, dir, sizeof dir, err) < 0)
+    return -1;
+  snprintf(cg->v2, sizeof cg->v2, "%s", dir);
+  cg->active = true;
+  /* Everything, including what systemd has no property for (swappiness,
+   * io throttles, hugetlb, unified keys...), straight into the scope's
+   * cgroup: Delegate=yes makes it ours to write. */
+  if (cove_cg_fs_apply(cg, req->res, false, err) < 0 || cove_cg_devices_apply(cg, req->res, cg->sd.user, err) < 0)
+    return cove_error_prefix(err, "config.json: linux.resources (in %s)", cg->sd.unit);
+  return 0;
+}
+
+static int sd_apply(const struct cove_cgroup *cg, const struct cove_resources *r, bool update, cove_err *err)
+{
+  if (cove_cg_fs_apply(cg, r, update, err) < 0)
+    return -1;
+  return update && cg->sd.unit[0] ? scope_set_limits(&cg->sd, r, err) : 0;
+}
+
+/* What is left in the scope killed, then the unit stopped (a create that
+ * failed before the scope existed: systemd has no such unit, fine). */
+static int sd_destroy(struct cove_cgroup *cg, cove_err *err)
+{
+  int r = cove_cg_fs_destroy(cg, err);
+  cove_err e2;
+  if (scope_stop(&cg->sd, r < 0 ? &e2 : err) < 0 && r == 0)
+    r = -1;
+  return r;
+}
+
+const struct cove_cg_ops cove_cg_ops_systemd = {
+  .name = "systemd",
+  .late_setup = true,
+  .setup = sd_setup,
+  .enter = cove_cg_v2_enter,
+  .apply = sd_apply,
+  .freeze = cove_cg_v2_freeze,
+  .frozen = cove_cg_v2_frozen,
+  .signal_all = cove_cg_fs_signal_all,
+  .pids = cove_cg_fs_pids,
+  .stats = cove_cg_fs_stats,
+  .destroy = sd_destroy,
+};

@@ -33,14 +33,12 @@ static void lim(char *b, size_t cap, int64_t v)
     snprintf(b, cap, "%" PRId64, v);
 }
 
-/* runc/crun: cpu.shares [2, 262144] onto cpu.weight [1, 10000], linear. */
-static uint64_t shares_to_weight(uint64_t s)
+uint64_t cove_cg_cpu_weight(uint64_t s)
 {
   return 1 + ((s - 2) * 9999) / 262142;
 }
 
-/* blkio weight [10, 1000] onto io.weight [1, 10000], as runc. */
-static uint64_t blkio_to_io_weight(uint64_t w)
+uint64_t cove_cg_io_weight(uint64_t w)
 {
   return 1 + ((w - 10) * 9999) / 990;
 }
@@ -110,7 +108,7 @@ static int v2_cpu(const char *d, const struct cove_resources *r, cove_err *err)
   if ((r->cpu_rt_runtime.set && r->cpu_rt_runtime.v != 0) || (r->cpu_rt_period.set && r->cpu_rt_period.v != 0))
     return cove_cg_cannot(err, F("cpu.realtimeRuntime") ": cgroup v2 has no realtime limits");
   if (r->cpu_shares.set) {
-    snprintf(b, sizeof b, "%" PRIu64, shares_to_weight(r->cpu_shares.v));
+    snprintf(b, sizeof b, "%" PRIu64, cove_cg_cpu_weight(r->cpu_shares.v));
     if (cove_cg_put(d, "cpu.weight", "cpu.shares", NULL, err, "%s", b) < 0)
       return -1;
   }
@@ -159,7 +157,7 @@ static int v2_io(const char *d, const struct cove_resources *r, cove_err *err)
       return cove_cg_cannot(err, F("blockIO.weight") ": no io.weight or io.bfq.weight here (no weight-based I/O "
                                                     "scheduler)");
     if (io_w)
-      snprintf(b, sizeof b, "default %" PRIu64, blkio_to_io_weight(r->blkio_weight.v));
+      snprintf(b, sizeof b, "default %" PRIu64, cove_cg_io_weight(r->blkio_weight.v));
     else
       snprintf(b, sizeof b, "%" PRIu64, r->blkio_weight.v);
     if (cove_cg_put(d, io_w ? "io.weight" : "io.bfq.weight", "blockIO.weight", NULL, err, "%s", b) < 0)
@@ -172,7 +170,7 @@ static int v2_io(const char *d, const struct cove_resources *r, cove_err *err)
     if (!io_w && !bfq)
       return cove_cg_cannot(err, F("blockIO.weightDevice[%zu]") ": no io.weight or io.bfq.weight here", i);
     snprintf(b, sizeof b, "%" PRId64 ":%" PRId64 " %" PRIu64, e->major, e->minor,
-             io_w ? blkio_to_io_weight(e->weight.v) : e->weight.v);
+             io_w ? cove_cg_io_weight(e->weight.v) : e->weight.v);
     if (cove_cg_write(d, io_w ? "io.weight" : "io.bfq.weight", b, err) < 0)
       return cove_error_prefix(err, F("blockIO.weightDevice[%zu]"), i);
   }

@@ -8,7 +8,6 @@
 #include "cove/container.h"
 
 #include "cove/cgroup.h"
-#include "cove/cgroup_systemd.h"
 #include "cove/cleanup.h"
 #include "cove/fsutil.h"
 #include "cove/json.h"
@@ -85,7 +84,6 @@ struct create {
   struct cove_mount_plan plan;
   struct cove_spawn sp;
   struct cove_cgroup cg;
-  struct cove_sd_scope sd; /* a systemd scope (cgroup_systemd.h), else empty */
   struct cove_state st;
   char *annotations; /* the spec's, as JSON text */
   int dirfd;         /* the id's state dir, locked */
@@ -121,20 +119,37 @@ static void close_child_fds(struct create *c)
   cove_closep(&c->sp.cgroup_fd);
 }
 
+/* poststart (the container running as pid) or poststop (stopped): run
+ * after the fact, so a failure only warns (docs/hooks.md). */
+static void run_after_hooks(const struct cove_hooks *h, const char *oci_version, const char *id, pid_t pid,
+                            const char *bundle, const char *annotations, bool poststop)
+{
+  if (poststop ? !h->n_poststop : !h->n_poststart)
+    return;
+  _cleanup_free_ char *hs = cove_hook_state_json(oci_version, id, poststop ? "stopped" : "running",
+                                                 poststop ? 0 : pid, bundle, annotations);
+  if (poststop)
+    cove_hooks_run_warn(h->poststop, h->n_poststop, "poststop", hs);
+  else
+    cove_hooks_run_warn(h->poststart, h->n_poststart, "poststart", hs);
+}
+
+static void run_late_hooks(const struct create *c, bool poststop)
+{
+  run_after_hooks(&c->spec.hooks, c->spec.oci_version, c->o->id, c->pid, c->bundle, c->annotations, poststop);
+}
+
 static void create_release(struct create *c, bool failed)
 {
   if (failed) {
     cove_kill_and_reap(c->pid, c->pidfd);
     cove_err e2;
     cove_cgroup_destroy(&c->cg, &e2);
-    cove_systemd_scope_stop(&c->sd, &e2);
     if (c->dirfd >= 0)
       cove_state_remove(c->o->root, c->o->id, c->dirfd, &e2);
     /* runtime.md: a failed create continues at "destroy", then poststop */
-    if (c->pid > 0 && c->spec.hooks.n_poststop) {
-      _cleanup_free_ char *hs = cove_hook_state_json(c->spec.oci_version, c->o->id, "stopped", 0, c->bundle, c->annotations);
-      cove_hooks_run_warn(c->spec.hooks.poststop, c->spec.hooks.n_poststop, "poststop", hs);
-    }
+    if (c->pid > 0)
+      run_late_hooks(c, true);
     if (c->blocked)
       sigprocmask(SIG_SETMASK, &c->init.sigmask, NULL);
   }
@@ -228,19 +243,14 @@ static int take_state(struct create *c, cove_err *err)
 }
 
 /* cgroups: created, limited and recorded before the init exists; a
- * systemd scope (cgroup_systemd.h) only once it does (PIDs=[init]). */
+ * systemd scope only once it does (PIDs=[init], in cove_cgroup_enter). */
 static int setup_cgroups(struct create *c, cove_err *err)
 {
   const struct cove_spec *s = &c->spec;
-  int sdm = c->o->cgroup_manager == COVE_CG_MANAGER_DISABLED
-                ? 0
-                : cove_systemd_plan(&c->sd, s, c->o->id, c->o->systemd_cgroup, err);
-  if (sdm < 0)
-    return -1;
-  if (sdm == 1)
-    c->cg.active = true; /* the init is placed by systemd in spawn_init */
-  else if (cove_cgroup_setup(&c->cg, s, c->o->id, (enum cove_cg_manager)c->o->cgroup_manager, err) < 0 ||
-           cove_cgroup_save(c->dirfd, &c->cg, err) < 0)
+  enum cove_cg_manager mgr = c->o->cgroup_manager == COVE_CG_MANAGER_DISABLED ? COVE_CG_MANAGER_DISABLED
+                             : c->o->systemd_cgroup ? COVE_CG_MANAGER_SYSTEMD
+                                                    : (enum cove_cg_manager)c->o->cgroup_manager;
+  if (cove_cgroup_setup(&c->cg, s, c->o->id, mgr, c->dirfd, err) < 0)
     return -1;
   if (c->cg.active) {
     c->sp.cgroup_fd = cove_cgroup_v2_fd(&c->cg);
@@ -293,8 +303,6 @@ static int spawn_init(struct create *c, cove_err *err)
   }
   c->pidfd = cove_pidfd_open(c->pid);
   close_child_fds(c);
-  if (c->sd.unit[0] && cove_systemd_scope_start(&c->sd, &c->cg, c->pid, &c->spec, c->dirfd, err) < 0)
-    return -1;
   if (cove_cgroup_enter(&c->cg, c->pid, c->sp.in_cgroup, err) < 0)
     return -1;
   st->pid = c->pid;
@@ -358,11 +366,10 @@ static int cgroup_teardown(int dirfd, cove_err *err)
   if (cove_cgroup_load(dirfd, &cg, err) < 0)
     return -1;
   int r = cove_cgroup_destroy(&cg, err);
-  cove_cgroup_forget(dirfd);
-  /* a systemd scope: the unit goes too (StopUnit) */
-  cove_err e2;
-  if (cove_systemd_teardown(dirfd, r < 0 ? &e2 : err) < 0 && r == 0)
-    r = -1;
+  /* kept after a failure: the next delete tries again (a cgroup still
+   * busy, a systemd unit that did not stop) */
+  if (r == 0)
+    cove_cgroup_forget(dirfd);
   return r;
 }
 
@@ -481,25 +488,10 @@ int cove_container_start(const char *root, const char *id, cove_err *err)
   /* runtime.md step 9: after the user process started, before start
    * returns; a failure only warns (see docs/hooks.md). */
   struct cove_spec *spec = load_kept_spec(dirfd, &st, "poststart hooks");
-  if (spec && spec->hooks.n_poststart) {
-    _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "running", st.pid, st.bundle, annotations);
-    cove_hooks_run_warn(spec->hooks.poststart, spec->hooks.n_poststart, "poststart", hs);
-  }
+  if (spec)
+    run_after_hooks(&spec->hooks, st.oci_version, id, st.pid, st.bundle, annotations, false);
   free_kept_spec(spec);
   return 0;
-}
-
-static void run_late_hooks(const struct create *c, bool poststop)
-{
-  const struct cove_hooks *h = &c->spec.hooks;
-  if (poststop ? !h->n_poststop : !h->n_poststart)
-    return;
-  _cleanup_free_ char *hs = cove_hook_state_json(c->spec.oci_version, c->o->id, poststop ? "stopped" : "running",
-                                                 poststop ? 0 : c->pid, c->bundle, c->annotations);
-  if (poststop)
-    cove_hooks_run_warn(h->poststop, h->n_poststop, "poststop", hs);
-  else
-    cove_hooks_run_warn(h->poststart, h->n_poststart, "poststart", hs);
 }
 
 /* Tell the held init to exec: it answers with an error (startContainer
@@ -664,10 +656,8 @@ int cove_container_delete(const char *root, const char *id, bool force, cove_err
   }
   /* runtime.md step 13: after the container is deleted, before delete
    * returns; failures only warn. */
-  if (spec && spec->hooks.n_poststop) {
-    _cleanup_free_ char *hs = cove_hook_state_json(st.oci_version, id, "stopped", 0, st.bundle, annotations);
-    cove_hooks_run_warn(spec->hooks.poststop, spec->hooks.n_poststop, "poststop", hs);
-  }
+  if (spec)
+    run_after_hooks(&spec->hooks, st.oci_version, id, 0, st.bundle, annotations, true);
   free_kept_spec(spec);
   return 0;
 }

@@ -1,7 +1,6 @@
 /* pause / resume / update / ps over a container's recorded cgroups. */
 #include "cgroup_internal.h"
 
-#include "cove/cgroup_systemd.h"
 #include "cove/cleanup.h"
 #include "cove/spec.h"
 #include "cove/state.h"
@@ -34,7 +33,9 @@ static int open_cg(const char *root, const char *id, struct cove_cgroup *cg, enu
   return dirfd;
 }
 
-int cove_container_pause(const char *root, const char *id, cove_err *err)
+/* pause: a running or created container's cgroup frozen; resume: a
+ * paused one's thawed. */
+static int set_frozen(const char *root, const char *id, bool freeze, cove_err *err)
 {
   struct cove_cgroup cg;
   enum cove_status s;
@@ -42,28 +43,24 @@ int cove_container_pause(const char *root, const char *id, cove_err *err)
   if (fd < 0)
     return -1;
   int r;
-  if (s != COVE_RUNNING && s != COVE_CREATED)
+  if (freeze && s != COVE_RUNNING && s != COVE_CREATED)
     r = cove_error(err, 0, "container \"%s\" is %s, not running: cannot pause it", id, cove_status_name(s));
+  else if (!freeze && s != COVE_PAUSED)
+    r = cove_error(err, 0, "container \"%s\" is %s, not paused: cannot resume it", id, cove_status_name(s));
   else
-    r = cove_cgroup_freeze(&cg, true, err);
+    r = cove_cgroup_freeze(&cg, freeze, err);
   cove_cgroup_release(&cg);
   return r;
 }
 
+int cove_container_pause(const char *root, const char *id, cove_err *err)
+{
+  return set_frozen(root, id, true, err);
+}
+
 int cove_container_resume(const char *root, const char *id, cove_err *err)
 {
-  struct cove_cgroup cg;
-  enum cove_status s;
-  _cleanup_close_ int fd = open_cg(root, id, &cg, &s, err);
-  if (fd < 0)
-    return -1;
-  int r;
-  if (s != COVE_PAUSED)
-    r = cove_error(err, 0, "container \"%s\" is %s, not paused: cannot resume it", id, cove_status_name(s));
-  else
-    r = cove_cgroup_freeze(&cg, false, err);
-  cove_cgroup_release(&cg);
-  return r;
+  return set_frozen(root, id, false, err);
 }
 
 /* Whether `r`'s device rules are exactly those the container was created
@@ -102,8 +99,8 @@ int cove_container_update(const char *root, const char *id, const struct cove_re
                              "the container is created)");
   else if (r->has_network)
     ret = cove_error(err, 0, "linux.resources.network: not supported");
-  else if ((ret = cove_cgroup_apply(&cg, r, true, err)) == 0)
-    ret = cove_systemd_update(fd, r, err);
+  else
+    ret = cove_cgroup_apply(&cg, r, true, err); /* systemd: the unit's properties too */
   cove_cgroup_release(&cg);
   return ret;
 }

@@ -117,6 +117,53 @@ static int add_caps(struct built *b, struct cove_capset *set, const int *add, si
   return 0;
 }
 
+/* --env KEY=VALUE: replaces the container's KEY, or is added. */
+static int merge_env(struct built *b, struct cove_process *p, const struct cove_exec_opts *o, cove_err *err)
+{
+  const char **e = track(b, calloc(p->env.n + o->n_env + 1, sizeof *e));
+  if (!e)
+    return cove_error(err, ENOMEM, "--env");
+  if (p->env.n)
+    memcpy(e, p->env.v, p->env.n * sizeof *e);
+  size_t n = p->env.n;
+  for (size_t i = 0; i < o->n_env; i++) {
+    const char *kv = o->env[i], *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+      return cove_error(err, 0, "--env \"%s\": expected KEY=VALUE", kv);
+    size_t kl = (size_t)(eq - kv) + 1;
+    size_t j = 0;
+    while (j < n && strncmp(e[j], kv, kl) != 0)
+      j++;
+    e[j] = kv;
+    if (j == n)
+      n++;
+  }
+  p->env = (struct cove_strv){e, n};
+  return 0;
+}
+
+/* --cap CAP_X: added to the bounding, effective and permitted sets. */
+static int add_cap_names(struct built *b, struct cove_process *p, const struct cove_exec_opts *o, cove_err *err)
+{
+  int *add = track(b, calloc(o->n_caps, sizeof *add));
+  if (!add)
+    return cove_error(err, ENOMEM, "--cap");
+  for (size_t i = 0; i < o->n_caps; i++) {
+    cap_value_t c;
+    if (strncmp(o->caps[i], "CAP_", 4) != 0 || cap_from_name(o->caps[i], &c) < 0)
+      return cove_error(err, 0, "--cap \"%s\": unknown capability", o->caps[i]);
+    add[i] = c;
+  }
+  /* Not inheritable or ambient: a non-root process must not carry them
+   * across its own execs (CVE-2022-29162). */
+  p->caps.present = true;
+  if (add_caps(b, &p->caps.bounding, add, o->n_caps, err) < 0 ||
+      add_caps(b, &p->caps.effective, add, o->n_caps, err) < 0 ||
+      add_caps(b, &p->caps.permitted, add, o->n_caps, err) < 0)
+    return -1;
+  return 0;
+}
+
 static int build_process(struct built *b, const struct cove_exec_opts *o, const struct cove_spec *spec, cove_err *err)
 {
   if (o->process_file) {
@@ -143,27 +190,8 @@ static int build_process(struct built *b, const struct cove_exec_opts *o, const 
     if (!*a[0])
       return cove_error(err, 0, "exec: the command must not be empty");
   }
-  if (o->n_env) {
-    const char **e = track(b, calloc(p->env.n + o->n_env + 1, sizeof *e));
-    if (!e)
-      return cove_error(err, ENOMEM, "--env");
-    if (p->env.n)
-      memcpy(e, p->env.v, p->env.n * sizeof *e);
-    size_t n = p->env.n;
-    for (size_t i = 0; i < o->n_env; i++) {
-      const char *kv = o->env[i], *eq = strchr(kv, '=');
-      if (!eq || eq == kv)
-        return cove_error(err, 0, "--env \"%s\": expected KEY=VALUE", kv);
-      size_t kl = (size_t)(eq - kv) + 1;
-      size_t j = 0;
-      while (j < n && strncmp(e[j], kv, kl) != 0)
-        j++;
-      e[j] = kv;
-      if (j == n)
-        n++;
-    }
-    p->env = (struct cove_strv){e, n};
-  }
+  if (o->n_env && merge_env(b, p, o, err) < 0)
+    return -1;
   if (o->tty)
     p->terminal = true;
   if (o->cwd) {
@@ -188,24 +216,8 @@ static int build_process(struct built *b, const struct cove_exec_opts *o, const 
     p->additional_gids = g;
     p->n_additional_gids += o->n_additional_gids;
   }
-  if (o->n_caps) {
-    int *add = track(b, calloc(o->n_caps, sizeof *add));
-    if (!add)
-      return cove_error(err, ENOMEM, "--cap");
-    for (size_t i = 0; i < o->n_caps; i++) {
-      cap_value_t c;
-      if (strncmp(o->caps[i], "CAP_", 4) != 0 || cap_from_name(o->caps[i], &c) < 0)
-        return cove_error(err, 0, "--cap \"%s\": unknown capability", o->caps[i]);
-      add[i] = c;
-    }
-    /* Not inheritable or ambient: a non-root process must not carry them
-     * across its own execs (CVE-2022-29162). */
-    p->caps.present = true;
-    if (add_caps(b, &p->caps.bounding, add, o->n_caps, err) < 0 ||
-        add_caps(b, &p->caps.effective, add, o->n_caps, err) < 0 ||
-        add_caps(b, &p->caps.permitted, add, o->n_caps, err) < 0)
-      return -1;
-  }
+  if (o->n_caps && add_cap_names(b, p, o, err) < 0)
+    return -1;
   if (o->no_new_privs)
     p->no_new_privileges = true;
   if (o->apparmor)

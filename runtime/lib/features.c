@@ -1,4 +1,4 @@
-#include "cove/cgroup_systemd.h"
+#include "cove/cgroup.h"
 #include "cove/defaults.h"
 #include "mount_options.h"
 #include "cove/jsongen.h"
@@ -105,7 +105,7 @@ int cove_features_write(FILE *out, cove_err *err)
 
   /* cgroupfs: v2, and v1 hierarchies for what v2 lacks on hybrid hosts
    * (docs/cgroups.md); systemd scopes over D-Bus when built with sd-bus
-   * (cgroup_systemd.h). rdma through the v2 rdma controller. */
+   * (cgroup_systemd.c). rdma through the v2 rdma controller. */
   cove_gen_key(&g, "cgroup");
   cove_gen_map_open(&g);
   cove_gen_kv_bool(&g, "v1", true);

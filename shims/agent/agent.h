@@ -386,6 +386,17 @@ const char *agent_http_field(const char *l, const char *lim, bool strict, struct
 bool agent_http_field_is(const struct agent_http_field *f, const char *name);
 /* A Content-Length value: digits only, at most 15 of them; -1 if not. */
 long long agent_http_content_length(const char *v, const char *ve);
+/* A complete request head (its blank line at `end`), its first line split
+ * "METHOD SP target SP version CRLF". Shared by the proxy's two request
+ * parsers: split returns NULL or why the line is malformed; check then
+ * wants a token method, a visible-ASCII target, HTTP/1.0 or 1.1, and in
+ * the whole head CR and LF only as CRLF, no NUL (both a 400). */
+struct agent_http_line {
+  const char *buf, *end, *eol, *sp1, *sp2;
+};
+const char *agent_http_line_split(const char *buf, size_t len, const char *end, size_t method_max,
+                                  struct agent_http_line *l);
+const char *agent_http_line_check(const struct agent_http_line *l);
 /* An allow-list entry: name, *.suffix, IP literal, each with an optional
  * :port (port 0 = any); bare IPv6 literals have no port */
 int agent_allow_entry_parse(const char *entry, char *host, size_t hsz, int *port);

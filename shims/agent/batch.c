@@ -251,8 +251,14 @@ static int write_junit(struct agent_out *jo, struct task *t, size_t n, int outdi
   return 0;
 }
 
+/* One batch: its tasks, its outputs, what every task's run gets. */
 struct batch_ctx {
-  const char *outdir, *tasks_file;
+  const struct agent_batch_opts *o;
+  struct task *tasks;
+  size_t n;
+  struct agent_out junit;
+  char outdir[4096];
+  int outfd;
   const char **inputs; /* every task's policy file */
   size_t n_inputs;
 };
@@ -293,7 +299,7 @@ static void start_task(struct task *t, const struct batch_ctx *b)
   struct agent_run_opts o = {
     .group = t->group, .policy_text = t->policy_text, .policy_origin = t->policy_origin,
     .workspace = t->workspace, .timeout = t->timeout, .stdout_path = out, .argv = t->argv,
-    .result_fd = ro.fd, .has_result_fd = true, .tasks_file = b->tasks_file, .batch_inputs = b->inputs, .n_batch_inputs = b->n_inputs,
+    .result_fd = ro.fd, .has_result_fd = true, .tasks_file = b->o->tasks_file, .batch_inputs = b->inputs, .n_batch_inputs = b->n_inputs,
   };
   int st = 1;
   agent_run(&o, &st);
@@ -355,19 +361,18 @@ static int open_output_dir(const char *dir, char canon[4096], cove_err *err)
   return fd;
 }
 
-int agent_batch(const struct agent_batch_opts *o, int *exit_status)
+/* Every task line parsed, names unique. Logs its own errors. */
+static int read_tasks(struct batch_ctx *b)
 {
-  cove_err err = {0};
-  *exit_status = 1;
-  _cleanup_fclose_ FILE *in = fopen(o->tasks_file, "re");
+  const char *file = b->o->tasks_file;
+  _cleanup_fclose_ FILE *in = fopen(file, "re");
   if (!in) {
-    cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", o->tasks_file, strerror(errno));
+    cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", file, strerror(errno));
     return -1;
   }
-  struct task *tasks = NULL;
-  size_t n = 0, cap = 0, lineno = 0;
-  char *line = NULL;
-  size_t lcap = 0;
+  _cleanup_free_ char *line = NULL;
+  size_t cap = 0, lcap = 0, lineno = 0;
+  cove_err err = {0};
   while (getline(&line, &lcap, in) > 0) {
     lineno++;
     char *s = line;
@@ -375,64 +380,109 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
       s++;
     if (!*s || *s == '\n' || *s == '#')
       continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 16;
-      tasks = realloc(tasks, cap * sizeof *tasks);
+    if (b->n == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      struct task *nt = realloc(b->tasks, nc * sizeof *nt);
+      if (!nt) {
+        cove_log(COVE_LOG_ERROR, "agent batch: %s: out of memory", file);
+        return -1;
+      }
+      b->tasks = nt;
+      cap = nc;
     }
-    memset(&tasks[n], 0, sizeof *tasks);
-    if (parse_task(&tasks[n], s, lineno, &err) < 0) {
-      cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", o->tasks_file, err.msg);
-      free(line);
+    struct task *t = &b->tasks[b->n++]; /* released with the others, even half-parsed */
+    memset(t, 0, sizeof *t);
+    if (parse_task(t, s, lineno, &err) < 0) {
+      cove_log(COVE_LOG_ERROR, "agent batch: %s: %s", file, err.msg);
       return -1;
     }
-    for (size_t j = 0; j < n; j++)
-      if (!strcmp(tasks[j].name, tasks[n].name)) {
-        fprintf(stderr, "cove: agent batch: %s: line %zu: name \"%s\" used twice\n", o->tasks_file, lineno,
-                tasks[n].name);
-        free(line);
+    for (size_t j = 0; j + 1 < b->n; j++)
+      if (!strcmp(b->tasks[j].name, t->name)) {
+        fprintf(stderr, "cove: agent batch: %s: line %zu: name \"%s\" used twice\n", file, lineno, t->name);
         return -1;
       }
-    n++;
   }
-  free(line);
-  /* Policy files are read once, now: no task can change another's (or a
-   * later one's) policy during the batch. Each run still checks the file
-   * lies outside its writable mounts. */
-  for (size_t i = 0; i < n; i++)
-    if (tasks[i].policy_file) {
-      char canon[4096], what[300];
-      snprintf(what, sizeof what, "task %s: policy", tasks[i].name);
-      int fd = agent_in_open(tasks[i].policy_file, what, canon, &err);
-      if (fd >= 0) {
-        tasks[i].policy_text = cove_read_fd(fd, 1 << 20, NULL, canon, &err);
-        close(fd);
-      }
-      if (fd < 0 || !tasks[i].policy_text) {
-        cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
-        return -1;
-      }
-      tasks[i].policy_origin = strdup(canon);
+  return 0;
+}
+
+/* Policy files are read once, now: no task can change another's (or a
+ * later one's) policy during the batch. Each run still checks the file
+ * lies outside its writable mounts. */
+static int read_policies(struct batch_ctx *b)
+{
+  cove_err err = {0};
+  for (size_t i = 0; i < b->n; i++) {
+    struct task *t = &b->tasks[i];
+    if (!t->policy_file)
+      continue;
+    char canon[4096], what[300];
+    snprintf(what, sizeof what, "task %s: policy", t->name);
+    int fd = agent_in_open(t->policy_file, what, canon, &err);
+    if (fd >= 0) {
+      t->policy_text = cove_read_fd(fd, 1 << 20, NULL, canon, &err);
+      close(fd);
     }
-  /* checked before any task runs: an existing report is refused now, not
-   * after the whole batch */
-  struct agent_out junit = {.fd = -1, .dirfd = -1};
-  if (o->junit && agent_out_prepare(&junit, o->junit, "--junit", &err) < 0) {
+    if (fd < 0 || !t->policy_text) {
+      cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
+      return -1;
+    }
+    t->policy_origin = strdup(canon);
+  }
+  return 0;
+}
+
+/* The report and the output directory, checked before any task runs: an
+ * existing report is refused now, not after the whole batch. */
+static int open_outputs(struct batch_ctx *b)
+{
+  cove_err err = {0};
+  if ((b->o->junit && agent_out_prepare(&b->junit, b->o->junit, "--junit", &err) < 0) ||
+      (b->outfd = open_output_dir(b->o->output_dir, b->outdir, &err)) < 0) {
     cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
-    agent_out_close(&junit);
     return -1;
   }
-  char outdir[4096];
-  _cleanup_close_ int outfd = open_output_dir(o->output_dir, outdir, &err);
-  if (outfd < 0) {
-    cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
-    agent_out_close(&junit);
-    return -1;
-  }
-  _cleanup_free_ const char **inputs = calloc(n + 1, sizeof *inputs);
-  struct batch_ctx bc = {.outdir = outdir, .tasks_file = o->tasks_file, .inputs = inputs};
-  for (size_t i = 0; inputs && i < n; i++)
-    if (tasks[i].policy_origin)
-      inputs[bc.n_inputs++] = tasks[i].policy_origin;
+  b->inputs = calloc(b->n + 1, sizeof *b->inputs);
+  for (size_t i = 0; b->inputs && i < b->n; i++)
+    if (b->tasks[i].policy_origin)
+      b->inputs[b->n_inputs++] = b->tasks[i].policy_origin;
+  return 0;
+}
+
+static void print_result(const struct task *t)
+{
+  if (t->result)
+    printf("%s\n", t->result);
+  else
+    printf("{\"name\":\"%s\",\"status\":\"error\",\"error\":\"no result record\"}\n", t->name);
+  fflush(stdout);
+}
+
+/* Reap every task that has ended; returns how many did. */
+static size_t reap_tasks(struct batch_ctx *b, size_t started, bool tty, size_t *failed)
+{
+  size_t reaped = 0;
+  int wst;
+  pid_t p;
+  while ((p = waitpid(-1, &wst, WNOHANG)) > 0)
+    for (size_t i = 0; i < started; i++) {
+      struct task *t = &b->tasks[i];
+      if (t->pid != p || t->done)
+        continue;
+      finish_task(t, wst, b->outfd);
+      reaped++;
+      *failed += t->failed;
+      if (tty)
+        fprintf(stderr, "\r\033[K");
+      print_result(t);
+    }
+  return reaped;
+}
+
+/* At most o->parallel tasks at a time until all are done; a signal stops
+ * new starts and asks each running task to kill its sandbox. Returns how
+ * many failed, the ones never started included. */
+static size_t run_tasks(struct batch_ctx *b)
+{
   sigset_t ss, old;
   sigemptyset(&ss);
   sigaddset(&ss, SIGCHLD);
@@ -441,12 +491,11 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   sigaddset(&ss, SIGHUP);
   sigprocmask(SIG_BLOCK, &ss, &old);
   bool tty = isatty(STDERR_FILENO);
-  size_t next = 0, running = 0, done = 0, failed = 0;
+  size_t n = b->n, next = 0, running = 0, done = 0, failed = 0;
   bool stop = false;
-  int64_t t0 = agent_now_ns();
   while (done < n) {
-    while (!stop && next < n && running < o->parallel) {
-      start_task(&tasks[next++], &bc);
+    while (!stop && next < n && running < b->o->parallel) {
+      start_task(&b->tasks[next++], b);
       running++;
     }
     if (!running)
@@ -458,27 +507,12 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
     if (s == SIGINT || s == SIGTERM || s == SIGHUP) {
       stop = true;
       for (size_t i = 0; i < next; i++)
-        if (!tasks[i].done && tasks[i].pid > 0)
-          kill(tasks[i].pid, SIGTERM); /* each kills its own sandbox */
+        if (!b->tasks[i].done && b->tasks[i].pid > 0)
+          kill(b->tasks[i].pid, SIGTERM); /* each kills its own sandbox */
     }
-    int wst;
-    pid_t p;
-    while ((p = waitpid(-1, &wst, WNOHANG)) > 0) {
-      for (size_t i = 0; i < next; i++)
-        if (tasks[i].pid == p && !tasks[i].done) {
-          finish_task(&tasks[i], wst, outfd);
-          running--;
-          done++;
-          failed += tasks[i].failed;
-          if (tty)
-            fprintf(stderr, "\r\033[K");
-          if (tasks[i].result)
-            printf("%s\n", tasks[i].result);
-          else
-            printf("{\"name\":\"%s\",\"status\":\"error\",\"error\":\"no result record\"}\n", tasks[i].name);
-          fflush(stdout);
-        }
-    }
+    size_t r = reap_tasks(b, next, tty, &failed);
+    running -= r;
+    done += r;
     if (stop && !running)
       break;
   }
@@ -487,19 +521,40 @@ int agent_batch(const struct agent_batch_opts *o, int *exit_status)
   sigprocmask(SIG_SETMASK, &old, NULL);
   /* tasks never started (interrupted) count as failures */
   for (size_t i = next; i < n; i++) {
-    tasks[i].failed = tasks[i].error = true;
-    snprintf(tasks[i].status, sizeof tasks[i].status, "not_run");
+    b->tasks[i].failed = b->tasks[i].error = true;
+    snprintf(b->tasks[i].status, sizeof b->tasks[i].status, "not_run");
     failed++;
   }
-  int rc = 0;
-  if (o->junit && write_junit(&junit, tasks, n, outfd, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
-    cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
-    rc = -1;
+  return failed;
+}
+
+static void batch_release(struct batch_ctx *b)
+{
+  for (size_t i = 0; i < b->n; i++)
+    task_free(&b->tasks[i]);
+  free(b->tasks);
+  free(b->inputs);
+  agent_out_close(&b->junit);
+  if (b->outfd >= 0)
+    close(b->outfd);
+}
+
+int agent_batch(const struct agent_batch_opts *o, int *exit_status)
+{
+  struct batch_ctx b = {.o = o, .junit = {.fd = -1, .dirfd = -1}, .outfd = -1};
+  int rc = -1;
+  *exit_status = 1;
+  if (read_tasks(&b) == 0 && read_policies(&b) == 0 && open_outputs(&b) == 0) {
+    int64_t t0 = agent_now_ns();
+    size_t failed = run_tasks(&b);
+    cove_err err = {0};
+    rc = 0;
+    if (o->junit && write_junit(&b.junit, b.tasks, b.n, b.outfd, (double)(agent_now_ns() - t0) / 1e9, &err) < 0) {
+      cove_log(COVE_LOG_ERROR, "agent batch: %s", err.msg);
+      rc = -1;
+    }
+    *exit_status = failed || rc < 0 ? 1 : 0;
   }
-  for (size_t i = 0; i < n; i++)
-    task_free(&tasks[i]);
-  free(tasks);
-  agent_out_close(&junit);
-  *exit_status = failed || rc < 0 ? 1 : 0;
+  batch_release(&b);
   return rc;
 }

@@ -196,7 +196,8 @@ static void emit_env(struct cove_gen *g, struct agent_ctx *c)
   cove_gen_array_close(g);
 }
 
-char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove_err *err)
+/* The agent seccomp profile (policy/agent-seccomp.json), parsed. */
+static yajl_val load_profile(cove_err *err)
 {
   char ppath[4096];
   if (cove_agent_profile_path(ppath, sizeof ppath) < 0)
@@ -211,6 +212,92 @@ char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove
       yajl_tree_free(prof);
     return cove_error(err, 0, "agent seccomp profile %s: not a JSON object", ppath), NULL;
   }
+  return prof;
+}
+
+static void emit_process(struct cove_gen *g, struct agent_ctx *c)
+{
+  cove_gen_key(g, "process");
+  cove_gen_map_open(g);
+  cove_gen_kv_bool(g, "terminal", false);
+  cove_gen_key(g, "user");
+  cove_gen_map_open(g);
+  cove_gen_kv_int(g, "uid", 0);
+  cove_gen_kv_int(g, "gid", 0);
+  cove_gen_map_close(g);
+  cove_gen_key(g, "args");
+  cove_gen_strv(g, (const char *const *)c->o->argv);
+  cove_gen_key(g, "env");
+  emit_env(g, c);
+  cove_gen_kv_str(g, "cwd", "/workspace");
+  cove_gen_key(g, "capabilities");
+  cove_gen_map_open(g);
+  static const char *const sets[] = {"bounding", "effective", "permitted"};
+  for (size_t i = 0; i < 3; i++) {
+    cove_gen_key(g, sets[i]);
+    cove_gen_strv(g, cove_agent_caps);
+  }
+  cove_gen_map_close(g);
+  cove_gen_kv_bool(g, "noNewPrivileges", true);
+  cove_gen_map_close(g);
+}
+
+static void emit_limit(struct cove_gen *g, const char *key, const char *k1, long long v1, const char *k2, long long v2)
+{
+  cove_gen_key(g, key);
+  cove_gen_map_open(g);
+  cove_gen_kv_int(g, k1, v1);
+  if (k2)
+    cove_gen_kv_int(g, k2, v2);
+  cove_gen_map_close(g);
+}
+
+static void emit_resources(struct cove_gen *g, const struct agent_ctx *c)
+{
+  cove_gen_key(g, "resources");
+  cove_gen_map_open(g);
+  emit_limit(g, "memory", "limit", (long long)c->pol.memory, "swap", (long long)c->pol.memory);
+  emit_limit(g, "cpu", "quota", (long long)(c->pol.cpus * 100000), "period", 100000);
+  emit_limit(g, "pids", "limit", (long long)c->pol.pids, NULL, 0);
+  cove_gen_map_close(g);
+}
+
+static void emit_linux(struct cove_gen *g, struct agent_ctx *c, yajl_val prof, bool with_limits)
+{
+  cove_gen_key(g, "linux");
+  cove_gen_map_open(g);
+  cove_gen_key(g, "namespaces");
+  cove_gen_array_open(g);
+  /* user, mount and network: made ahead by netns.c and joined */
+  ns(g, "user", c->netns.userns_fd);
+  ns(g, "mount", c->netns.mntns_fd);
+  if (c->pol.net != AGENT_NET_HOST)
+    ns(g, "network", c->netns.netns_fd);
+  ns(g, "pid", -1);
+  ns(g, "ipc", -1);
+  ns(g, "uts", -1);
+  ns(g, "cgroup", -1);
+  cove_gen_array_close(g);
+  if (with_limits)
+    emit_resources(g, c);
+  cove_gen_key(g, "maskedPaths");
+  cove_gen_array_open(g);
+  for (size_t i = 0; i < c->plan.n_masked_paths; i++)
+    cove_gen_str(g, c->plan.masked_paths[i]);
+  cove_gen_array_close(g);
+  cove_gen_key(g, "readonlyPaths");
+  cove_gen_strv(g, (const char *const[]){"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+                                         NULL});
+  cove_gen_key(g, "seccomp");
+  emit_seccomp(g, prof, c);
+  cove_gen_map_close(g);
+}
+
+char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove_err *err)
+{
+  yajl_val prof = load_profile(err);
+  if (!prof)
+    return NULL;
   char rootfs[4200];
   /* by fd, like every source: as root the sandbox's id cannot traverse
    * the private run directory (the runtime binds the root by fd); for a
@@ -220,98 +307,26 @@ char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove
    * written for inspection only */
   char *buf = NULL;
   FILE *f = open_memstream(&buf, len);
-  if (!f) {
-    yajl_tree_free(prof);
-    return cove_error(err, errno, "config.json: open_memstream"), NULL;
-  }
-  struct cove_gen g;
-  if (cove_gen_init(&g, f, err) < 0) {
-    fclose(f);
-    free(buf);
-    yajl_tree_free(prof);
-    return NULL;
-  }
-  cove_gen_map_open(&g);
-  cove_gen_kv_str(&g, "ociVersion", "1.3.0");
-  cove_gen_key(&g, "process");
-  cove_gen_map_open(&g);
-  cove_gen_kv_bool(&g, "terminal", false);
-  cove_gen_key(&g, "user");
-  cove_gen_map_open(&g);
-  cove_gen_kv_int(&g, "uid", 0);
-  cove_gen_kv_int(&g, "gid", 0);
-  cove_gen_map_close(&g);
-  cove_gen_key(&g, "args");
-  cove_gen_strv(&g, (const char *const *)c->o->argv);
-  cove_gen_key(&g, "env");
-  emit_env(&g, c);
-  cove_gen_kv_str(&g, "cwd", "/workspace");
-  cove_gen_key(&g, "capabilities");
-  cove_gen_map_open(&g);
-  static const char *const sets[] = {"bounding", "effective", "permitted"};
-  for (size_t i = 0; i < 3; i++) {
-    cove_gen_key(&g, sets[i]);
-    cove_gen_strv(&g, cove_agent_caps);
-  }
-  cove_gen_map_close(&g);
-  cove_gen_kv_bool(&g, "noNewPrivileges", true);
-  cove_gen_map_close(&g);
-  cove_gen_key(&g, "root");
-  cove_gen_map_open(&g);
-  cove_gen_kv_str(&g, "path", rootfs);
-  cove_gen_kv_bool(&g, "readonly", true);
-  cove_gen_map_close(&g);
-  cove_gen_kv_str(&g, "hostname", "agent");
-  cove_gen_key(&g, "mounts");
-  emit_mounts(&g, c);
-  cove_gen_key(&g, "linux");
-  cove_gen_map_open(&g);
-  cove_gen_key(&g, "namespaces");
-  cove_gen_array_open(&g);
-  /* user, mount and network: made ahead by netns.c and joined */
-  ns(&g, "user", c->netns.userns_fd);
-  ns(&g, "mount", c->netns.mntns_fd);
-  if (c->pol.net != AGENT_NET_HOST)
-    ns(&g, "network", c->netns.netns_fd);
-  ns(&g, "pid", -1);
-  ns(&g, "ipc", -1);
-  ns(&g, "uts", -1);
-  ns(&g, "cgroup", -1);
-  cove_gen_array_close(&g);
-  if (with_limits) {
-    cove_gen_key(&g, "resources");
+  struct cove_gen g = {0};
+  int r = !f ? cove_error(err, errno, "config.json: open_memstream") : cove_gen_init(&g, f, err);
+  if (r == 0) {
     cove_gen_map_open(&g);
-    cove_gen_key(&g, "memory");
+    cove_gen_kv_str(&g, "ociVersion", "1.3.0");
+    emit_process(&g, c);
+    cove_gen_key(&g, "root");
     cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "limit", (long long)c->pol.memory);
-    cove_gen_kv_int(&g, "swap", (long long)c->pol.memory);
+    cove_gen_kv_str(&g, "path", rootfs);
+    cove_gen_kv_bool(&g, "readonly", true);
     cove_gen_map_close(&g);
-    cove_gen_key(&g, "cpu");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "quota", (long long)(c->pol.cpus * 100000));
-    cove_gen_kv_int(&g, "period", 100000);
+    cove_gen_kv_str(&g, "hostname", "agent");
+    cove_gen_key(&g, "mounts");
+    emit_mounts(&g, c);
+    emit_linux(&g, c, prof, with_limits);
     cove_gen_map_close(&g);
-    cove_gen_key(&g, "pids");
-    cove_gen_map_open(&g);
-    cove_gen_kv_int(&g, "limit", (long long)c->pol.pids);
-    cove_gen_map_close(&g);
-    cove_gen_map_close(&g);
+    r = cove_gen_finish(&g, "config.json");
   }
-  cove_gen_key(&g, "maskedPaths");
-  cove_gen_array_open(&g);
-  for (size_t i = 0; i < c->plan.n_masked_paths; i++)
-    cove_gen_str(&g, c->plan.masked_paths[i]);
-  cove_gen_array_close(&g);
-  cove_gen_key(&g, "readonlyPaths");
-  cove_gen_strv(&g, (const char *const[]){"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-                                          NULL});
-  cove_gen_key(&g, "seccomp");
-  emit_seccomp(&g, prof, c);
-  cove_gen_map_close(&g); /* linux */
-  cove_gen_map_close(&g);
-  int r = cove_gen_finish(&g, "config.json");
   yajl_tree_free(prof);
-  if (fclose(f) != 0 && r == 0)
+  if (f && fclose(f) != 0 && r == 0)
     r = cove_error(err, ENOMEM, "config.json");
   if (r < 0) {
     free(buf);

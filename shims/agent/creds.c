@@ -250,24 +250,13 @@ int agent_tls_req_parse(const char *buf, size_t len, size_t max, const char *hos
   if (!end)
     return len >= max ? req_bad(r, 431, "request head too large") : AGENT_HTTP_INCOMPLETE;
   r->head_len = (size_t)(end + 4 - buf);
-  for (const char *c = buf; c < end + 2; c++)
-    if (!*c || (*c == '\r' && c[1] != '\n') || (*c == '\n' && (c == buf || c[-1] != '\r')))
-      return req_bad(r, 400, "bare CR, LF or NUL in the request head");
-  const char *eol = memmem(buf, len, "\r\n", 2);
-  const char *sp1 = memchr(buf, ' ', (size_t)(eol - buf));
-  const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-  if (!sp1 || !sp2 || sp1 == buf || (size_t)(sp1 - buf) >= sizeof r->method)
-    return req_bad(r, 400, "malformed request line");
-  for (const char *c = buf; c < sp1; c++)
-    if (!agent_http_tchar((unsigned char)*c))
-      return req_bad(r, 400, "malformed request line");
+  struct agent_http_line hl;
+  const char *why;
+  if ((why = agent_http_line_split(buf, len, end, sizeof r->method, &hl)) || (why = agent_http_line_check(&hl)))
+    return req_bad(r, 400, why);
+  const char *eol = hl.eol, *sp1 = hl.sp1, *sp2 = hl.sp2;
   snprintf(r->method, sizeof r->method, "%.*s", (int)(sp1 - buf), buf);
   const char *target = sp1 + 1, *ver = sp2 + 1;
-  for (const char *c = target; c < sp2; c++)
-    if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
-      return req_bad(r, 400, "malformed request line");
-  if ((size_t)(eol - ver) != 8 || (memcmp(ver, "HTTP/1.1", 8) && memcmp(ver, "HTTP/1.0", 8)))
-    return req_bad(r, 400, "not HTTP/1.0 or HTTP/1.1");
   if (!strcmp(r->method, "CONNECT"))
     return req_bad(r, 405, "CONNECT inside an intercepted connection");
   const char *path = target;
@@ -297,8 +286,7 @@ int agent_tls_req_parse(const char *buf, size_t len, size_t max, const char *hos
   int nhost = 0;
   for (const char *l = eol + 2; l < end + 2;) {
     struct agent_http_field f;
-    const char *why = agent_http_field(l, end + 2, true, &f);
-    if (why)
+    if ((why = agent_http_field(l, end + 2, true, &f)))
       return req_bad(r, 400, why);
     if (agent_http_field_is(&f, "host")) {
       char h[256];

@@ -275,86 +275,108 @@ static int bad(struct agent_http_req *r, int status, const char *reason)
   return AGENT_HTTP_BAD;
 }
 
-static void emit(char *out, size_t outsz, size_t *o, const char *s, size_t n)
+const char *agent_http_line_split(const char *buf, size_t len, const char *end, size_t method_max,
+                                  struct agent_http_line *l)
 {
-  if (*o + n <= outsz)
-    memcpy(out + *o, s, n);
-  *o += n;
+  *l = (struct agent_http_line){.buf = buf, .end = end, .eol = memmem(buf, len, "\r\n", 2)};
+  l->sp1 = memchr(buf, ' ', (size_t)(l->eol - buf));
+  l->sp2 = l->sp1 ? memchr(l->sp1 + 1, ' ', (size_t)(l->eol - l->sp1 - 1)) : NULL;
+  if (!l->sp1 || !l->sp2 || l->sp1 == buf || (size_t)(l->sp1 - buf) >= method_max)
+    return "malformed request line";
+  return NULL;
 }
 
-int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_req *r, char *out, size_t outsz,
-                     size_t *outlen)
+const char *agent_http_line_check(const struct agent_http_line *l)
 {
-  memset(r, 0, sizeof *r);
-  r->content_length = -1;
-  const char *end = memmem(buf, len, "\r\n\r\n", 4);
-  if (!end)
-    return len >= max ? bad(r, 431, "request head too large") : AGENT_HTTP_INCOMPLETE;
-  r->head_len = (size_t)(end + 4 - buf);
-  const char *eol = memmem(buf, len, "\r\n", 2);
-  const char *sp1 = memchr(buf, ' ', (size_t)(eol - buf));
-  const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-  if (!sp1 || !sp2 || sp1 == buf || (size_t)(sp1 - buf) >= sizeof r->method)
-    return bad(r, 400, "malformed request line");
-  snprintf(r->method, sizeof r->method, "%.*s", (int)(sp1 - buf), buf);
-  const char *target = sp1 + 1, *ver = sp2 + 1;
-  size_t tlen = (size_t)(sp2 - target);
+  const char *ver = l->sp2 + 1;
+  for (const char *c = l->buf; c < l->sp1; c++)
+    if (!agent_http_tchar((unsigned char)*c))
+      return "malformed request line";
+  if ((size_t)(l->eol - ver) != 8 || (memcmp(ver, "HTTP/1.1", 8) && memcmp(ver, "HTTP/1.0", 8)))
+    return "not HTTP/1.0 or HTTP/1.1";
+  for (const char *c = l->sp1 + 1; c < l->sp2; c++)
+    if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+      return "malformed request line";
+  /* a server that splits on a bare LF would see a header this parser
+   * did not */
+  for (const char *c = l->buf; c < l->end + 2; c++)
+    if (!*c || (*c == '\r' && c[1] != '\n') || (*c == '\n' && (c == l->buf || c[-1] != '\r')))
+      return "bare CR, LF or NUL in the request head";
+  return NULL;
+}
+
+struct headout {
+  char *out;
+  size_t cap, len; /* len may pass cap: the head is then too large */
+};
+
+static void emit(struct headout *o, const char *s, size_t n)
+{
+  if (o->len + n <= o->cap)
+    memcpy(o->out + o->len, s, n);
+  o->len += n;
+}
+
+/* The method and the target: CONNECT host:port, or an absolute http://
+ * URL (never a relative one: this is a proxy). */
+static int parse_target(const struct agent_http_line *h, struct agent_http_req *r, const char **path)
+{
+  const char *target = h->sp1 + 1;
+  size_t tlen = (size_t)(h->sp2 - target);
+  snprintf(r->method, sizeof r->method, "%.*s", (int)(h->sp1 - h->buf), h->buf);
   r->is_connect = !strcmp(r->method, "CONNECT");
-  const char *path = NULL;
+  *path = NULL;
   if (r->is_connect) {
     r->port = 443;
     snprintf(r->host, sizeof r->host, "%.*s", (int)(tlen < 255 ? tlen : 255), target);
     if (agent_hostport_parse(target, tlen, r->host, sizeof r->host, &r->port, 443) < 0)
       return bad(r, 400, "bad CONNECT target");
-  } else {
-    if (tlen < 8 || strncasecmp(target, "http://", 7))
-      return bad(r, 400, "only absolute http:// URLs and CONNECT are proxied");
-    const char *hs = target + 7;
-    path = hs;
-    while (path < sp2 && *path != '/' && *path != '?')
-      path++;
-    r->port = 80;
-    /* the raw host goes to the audit line even when it is refused */
-    snprintf(r->host, sizeof r->host, "%.*s", (int)(path - hs < 255 ? path - hs : 255), hs);
-    char *colon = r->host[0] == '[' ? NULL : strrchr(r->host, ':');
-    if (colon)
-      *colon = 0;
-    if (agent_hostport_parse(hs, (size_t)(path - hs), r->host, sizeof r->host, &r->port, 80) < 0)
-      return bad(r, 400, "bad URL host");
+    return 0;
   }
-  for (const char *c = buf; c < sp1; c++)
-    if (!agent_http_tchar((unsigned char)*c))
-      return bad(r, 400, "malformed request line");
-  if ((size_t)(eol - ver) != 8 || (memcmp(ver, "HTTP/1.1", 8) && memcmp(ver, "HTTP/1.0", 8)))
-    return bad(r, 400, "not HTTP/1.0 or HTTP/1.1");
-  for (const char *c = target; c < sp2; c++)
-    if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
-      return bad(r, 400, "malformed request line");
-  /* CR and LF only as CRLF, no NUL: a server that splits on a bare LF
-   * would see a header this parser did not */
-  for (const char *c = buf; c < end + 2; c++) {
-    if (!*c || (*c == '\r' && c[1] != '\n') || (*c == '\n' && (c == buf || c[-1] != '\r')))
-      return bad(r, 400, "bare CR, LF or NUL in the request head");
-  }
-  size_t o = 0;
-  if (!r->is_connect) {
-    emit(out, outsz, &o, buf, (size_t)(sp1 + 1 - buf));
-    if (path == sp2)
-      emit(out, outsz, &o, "/", 1);
-    else
-      emit(out, outsz, &o, path, (size_t)(sp2 - path));
-    emit(out, outsz, &o, sp2, (size_t)(eol + 2 - sp2));
-    char hh[300];
-    bool v6 = strchr(r->host, ':') != NULL;
-    int n = r->port == 80 ? snprintf(hh, sizeof hh, "Host: %s%s%s\r\n", v6 ? "[" : "", r->host, v6 ? "]" : "")
-                          : snprintf(hh, sizeof hh, "Host: %s%s%s:%d\r\n", v6 ? "[" : "", r->host, v6 ? "]" : "", r->port);
-    emit(out, outsz, &o, hh, (size_t)n);
-  }
+  if (tlen < 8 || strncasecmp(target, "http://", 7))
+    return bad(r, 400, "only absolute http:// URLs and CONNECT are proxied");
+  const char *hs = target + 7, *p = hs;
+  while (p < h->sp2 && *p != '/' && *p != '?')
+    p++;
+  *path = p;
+  r->port = 80;
+  /* the raw host goes to the audit line even when it is refused */
+  snprintf(r->host, sizeof r->host, "%.*s", (int)(p - hs < 255 ? p - hs : 255), hs);
+  char *colon = r->host[0] == '[' ? NULL : strrchr(r->host, ':');
+  if (colon)
+    *colon = 0;
+  if (agent_hostport_parse(hs, (size_t)(p - hs), r->host, sizeof r->host, &r->port, 80) < 0)
+    return bad(r, 400, "bad URL host");
+  return 0;
+}
+
+/* An absolute URL's request line goes upstream in origin form, with the
+ * Host header the target names. */
+static void emit_origin_line(const struct agent_http_line *h, const char *path, const struct agent_http_req *r,
+                             struct headout *o)
+{
+  emit(o, h->buf, (size_t)(h->sp1 + 1 - h->buf));
+  if (path == h->sp2)
+    emit(o, "/", 1);
+  else
+    emit(o, path, (size_t)(h->sp2 - path));
+  emit(o, h->sp2, (size_t)(h->eol + 2 - h->sp2));
+  char hh[300];
+  bool v6 = strchr(r->host, ':') != NULL;
+  int n = r->port == 80 ? snprintf(hh, sizeof hh, "Host: %s%s%s\r\n", v6 ? "[" : "", r->host, v6 ? "]" : "")
+                        : snprintf(hh, sizeof hh, "Host: %s%s%s:%d\r\n", v6 ? "[" : "", r->host, v6 ? "]" : "", r->port);
+  emit(o, hh, (size_t)n);
+}
+
+/* The header fields: one Host matching the target, at most one
+ * Content-Length, no Transfer-Encoding; the hop-by-hop ones dropped. */
+static int parse_fields(const struct agent_http_line *h, struct agent_http_req *r, struct headout *o)
+{
   int nhost = 0;
   bool te = false;
-  for (const char *l = eol + 2; l < end + 2;) {
+  for (const char *l = h->eol + 2; l < h->end + 2;) {
     struct agent_http_field f;
-    const char *why = agent_http_field(l, end + 2, true, &f);
+    const char *why = agent_http_field(l, h->end + 2, true, &f);
     if (why)
       return bad(r, 400, why);
     if (agent_http_field_is(&f, "host")) {
@@ -374,19 +396,43 @@ int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_
       te = true;
     }
     if (!r->is_connect && !dropped_header(f.name, f.nl))
-      emit(out, outsz, &o, l, (size_t)(f.next - l));
+      emit(o, l, (size_t)(f.next - l));
     l = f.next;
   }
   if (te)
     return bad(r, 411, "Transfer-Encoding in a request is not proxied (send Content-Length)");
-  if (!nhost && !memcmp(ver, "HTTP/1.1", 8))
+  if (!nhost && !memcmp(h->sp2 + 1, "HTTP/1.1", 8))
     return bad(r, 400, "HTTP/1.1 request without a Host header");
+  return 0;
+}
+
+int agent_http_parse(const char *buf, size_t len, size_t max, struct agent_http_req *r, char *out, size_t outsz,
+                     size_t *outlen)
+{
+  memset(r, 0, sizeof *r);
+  r->content_length = -1;
+  const char *end = memmem(buf, len, "\r\n\r\n", 4), *why, *path;
+  if (!end)
+    return len >= max ? bad(r, 431, "request head too large") : AGENT_HTTP_INCOMPLETE;
+  r->head_len = (size_t)(end + 4 - buf);
+  struct agent_http_line h;
+  if ((why = agent_http_line_split(buf, len, end, sizeof r->method, &h)))
+    return bad(r, 400, why);
+  if (parse_target(&h, r, &path) < 0)
+    return AGENT_HTTP_BAD;
+  if ((why = agent_http_line_check(&h)))
+    return bad(r, 400, why);
+  struct headout o = {.out = out, .cap = outsz};
+  if (!r->is_connect)
+    emit_origin_line(&h, path, r, &o);
+  if (parse_fields(&h, r, &o) < 0)
+    return AGENT_HTTP_BAD;
   if (r->is_connect && r->content_length > 0)
     return bad(r, 400, "CONNECT with a body");
   if (!r->is_connect)
-    emit(out, outsz, &o, "Connection: close\r\n\r\n", 21);
-  if (o > outsz)
+    emit(&o, "Connection: close\r\n\r\n", 21);
+  if (o.len > outsz)
     return bad(r, 431, "request head too large");
-  *outlen = o;
+  *outlen = o.len;
   return AGENT_HTTP_OK;
 }

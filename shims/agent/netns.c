@@ -427,105 +427,104 @@ static int sources_as_host_root(const struct agent_netns_req *q, const struct ag
   return r;
 }
 
+/* One id: the sandbox's root is us rootless, and as root a fixed
+ * unprivileged host id (AGENT_HOST_ID, docs/agent.md), never uid 0. */
+static int write_id_maps(pid_t pid, bool host_root, cove_err *err)
+{
+  char p[64], m[64];
+  snprintf(p, sizeof p, "/proc/%d/setgroups", (int)pid);
+  if (write_file(p, "deny") < 0 && geteuid() != 0)
+    return cove_error(err, errno, "%s", p);
+  snprintf(p, sizeof p, "/proc/%d/gid_map", (int)pid);
+  snprintf(m, sizeof m, "0 %u 1\n", host_root ? AGENT_HOST_ID : (unsigned)getegid());
+  if (write_file(p, m) < 0)
+    return cove_error(err, errno, "%s", p);
+  snprintf(p, sizeof p, "/proc/%d/uid_map", (int)pid);
+  snprintf(m, sizeof m, "0 %u 1\n", host_root ? AGENT_HOST_ID : (unsigned)geteuid());
+  if (write_file(p, m) < 0)
+    return cove_error(err, errno, "%s", p);
+  return 0;
+}
+
+/* The helper's namespace fds (and listener), then the reopened sources:
+ * from the helper, or as root prepared here. *got counts those received. */
+static int receive_namespaces(int sock, struct agent_netns *n, struct agent_netns_req *q, int *reopened, size_t *got,
+                              cove_err *err)
+{
+  int fds[4];
+  size_t nf = 2 + (q->new_net ? 1 : 0) + (q->listener ? 1 : 0);
+  struct hello h = {0};
+  if (recv_fds(sock, fds, nf, (char *)&h, sizeof h, err) < 0)
+    return -1;
+  q->masks = h.masks;
+  size_t k = 0;
+  n->userns_fd = fds[k++];
+  n->mntns_fd = fds[k++];
+  if (q->new_net)
+    n->netns_fd = fds[k++];
+  if (q->listener)
+    n->listen_fd = fds[k++];
+  n->port = h.port;
+  if (q->host_root) {
+    if (sources_as_host_root(q, n, &q->masks, reopened, err) < 0)
+      return -1;
+    *got = q->n_sources;
+  }
+  for (; *got < q->n_sources; *got += BATCH) {
+    size_t b = q->n_sources - *got < BATCH ? q->n_sources - *got : BATCH;
+    if (recv_fds(sock, reopened + *got, b, NULL, 0, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The parent's side of the helper: wait for its user namespace, write
+ * its id maps, let it go on, take what it made. */
+static int talk_to_helper(pid_t pid, int sock, int go, struct agent_netns *n, struct agent_netns_req *q, int *reopened,
+                          size_t *got, cove_err *err)
+{
+  char buf[COVE_ERR_MSG_MAX + 16];
+  ssize_t r = read(sock, buf, sizeof buf - 1);
+  if (r != 1 || buf[0] != 'u') {
+    buf[r > 0 ? r : 0] = 0;
+    return cove_error(err, 0, "%s", r > 1 && buf[0] == 'E' ? buf + 1 : "namespace helper failed");
+  }
+  if (write_id_maps(pid, q->host_root, err) < 0)
+    return -1;
+  if (write(go, "m", 1) != 1)
+    return cove_error(err, errno, "namespace helper");
+  return receive_namespaces(sock, n, q, reopened, got, err);
+}
+
 int agent_netns_create(struct agent_netns *n, struct agent_netns_req *q, int *reopened, cove_err *err)
 {
   n->userns_fd = n->mntns_fd = n->netns_fd = n->listen_fd = -1;
   if (q->n_sources > AGENT_NETNS_MAX_SOURCES)
     return cove_error(err, E2BIG, "too many mount sources");
-  int sp[2], gp[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-    return cove_error(err, errno, "socketpair");
-  if (pipe2(gp, O_CLOEXEC) < 0) {
-    close(sp[0]);
-    close(sp[1]);
-    return cove_error(err, errno, "pipe");
-  }
+  int sp[2] = {-1, -1}, gp[2] = {-1, -1};
   int rc = -1;
   size_t got = 0;
-  pid_t pid = fork();
-  if (pid < 0) {
+  pid_t pid;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+    cove_error(err, errno, "socketpair");
+  } else if (pipe2(gp, O_CLOEXEC) < 0) {
+    cove_error(err, errno, "pipe");
+  } else if ((pid = fork()) < 0) {
     cove_error(err, errno, "fork");
-    goto out;
-  }
-  if (pid == 0) {
+  } else if (pid == 0) {
     close(sp[0]);
     close(gp[1]);
     child(sp[1], gp[0], q);
+  } else {
+    cove_closep(&sp[1]);
+    cove_closep(&gp[0]);
+    rc = talk_to_helper(pid, sp[0], gp[1], n, q, reopened, &got, err);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
   }
-  close(sp[1]);
-  sp[1] = -1;
-  close(gp[0]);
-  gp[0] = -1;
-  char buf[COVE_ERR_MSG_MAX + 16];
-  ssize_t r = read(sp[0], buf, sizeof buf - 1);
-  if (r != 1 || buf[0] != 'u') {
-    buf[r > 0 ? r : 0] = 0;
-    cove_error(err, 0, "%s", r > 1 && buf[0] == 'E' ? buf + 1 : "namespace helper failed");
-    goto reap;
-  }
-  {
-    /* one id: the sandbox's root is us rootless, and as root a fixed
-     * unprivileged host id (AGENT_HOST_ID, docs/agent.md), never uid 0 */
-    char p[64], m[64];
-    snprintf(p, sizeof p, "/proc/%d/setgroups", (int)pid);
-    if (write_file(p, "deny") < 0 && geteuid() != 0) {
-      cove_error(err, errno, "%s", p);
-      goto reap;
-    }
-    snprintf(p, sizeof p, "/proc/%d/gid_map", (int)pid);
-    snprintf(m, sizeof m, "0 %u 1\n", q->host_root ? AGENT_HOST_ID : (unsigned)getegid());
-    if (write_file(p, m) < 0) {
-      cove_error(err, errno, "%s", p);
-      goto reap;
-    }
-    snprintf(p, sizeof p, "/proc/%d/uid_map", (int)pid);
-    snprintf(m, sizeof m, "0 %u 1\n", q->host_root ? AGENT_HOST_ID : (unsigned)geteuid());
-    if (write_file(p, m) < 0) {
-      cove_error(err, errno, "%s", p);
-      goto reap;
-    }
-  }
-  if (write(gp[1], "m", 1) != 1) {
-    cove_error(err, errno, "namespace helper");
-    goto reap;
-  }
-  {
-    int fds[4];
-    size_t nf = 2 + (q->new_net ? 1 : 0) + (q->listener ? 1 : 0);
-    struct hello h = {0};
-    if (recv_fds(sp[0], fds, nf, (char *)&h, sizeof h, err) < 0)
-      goto reap;
-    int port = h.port;
-    q->masks = h.masks;
-    size_t k = 0;
-    n->userns_fd = fds[k++];
-    n->mntns_fd = fds[k++];
-    if (q->new_net)
-      n->netns_fd = fds[k++];
-    if (q->listener)
-      n->listen_fd = fds[k++];
-    n->port = port;
-    if (q->host_root) {
-      if (sources_as_host_root(q, n, &q->masks, reopened, err) < 0)
-        goto reap;
-      got = q->n_sources;
-    }
-    for (; got < q->n_sources; got += BATCH) {
-      size_t b = q->n_sources - got < BATCH ? q->n_sources - got : BATCH;
-      if (recv_fds(sp[0], reopened + got, b, NULL, 0, err) < 0)
-        goto reap;
-    }
-  }
-  rc = 0;
-reap:
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-    ;
-out:
   for (int i = 0; i < 2; i++) {
-    if (sp[i] >= 0)
-      close(sp[i]);
-    if (gp[i] >= 0)
-      close(gp[i]);
+    cove_closep(&sp[i]);
+    cove_closep(&gp[i]);
   }
   if (rc < 0) {
     for (size_t i = 0; i < got && i < q->n_sources; i++)

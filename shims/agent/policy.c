@@ -259,6 +259,137 @@ static int cred_str(yajl_val o, const char *path, const char *key, char **out, c
   return v ? str_dup(v, fp, out, err) : 0;
 }
 
+/* "header" a token the proxy does not own; "prefix" printable. */
+static int check_cred_header(const struct agent_cred *cr, const char *path, cove_err *err)
+{
+  char fp[COVE_PATH_MAX];
+  cove_json_path(fp, path, "header");
+  if (!cr->header)
+    return cove_error(err, 0, "%s: missing (e.g. \"Authorization\")", fp);
+  bool tok = cr->header[0] && strlen(cr->header) <= 128;
+  for (const char *c = cr->header; *c; c++)
+    tok &= agent_http_tchar((unsigned char)*c);
+  if (!tok)
+    return cove_error(err, 0, "%s: \"%s\" is not a header name", fp, cr->header);
+  if (reserved_header(cr->header))
+    return cove_error(err, 0, "%s: \"%s\" is set by the proxy itself", fp, cr->header);
+  cove_json_path(fp, path, "prefix");
+  if (cr->prefix) {
+    if (strlen(cr->prefix) > 256)
+      return cove_error(err, 0, "%s: longer than 256 bytes", fp);
+    for (const char *c = cr->prefix; *c; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        return cove_error(err, 0, "%s: control characters", fp);
+  }
+  return 0;
+}
+
+/* "placeholder_env": a name the agent's environment can take, set by
+ * nothing else. */
+static int check_cred_placeholder(const struct agent_policy *p, const struct agent_cred *cr, const char *path,
+                                  cove_err *err)
+{
+  char fp[COVE_PATH_MAX];
+  cove_json_path(fp, path, "placeholder_env");
+  if (!cr->placeholder)
+    return 0;
+  if (!valid_name(cr->placeholder, true) || reserved_env(cr->placeholder))
+    return cove_error(err, 0, "%s: \"%s\": not a name the agent's environment can take", fp, cr->placeholder);
+  for (size_t j = 0; j < p->n_env; j++)
+    if (!strcmp(p->env[j].key, cr->placeholder))
+      return cove_error(err, 0, "%s: \"%s\" is also set in env", fp, cr->placeholder);
+  for (size_t j = 0; j + 1 < p->n_creds; j++)
+    if (p->creds[j].placeholder && !strcmp(p->creds[j].placeholder, cr->placeholder))
+      return cove_error(err, 0, "%s: \"%s\" is also credentials[%zu]'s", fp, cr->placeholder, j);
+  return 0;
+}
+
+/* One "hosts" entry: a host name (a "*." wildcard only with "wildcard":
+ * true), never an IP literal, and every (host, port) it can go to in
+ * network.allow. Lower-cased in place. */
+static int check_cred_host(const struct agent_policy *p, const struct agent_cred *cr, char *e, const char *hp,
+                           cove_err *err)
+{
+  char host[260];
+  int port;
+  bool wild = !strncmp(e, "*.", 2);
+  if (strlen(e) > 253 || agent_allow_entry_parse(e, host, sizeof host, &port) < 0 || strchr(host + (wild ? 2 : 0), ':'))
+    return cove_error(err, 0, "%s: \"%s\" is not a host name with an optional :port", hp, e);
+  if (agent_ip_literal(host + (wild ? 2 : 0)))
+    return cove_error(err, 0, "%s: \"%s\": an IP literal cannot be a credential's host (it has no name to check)", hp, e);
+  if (wild && !cr->wildcard)
+    return cove_error(err, 0, "%s: \"%s\": a wildcard needs \"wildcard\": true in the entry", hp, e);
+  for (char *c = e; *c; c++)
+    *c = (char)tolower((unsigned char)*c);
+  /* every (host, port) the credential can go to must be reachable */
+  char probe[300];
+  snprintf(probe, sizeof probe, "%s%s", wild ? "cove-credential-check" : "", host + (wild ? 1 : 0));
+  bool exact;
+  int ports[2] = {port ? port : 443, port ? 0 : 80};
+  for (int k = 0; k < 2; k++)
+    if (ports[k] && !agent_host_allowed(p, probe, ports[k], &exact))
+      return cove_error(err, 0, "%s: \"%s\" (port %d) is not in network.allow", hp, e, ports[k]);
+  return 0;
+}
+
+static int parse_cred_hosts(const struct agent_policy *p, struct agent_cred *cr, yajl_val o, const char *path,
+                            cove_err *err)
+{
+  char fp[COVE_PATH_MAX];
+  cove_json_path(fp, path, "hosts");
+  yajl_val h = cove_json_field(o, "hosts");
+  if (!h)
+    return cove_error(err, 0, "%s: missing", fp);
+  if (!YAJL_IS_ARRAY(h) || !h->u.array.len || h->u.array.len > AGENT_MAX_CRED_HOSTS)
+    return cove_error(err, 0, "%s: expected an array of 1 to %d host names", fp, AGENT_MAX_CRED_HOSTS);
+  for (size_t j = 0; j < h->u.array.len; j++) {
+    char hp[COVE_PATH_MAX];
+    cove_json_path_idx(hp, fp, j);
+    if (str_dup(h->u.array.values[j], hp, &cr->hosts[cr->n_hosts], err) < 0)
+      return -1;
+    if (check_cred_host(p, cr, cr->hosts[cr->n_hosts++], hp, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* credentials[i]: added to p->creds (freed with the policy on failure). */
+static int parse_cred(struct agent_policy *p, yajl_val o, const char *path, cove_err *err)
+{
+  static const char *const keys[] = {"name", "hosts", "wildcard", "env", "file", "header", "prefix",
+                                     "placeholder_env", NULL};
+  char fp[COVE_PATH_MAX];
+  if (!YAJL_IS_OBJECT(o))
+    return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(o));
+  if (cove_json_known_keys(o, path, keys, err) < 0)
+    return -1;
+  struct agent_cred *cr = &p->creds[p->n_creds++];
+  if (cred_str(o, path, "name", &cr->name, err) < 0 || cred_str(o, path, "env", &cr->env, err) < 0 ||
+      cred_str(o, path, "file", &cr->file, err) < 0 || cred_str(o, path, "header", &cr->header, err) < 0 ||
+      cred_str(o, path, "prefix", &cr->prefix, err) < 0 ||
+      cred_str(o, path, "placeholder_env", &cr->placeholder, err) < 0 ||
+      cove_json_bool(o, "wildcard", path, &cr->wildcard, err) < 0)
+    return -1;
+  cove_json_path(fp, path, "name");
+  if (!cr->name)
+    return cove_error(err, 0, "%s: missing", fp);
+  if (!valid_name(cr->name, false))
+    return cove_error(err, 0, "%s: \"%s\": letters, digits, '_', '-', '.'", fp, cr->name);
+  for (size_t j = 0; j + 1 < p->n_creds; j++)
+    if (!strcmp(p->creds[j].name, cr->name))
+      return cove_error(err, 0, "%s: \"%s\" duplicates credentials[%zu].name", fp, cr->name, j);
+  if (!cr->env == !cr->file)
+    return cove_error(err, 0, "%s: exactly one of \"env\" and \"file\" says where the secret is", path);
+  cove_json_path(fp, path, cr->env ? "env" : "file");
+  if (cr->env && !valid_name(cr->env, true))
+    return cove_error(err, 0, "%s: \"%s\" is not an environment variable name", fp, cr->env);
+  if (cr->file && abs_path(cr->file, fp, err) < 0)
+    return -1;
+  if (check_cred_header(cr, path, err) < 0 || check_cred_placeholder(p, cr, path, err) < 0)
+    return -1;
+  return parse_cred_hosts(p, cr, o, path, err);
+}
+
 /* {"name", "hosts": [...], "wildcard", "env" | "file", "header", "prefix",
  *  "placeholder_env"}; after network and env (a credential's hosts must
  * be ones the proxy may reach). */
@@ -270,98 +401,11 @@ static int parse_credentials(struct agent_policy *p, yajl_val v, cove_err *err)
     return cove_error(err, 0, "credentials: more than %d entries", AGENT_MAX_CREDS);
   if (v->u.array.len && p->net != AGENT_NET_PROXY)
     return cove_error(err, 0, "credentials: need network {\"allow\": [...]} (the proxy presents them)");
-  static const char *const keys[] = {"name", "hosts", "wildcard", "env", "file", "header", "prefix",
-                                     "placeholder_env", NULL};
   for (size_t i = 0; i < v->u.array.len; i++) {
-    char path[COVE_PATH_MAX], fp[COVE_PATH_MAX];
+    char path[COVE_PATH_MAX];
     cove_json_path_idx(path, "credentials", i);
-    yajl_val o = v->u.array.values[i];
-    if (!YAJL_IS_OBJECT(o))
-      return cove_error(err, 0, "%s: expected object, got %s", path, cove_json_type_name(o));
-    if (cove_json_known_keys(o, path, keys, err) < 0)
+    if (parse_cred(p, v->u.array.values[i], path, err) < 0)
       return -1;
-    struct agent_cred *cr = &p->creds[p->n_creds++];
-    if (cred_str(o, path, "name", &cr->name, err) < 0 || cred_str(o, path, "env", &cr->env, err) < 0 ||
-        cred_str(o, path, "file", &cr->file, err) < 0 || cred_str(o, path, "header", &cr->header, err) < 0 ||
-        cred_str(o, path, "prefix", &cr->prefix, err) < 0 ||
-        cred_str(o, path, "placeholder_env", &cr->placeholder, err) < 0 ||
-        cove_json_bool(o, "wildcard", path, &cr->wildcard, err) < 0)
-      return -1;
-    cove_json_path(fp, path, "name");
-    if (!cr->name)
-      return cove_error(err, 0, "%s: missing", fp);
-    if (!valid_name(cr->name, false))
-      return cove_error(err, 0, "%s: \"%s\": letters, digits, '_', '-', '.'", fp, cr->name);
-    for (size_t j = 0; j + 1 < p->n_creds; j++)
-      if (!strcmp(p->creds[j].name, cr->name))
-        return cove_error(err, 0, "%s: \"%s\" duplicates credentials[%zu].name", fp, cr->name, j);
-    if (!cr->env == !cr->file)
-      return cove_error(err, 0, "%s: exactly one of \"env\" and \"file\" says where the secret is", path);
-    cove_json_path(fp, path, cr->env ? "env" : "file");
-    if (cr->env && !valid_name(cr->env, true))
-      return cove_error(err, 0, "%s: \"%s\" is not an environment variable name", fp, cr->env);
-    if (cr->file && abs_path(cr->file, fp, err) < 0)
-      return -1;
-    cove_json_path(fp, path, "header");
-    if (!cr->header)
-      return cove_error(err, 0, "%s: missing (e.g. \"Authorization\")", fp);
-    bool tok = cr->header[0] && strlen(cr->header) <= 128;
-    for (const char *c = cr->header; *c; c++)
-      tok &= agent_http_tchar((unsigned char)*c);
-    if (!tok)
-      return cove_error(err, 0, "%s: \"%s\" is not a header name", fp, cr->header);
-    if (reserved_header(cr->header))
-      return cove_error(err, 0, "%s: \"%s\" is set by the proxy itself", fp, cr->header);
-    cove_json_path(fp, path, "prefix");
-    if (cr->prefix) {
-      if (strlen(cr->prefix) > 256)
-        return cove_error(err, 0, "%s: longer than 256 bytes", fp);
-      for (const char *c = cr->prefix; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-          return cove_error(err, 0, "%s: control characters", fp);
-    }
-    cove_json_path(fp, path, "placeholder_env");
-    if (cr->placeholder) {
-      if (!valid_name(cr->placeholder, true) || reserved_env(cr->placeholder))
-        return cove_error(err, 0, "%s: \"%s\": not a name the agent's environment can take", fp, cr->placeholder);
-      for (size_t j = 0; j < p->n_env; j++)
-        if (!strcmp(p->env[j].key, cr->placeholder))
-          return cove_error(err, 0, "%s: \"%s\" is also set in env", fp, cr->placeholder);
-      for (size_t j = 0; j + 1 < p->n_creds; j++)
-        if (p->creds[j].placeholder && !strcmp(p->creds[j].placeholder, cr->placeholder))
-          return cove_error(err, 0, "%s: \"%s\" is also credentials[%zu]'s", fp, cr->placeholder, j);
-    }
-    cove_json_path(fp, path, "hosts");
-    yajl_val h = cove_json_field(o, "hosts");
-    if (!h)
-      return cove_error(err, 0, "%s: missing", fp);
-    if (!YAJL_IS_ARRAY(h) || !h->u.array.len || h->u.array.len > AGENT_MAX_CRED_HOSTS)
-      return cove_error(err, 0, "%s: expected an array of 1 to %d host names", fp, AGENT_MAX_CRED_HOSTS);
-    for (size_t j = 0; j < h->u.array.len; j++) {
-      char hp[COVE_PATH_MAX], host[260];
-      int port;
-      cove_json_path_idx(hp, fp, j);
-      if (str_dup(h->u.array.values[j], hp, &cr->hosts[cr->n_hosts], err) < 0)
-        return -1;
-      char *e = cr->hosts[cr->n_hosts++];
-      bool wild = !strncmp(e, "*.", 2);
-      if (strlen(e) > 253 || agent_allow_entry_parse(e, host, sizeof host, &port) < 0 || strchr(host + (wild ? 2 : 0), ':'))
-        return cove_error(err, 0, "%s: \"%s\" is not a host name with an optional :port", hp, e);
-      if (agent_ip_literal(host + (wild ? 2 : 0)))
-        return cove_error(err, 0, "%s: \"%s\": an IP literal cannot be a credential's host (it has no name to check)", hp, e);
-      if (wild && !cr->wildcard)
-        return cove_error(err, 0, "%s: \"%s\": a wildcard needs \"wildcard\": true in the entry", hp, e);
-      for (char *c = e; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-      /* every (host, port) the credential can go to must be reachable */
-      char probe[300];
-      snprintf(probe, sizeof probe, "%s%s", wild ? "cove-credential-check" : "", host + (wild ? 1 : 0));
-      bool exact;
-      int ports[2] = {port ? port : 443, port ? 0 : 80};
-      for (int k = 0; k < 2; k++)
-        if (ports[k] && !agent_host_allowed(p, probe, ports[k], &exact))
-          return cove_error(err, 0, "%s: \"%s\" (port %d) is not in network.allow", hp, e, ports[k]);
-    }
   }
   return 0;
 }

@@ -645,16 +645,9 @@ static void release_all(struct agent_ctx *c)
   c->n_guards = 0;
 }
 
-int agent_run(const struct agent_run_opts *o, int *exit_status)
+/* A fresh context: every fd "not open", the early signals caught. */
+static void run_ctx_init(struct agent_ctx *c, const struct agent_run_opts *o)
 {
-  static struct agent_ctx ctx; /* large; one run per process */
-  static bool used;
-  struct agent_ctx *c = &ctx;
-  /* zero already on the first run (static storage): clearing it would
-   * fault in ~30 pages that the run mostly never touches */
-  if (used)
-    memset(c, 0, sizeof *c);
-  used = true;
   c->o = o;
   c->audit.global_fd = c->audit.group_fd = -1;
   c->plan.empty_file_fd = c->plan.empty_dir_fd = c->plan.rootfs_fd = -1;
@@ -662,11 +655,6 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
   c->notify.listen_fd = c->notify.conn_fd = c->notify.notify_fd = c->notify.sock_path_fd = -1;
   c->notify.audit = &c->audit;
   c->stats.memory_peak = c->stats.cpu_usec = c->stats.pids_peak = -1;
-  cove_err err = {0};
-  int lock_fd = -1;
-  bool ran = false;
-  struct built_spec spec = {.parsed = false};
-  *exit_status = 1;
   early_signal = 0;
   catch_early_signals();
   /* The agent controls the far end of every socket and pipe we write
@@ -681,133 +669,174 @@ int agent_run(const struct agent_run_opts *o, int *exit_status)
     c->guards[i].fd = c->guards[i].dirfd = -1;
   gen_id(c->id, sizeof c->id);
   snprintf(c->group, sizeof c->group, "%s", o->group ? o->group : "default");
+}
 
+/* The policy, the command line and the outputs read and checked; the
+ * audit log opened. Failures here are not audited (no log yet). */
+static int load_inputs(struct agent_ctx *c, cove_err *err)
+{
+  const struct agent_run_opts *o = c->o;
   agent_policy_defaults(&c->pol);
-  if (agent_paths_init(&c->paths, &err) < 0 || agent_validate_group(c->group, &err) < 0)
-    goto fail;
-  if (o->policy_file && agent_policy_load(&c->pol, o->policy_file, &c->guards[c->n_guards++], &err) < 0)
-    goto fail;
-  if (add_input_guard(c, o->policy_origin, "policy", &err) < 0 || add_input_guard(c, o->tasks_file, "tasks file", &err) < 0)
-    goto fail;
-  if (o->policy_text && agent_policy_parse(&c->pol, o->policy_text, "policy", &err) < 0)
-    goto fail;
-  if (o->timeout && (cove_parse_duration_ms(o->timeout, &c->pol.timeout_ms) < 0 || !c->pol.timeout_ms)) {
-    cove_error(&err, 0, "--timeout \"%s\": expected a duration like 30m, 90s, 500ms", o->timeout);
-    goto fail;
-  }
-  if (!o->argv || !o->argv[0]) {
-    cove_error(&err, 0, "no command given (cove agent run [options] -- COMMAND [ARG...])");
-    goto fail;
-  }
-  if ((o->stdout_path && agent_out_prepare(&c->out[0], o->stdout_path, "--stdout", &err) < 0) ||
-      (o->stderr_path && agent_out_prepare(&c->out[1], o->stderr_path, "--stderr", &err) < 0) ||
-      (o->result_path && agent_out_prepare(&c->out[2], o->result_path, "--result", &err) < 0))
-    goto fail;
-  if (agent_audit_open(&c->audit, &c->paths, c->group, c->id, &err) < 0)
-    goto fail;
+  if (agent_paths_init(&c->paths, err) < 0 || agent_validate_group(c->group, err) < 0)
+    return -1;
+  if (o->policy_file && agent_policy_load(&c->pol, o->policy_file, &c->guards[c->n_guards++], err) < 0)
+    return -1;
+  if (add_input_guard(c, o->policy_origin, "policy", err) < 0 || add_input_guard(c, o->tasks_file, "tasks file", err) < 0)
+    return -1;
+  if (o->policy_text && agent_policy_parse(&c->pol, o->policy_text, "policy", err) < 0)
+    return -1;
+  if (o->timeout && (cove_parse_duration_ms(o->timeout, &c->pol.timeout_ms) < 0 || !c->pol.timeout_ms))
+    return cove_error(err, 0, "--timeout \"%s\": expected a duration like 30m, 90s, 500ms", o->timeout);
+  if (!o->argv || !o->argv[0])
+    return cove_error(err, 0, "no command given (cove agent run [options] -- COMMAND [ARG...])");
+  if ((o->stdout_path && agent_out_prepare(&c->out[0], o->stdout_path, "--stdout", err) < 0) ||
+      (o->stderr_path && agent_out_prepare(&c->out[1], o->stderr_path, "--stderr", err) < 0) ||
+      (o->result_path && agent_out_prepare(&c->out[2], o->result_path, "--result", err) < 0))
+    return -1;
+  if (agent_audit_open(&c->audit, &c->paths, c->group, c->id, err) < 0)
+    return -1;
   c->audit.echo = o->echo_audit;
-  {
-    char al[4300];
-    snprintf(al, sizeof al, "%s/mount-allowlist.json", c->paths.config);
-    if (agent_allowlist_load(&c->al, al, &c->guards[c->n_guards], &err) < 0)
-      goto refused;
-    if (c->guards[c->n_guards].what)
-      c->n_guards++;
-  }
+  return 0;
+}
+
+/* The allowlist, the disk budget, the mount plan, the files to guard and
+ * the credentials: all checked before anything exists (the caller audits
+ * a refusal). Then the outputs may be created. */
+static int check_run(struct agent_ctx *c, cove_err *err)
+{
+  char al[4300];
+  snprintf(al, sizeof al, "%s/mount-allowlist.json", c->paths.config);
+  if (agent_allowlist_load(&c->al, al, &c->guards[c->n_guards], err) < 0)
+    return -1;
+  if (c->guards[c->n_guards].what)
+    c->n_guards++;
   c->trusted = group_trusted(&c->al, c->group);
   agent_gc_maybe(&c->paths);
-  if (agent_disk_check(c, &err) < 0 || agent_plan_build(c, &err) < 0 || guard_files(c, &err) < 0 ||
-      agent_creds_load(c, &err) < 0)
-    goto refused;
-  /* checked: the outputs may be created now */
+  if (agent_disk_check(c, err) < 0 || agent_plan_build(c, err) < 0 || guard_files(c, err) < 0 ||
+      agent_creds_load(c, err) < 0)
+    return -1;
   for (int i = 0; i < 3; i++)
-    if (c->out[i].dirfd >= 0 && agent_out_create(&c->out[i], &err) < 0)
-      goto refused;
-  agent_test_pause("after-check");
+    if (c->out[i].dirfd >= 0 && agent_out_create(&c->out[i], err) < 0)
+      return -1;
+  return 0;
+}
 
-  /* From here on things exist and must be removed on every path. */
-  if (make_run_dir(c, &lock_fd, &err) < 0 || (c->creds && agent_plan_ca_bundle(c, &err) < 0))
-    goto cleanup;
-  if (make_namespaces(c, &err) < 0)
-    goto cleanup;
-  if (c->pol.net == AGENT_NET_PROXY) {
+static void audit_network(struct agent_ctx *c)
+{
+  if (c->pol.net == AGENT_NET_PROXY)
     agent_audit(&c->audit, "network", "mode", "proxy", "listen", "127.0.0.1 inside the sandbox",
                 AUDIT_INT("port", c->netns.port), NULL);
-  } else if (c->pol.net == AGENT_NET_HOST) {
+  else if (c->pol.net == AGENT_NET_HOST)
     agent_audit(&c->audit, "network", "mode", "host", "note", "sandbox shares the host network (policy asked)", NULL);
-  } else {
+  else
     agent_audit(&c->audit, "network", "mode", "none", NULL);
-  }
+}
+
+/* The run directory (locked), the namespaces, the notify listener and
+ * the spec: what finish_run removes again on every path. */
+static int prepare_sandbox(struct agent_ctx *c, int *lock_fd, struct built_spec *spec, cove_err *err)
+{
+  if (make_run_dir(c, lock_fd, err) < 0 || (c->creds && agent_plan_ca_bundle(c, err) < 0))
+    return -1;
+  if (make_namespaces(c, err) < 0)
+    return -1;
+  audit_network(c);
   if (c->pol.seccomp_notify) {
     snprintf(c->notify_sock, sizeof c->notify_sock, "%s/seccomp.sock", c->rundir);
-    if (agent_notify_listen(&c->notify, c->notify_sock, &err) < 0)
-      goto cleanup;
+    if (agent_notify_listen(&c->notify, c->notify_sock, err) < 0)
+      return -1;
   }
   c->limits_enforced = true;
-  if (spec_build(c, &spec, true, &err) < 0)
-    goto cleanup;
+  if (spec_build(c, spec, true, err) < 0)
+    return -1;
   if (early_signal) {
     interrupt(c, -1, early_signal);
-    cove_error(&err, 0, "interrupted by SIG%s before the sandbox started", sigabbrev_np(early_signal));
-    goto cleanup;
+    return cove_error(err, 0, "interrupted by SIG%s before the sandbox started", sigabbrev_np(early_signal));
   }
-  ran = true;
-  run_sandbox(c, &spec, &err);
-  goto cleanup;
+  return 0;
+}
 
-refused:
-  agent_audit(&c->audit, "refused", "reason", err.msg, NULL);
-  goto fail;
+static void audit_end(struct agent_ctx *c)
+{
+  if (c->start_ns && c->end_ns < c->start_ns)
+    c->end_ns = agent_now_ns(); /* the sandbox never ran to its end */
+  const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
+  /* the final lines are written even past the audit budget */
+  c->audit.final = true;
+  agent_notify_summary(&c->notify, true);
+  agent_audit(&c->audit, "end", "status",
+              c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
+              : c->exited && !c->exit_code ? "ok" : "failed",
+              AUDIT_INT_IF(c->exited, "exit_code", c->exit_code), "signal", sig,
+              AUDIT_INT_IF(c->start_ns, "duration_ms", (c->end_ns - c->start_ns) / 1000000),
+              AUDIT_INT("seccomp_denials", c->notify.denials), "error", c->error[0] ? c->error : NULL, NULL);
+}
 
-cleanup:
-  if (err.msg[0])
-    snprintf(c->error, sizeof c->error, "%s", err.msg);
+static int run_exit_status(const struct agent_ctx *c)
+{
+  if (c->exec_status)
+    return c->exec_status; /* as a shell: 126 not executable, 127 not found */
+  if (c->error[0])
+    return 1;
+  if (c->timed_out)
+    return 124;
+  if (c->interrupted)
+    return 128 + c->interrupt_signal;
+  return c->exited ? c->exit_code : 128 + c->term_signal;
+}
+
+/* The one release path: what the run made removed (the lock last: until
+ * then gc can find whatever is left), the end audited when the sandbox
+ * ran, the result written, everything freed. */
+static int finish_run(struct agent_ctx *c, int lock_fd, bool ran, struct built_spec *spec, const cove_err *err,
+                      int *exit_status)
+{
+  if (err->msg[0])
+    snprintf(c->error, sizeof c->error, "%s", err->msg);
   agent_notify_close(&c->notify);
   agent_netns_close(&c->netns);
   agent_plan_close_fds(&c->plan);
-  /* the lock goes last: until then gc can find whatever is left */
   if (c->rundir[0] && lock_fd >= 0 && agent_run_clean(c->rundir, c->id) == 0)
     agent_run_unlock(c->paths.runbase, c->id, lock_fd);
   else if (lock_fd >= 0)
     close(lock_fd);
-  if (ran) {
-    if (c->start_ns && c->end_ns < c->start_ns)
-      c->end_ns = agent_now_ns(); /* the sandbox never ran to its end */
-    const char *sig = !c->exited && c->term_signal ? sigabbrev_np(c->term_signal) : NULL;
-    /* the final lines are written even past the audit budget */
-    c->audit.final = true;
-    agent_notify_summary(&c->notify, true);
-    agent_audit(&c->audit, "end", "status",
-                c->error[0] ? "error" : c->timed_out ? "timeout" : c->interrupted ? "interrupted"
-                : c->exited && !c->exit_code ? "ok" : "failed",
-                AUDIT_INT_IF(c->exited, "exit_code", c->exit_code), "signal", sig,
-                AUDIT_INT_IF(c->start_ns, "duration_ms", (c->end_ns - c->start_ns) / 1000000),
-                AUDIT_INT("seccomp_denials", c->notify.denials), "error", c->error[0] ? c->error : NULL, NULL);
-  }
-  if (c->error[0])
-    *exit_status = 1;
-  else if (c->timed_out)
-    *exit_status = 124;
-  else if (c->interrupted)
-    *exit_status = 128 + c->interrupt_signal;
-  else if (c->exited)
-    *exit_status = c->exit_code;
-  else
-    *exit_status = 128 + c->term_signal;
-  if (c->exec_status)
-    *exit_status = c->exec_status; /* as a shell: 126 not executable, 127 not found */
+  if (ran)
+    audit_end(c);
+  *exit_status = run_exit_status(c);
   write_result(c);
   if (c->error[0])
     cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
-  spec_drop(&spec);
+  spec_drop(spec);
   release_all(c);
   return c->error[0] ? -1 : 0;
+}
 
-fail:
-  snprintf(c->error, sizeof c->error, "%s", err.msg);
-  write_result(c);
-  cove_log(COVE_LOG_ERROR, "agent: %s", c->error); /* honours --log, --log-format */
-  release_all(c);
-  *exit_status = 1;
-  return -1;
+int agent_run(const struct agent_run_opts *o, int *exit_status)
+{
+  static struct agent_ctx ctx; /* large; one run per process */
+  static bool used;
+  struct agent_ctx *c = &ctx;
+  /* zero already on the first run (static storage): clearing it would
+   * fault in ~30 pages that the run mostly never touches */
+  if (used)
+    memset(c, 0, sizeof *c);
+  used = true;
+  run_ctx_init(c, o);
+  cove_err err = {0};
+  int lock_fd = -1;
+  bool ran = false;
+  struct built_spec spec = {.parsed = false};
+  if (load_inputs(c, &err) == 0) {
+    if (check_run(c, &err) < 0) {
+      agent_audit(&c->audit, "refused", "reason", err.msg, NULL);
+    } else {
+      agent_test_pause("after-check");
+      /* From here on things exist and must be removed on every path. */
+      if (prepare_sandbox(c, &lock_fd, &spec, &err) == 0) {
+        ran = true;
+        run_sandbox(c, &spec, &err);
+      }
+    }
+  }
+  return finish_run(c, lock_fd, ran, &spec, &err, exit_status);
 }

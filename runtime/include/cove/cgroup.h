@@ -37,9 +37,16 @@ const char *cove_cg_ctrl_name(enum cove_cg_ctrl c);
 
 struct cove_cg_ops;
 
+/* The systemd manager's unit (docs/cgroups.md, "The systemd manager"). */
+struct cove_sd_scope {
+  char unit[256];  /* "prefix-name.scope"; "" = not systemd-managed */
+  char slice[256]; /* "machine.slice" */
+  bool user;       /* the caller's user manager (rootless), not the system one */
+};
+
 struct cove_cgroup {
   /* The manager (runtime/lib/cgroup_internal.h, docs/cgroups.md): v2,
-   * hybrid, disabled (systemd next). NULL = derived from the directories. */
+   * hybrid, systemd, disabled. NULL = derived from the directories. */
   const struct cove_cg_ops *ops;
   bool active;                        /* the container has cgroups at all */
   char v2[4096];                      /* its v2 directory ("" = none) */
@@ -49,25 +56,36 @@ struct cove_cgroup {
    * created, and survives the container. */
   char *made[COVE_CG_MAX_MADE];
   size_t n_made;
+  struct cove_sd_scope sd; /* the systemd manager's unit, else empty */
   void *late; /* a late-setup manager's pending request (create only) */
 };
 
-/* cgroupfs picks the v2 or the hybrid manager from the host. */
-enum cove_cg_manager { COVE_CG_MANAGER_CGROUPFS = 0, COVE_CG_MANAGER_DISABLED };
+/* cgroupfs picks the v2 or the hybrid manager from the host; it and
+ * systemd take the systemd manager for a cgroupsPath "slice:prefix:name",
+ * systemd also for any other (--systemd-cgroup). */
+enum cove_cg_manager { COVE_CG_MANAGER_CGROUPFS = 0, COVE_CG_MANAGER_DISABLED, COVE_CG_MANAGER_SYSTEMD };
 
-/* Resolve linux.cgroupsPath, check that every limit in spec->res can be
- * enforced here, create the directories and write the limits. On failure
- * nothing is left behind. With COVE_CG_MANAGER_DISABLED, or rootless with
- * nothing writable and no limits asked, cg->active is false. */
+/* Whether this build has the systemd manager (built with sd-bus). */
+bool cove_systemd_supported(void);
+
+/* Pick the manager, resolve linux.cgroupsPath, check that every limit in
+ * spec->res can be enforced here, create the directories, write the
+ * limits and record them in the state directory. On failure nothing is
+ * left behind. With COVE_CG_MANAGER_DISABLED, or rootless with nothing
+ * writable and no limits asked, cg->active is false. A manager that makes
+ * the cgroup around the init (systemd) is only decided and recorded here;
+ * cove_cgroup_enter does the rest. */
 int cove_cgroup_setup(struct cove_cgroup *cg, const struct cove_spec *spec, const char *id,
-                      enum cove_cg_manager mgr, cove_err *err);
+                      enum cove_cg_manager mgr, int state_dirfd, cove_err *err);
 /* An O_PATH fd of the v2 directory for clone3(CLONE_INTO_CGROUP), or -1. */
 int cove_cgroup_v2_fd(const struct cove_cgroup *cg);
 /* Move pid into every directory (skip_v2: clone3 already put it there).
- * A late-setup manager creates the cgroup here, around the init's pid. */
+ * A late-setup manager creates the cgroup here, around the init's pid,
+ * and records it again. */
 int cove_cgroup_enter(struct cove_cgroup *cg, pid_t pid, bool skip_v2, cove_err *err);
 /* Kill what is left (cgroup.kill or SIGKILL per pid), thaw, wait until
- * empty and remove the directories cove made. Frees cg->made. */
+ * empty and remove the directories cove made (systemd: stop the unit).
+ * Frees cg->made. */
 int cove_cgroup_destroy(struct cove_cgroup *cg, cove_err *err);
 void cove_cgroup_release(struct cove_cgroup *cg);
 

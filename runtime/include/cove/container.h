@@ -18,7 +18,7 @@ struct cove_create_opts {
   bool no_pivot, no_new_keyring;
   int preserve_fds;
   int cgroup_manager; /* enum cove_cg_manager (cgroup.h): 0 = cgroupfs */
-  bool systemd_cgroup; /* --systemd-cgroup: a systemd scope (cgroup_systemd.h) */
+  bool systemd_cgroup; /* --systemd-cgroup: a systemd scope (COVE_CG_MANAGER_SYSTEMD) */
   /* A spec the caller parsed (the agent orchestrator): used instead of
    * reading bundle/config.json, borrowed (the caller frees it). */
   const struct cove_spec *spec;
