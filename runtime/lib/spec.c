@@ -595,10 +595,7 @@ static int validate(struct cove_spec *s, cove_err *err)
 int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const char *bundle, cove_err *err)
 {
   memset(s, 0, sizeof *s);
-  _cleanup_free_ char *copy = strndup(json, len);
-  if (!copy)
-    return cove_error(err, ENOMEM, "config.json");
-  s->tree = cove_json_parse(copy, "config.json", err);
+  s->tree = cove_json_tree(json, len, "config.json", err);
   if (!s->tree)
     return -1;
   yajl_val top = s->tree;
@@ -623,10 +620,7 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
 int cove_spec_parse_kept(struct cove_spec *s, const char *json, size_t len, cove_err *err)
 {
   memset(s, 0, sizeof *s);
-  _cleanup_free_ char *copy = strndup(json, len);
-  if (!copy)
-    return cove_error(err, ENOMEM, "kept spec");
-  if (!(s->tree = cove_json_parse(copy, "kept spec", err)))
+  if (!(s->tree = cove_json_tree(json, len, "kept spec", err)))
     return -1;
   if (!YAJL_IS_OBJECT(s->tree))
     return cove_error(err, EINVAL, "kept spec: not an object");
@@ -699,7 +693,6 @@ void cove_spec_free(struct cove_spec *s)
   free(s->sysctl);
   cove_seccomp_free(&s->seccomp);
   free(s->root_path_abs);
-  if (s->tree)
-    yajl_tree_free(s->tree);
+  cove_json_tree_free(s->tree);
   memset(s, 0, sizeof *s);
 }
