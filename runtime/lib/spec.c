@@ -7,6 +7,7 @@
 #include "cove/log.h"
 #include "mount_options.h"
 #include "security.h"
+#include "seccomp_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -594,6 +595,7 @@ static int validate(struct cove_spec *s, cove_err *err)
 
 int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const char *bundle, cove_err *err)
 {
+  cove_seccomp_forget(&s->seccomp);
   memset(s, 0, sizeof *s);
   s->tree = cove_json_tree(json, len, "config.json", err);
   if (!s->tree)
@@ -619,6 +621,7 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
  * or namespaces, so nothing here looks at the bundle or the host. */
 int cove_spec_parse_kept(struct cove_spec *s, const char *json, size_t len, cove_err *err)
 {
+  cove_seccomp_forget(&s->seccomp);
   memset(s, 0, sizeof *s);
   if (!(s->tree = cove_json_tree(json, len, "kept spec", err)))
     return -1;
