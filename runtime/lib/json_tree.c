@@ -7,8 +7,9 @@
  * drop. Here the nodes and texts go into a few large chunks, an object's
  * or array's members are collected on one scratch stack and copied out
  * once when it closes, and the whole document is freed chunk by chunk.
- * The nesting limit is checked as the events arrive (no pre-scan), and a
- * tree is never recursed over, so depth cannot overflow the stack. */
+ * The nesting limit is checked as the events arrive (no pre-scan);
+ * neither building nor freeing recurses, and the trees handed out are at
+ * most COVE_JSON_MAX_DEPTH deep for the code that does (cove_gen_value). */
 #include "cove/json.h"
 
 #include <errno.h>
