@@ -220,7 +220,7 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
   }
   char label[4200];
   snprintf(label, sizeof label, "update: %s", what);
-  yajl_val tree = cove_json_parse(json, label, &err);
+  yajl_val tree = cove_json_tree(json, strlen(json), label, &err);
   if (!tree)
     return cli_fail(&err);
   struct cove_resources res;
@@ -230,7 +230,7 @@ int cmd_update(struct cove_global *g, int argc, char **argv)
   if (rc == 0 && cove_container_update(root, args[0], &res, &err) < 0)
     rc = cli_fail(&err);
   cove_resources_free(&res);
-  yajl_tree_free(tree);
+  cove_json_tree_free(tree);
   return rc;
 }
 

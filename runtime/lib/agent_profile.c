@@ -172,7 +172,7 @@ int cove_spec_default_write_agent(FILE *out, bool rootless, cove_err *err)
   if (r < 0)
     return -1;
 
-  yajl_val profile = cove_json_parse(ptext, path, err);
+  yajl_val profile = cove_json_tree(ptext, strlen(ptext), path, err);
   if (!profile)
     return -1;
   yajl_val def = NULL;
@@ -183,7 +183,7 @@ int cove_spec_default_write_agent(FILE *out, bool rootless, cove_err *err)
   }
   if (validate_profile(profile, path, err) < 0)
     goto out;
-  if (!(def = cove_json_parse(dtext, "spec: default document", err)))
+  if (!(def = cove_json_tree(dtext, dlen, "spec: default document", err)))
     goto out;
   if (!YAJL_IS_OBJECT(def)) {
     cove_error(err, 0, "spec: default document is not an object");
@@ -219,8 +219,7 @@ int cove_spec_default_write_agent(FILE *out, bool rootless, cove_err *err)
   rc = cove_gen_finish(&g, "spec --agent");
 
 out:
-  if (def)
-    yajl_tree_free(def);
-  yajl_tree_free(profile);
+  cove_json_tree_free(def);
+  cove_json_tree_free(profile);
   return rc;
 }

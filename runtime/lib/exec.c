@@ -78,8 +78,7 @@ static void built_free(struct built *b)
     free(b->allocs[i]);
   if (b->own_base)
     cove_process_free(&b->base);
-  if (b->tree)
-    yajl_tree_free(b->tree);
+  cove_json_tree_free(b->tree);
 }
 
 static int read_process_file(struct built *b, const char *path, cove_err *err)
@@ -87,7 +86,7 @@ static int read_process_file(struct built *b, const char *path, cove_err *err)
   char what[4096];
   snprintf(what, sizeof what, "--process %s", path);
   _cleanup_free_ char *buf = cove_read_file_at(AT_FDCWD, path, 0, 4 * 1024 * 1024, NULL, what, err);
-  if (!buf || !(b->tree = cove_json_parse(buf, what, err)))
+  if (!buf || !(b->tree = cove_json_tree(buf, strlen(buf), what, err)))
     return -1;
   if (!YAJL_IS_OBJECT(b->tree))
     return cove_error(err, 0, "--process %s: expected a JSON object, got %s", path, cove_json_type_name(b->tree));

@@ -65,6 +65,9 @@ static enum scmp_compare op_value(const char *name)
 
 bool cove_seccomp_uses_notify(const struct cove_seccomp *s)
 {
+  const struct cove_seccomp_primed *pr = &cove_seccomp_primed_filter;
+  if (pr->set && pr->src == s)
+    return pr->notify;
   if (s->default_action && strcmp(s->default_action, "SCMP_ACT_NOTIFY") == 0)
     return true;
   for (size_t i = 0; i < s->n_rules; i++)
@@ -270,6 +273,10 @@ bool cove_seccomp_raw_flags(const struct cove_seccomp *s, unsigned *flags)
 int cove_seccomp_prepare(const struct cove_seccomp *s, cove_seccomp_filter *out, cove_err *err)
 {
   const struct cove_seccomp_primed *pr = &cove_seccomp_primed_filter;
+  if (pr->set && pr->src == s) {
+    *out = PRIMED;
+    return 0;
+  }
   if (pr->set) {
     uint8_t key[32];
     cove_seccomp_key(s, key);

@@ -281,17 +281,38 @@ static struct sock_filter *export_prog(scmp_filter_ctx ctx, uint32_t *n_out, cov
   return prog;
 }
 
+void cove_seccomp_forget(const struct cove_seccomp *s)
+{
+  if (cove_seccomp_primed_filter.src == s)
+    cove_seccomp_primed_filter.src = NULL;
+}
+
 int cove_seccomp_precompile(const struct cove_seccomp *s, const char *cache_dir, cove_err *err)
 {
   struct cove_seccomp_primed *pr = &cove_seccomp_primed_filter;
+  uint8_t key[32];
+  unsigned flags;
+  bool raw = cove_seccomp_raw_flags(s, &flags);
+  if (raw)
+    cove_seccomp_key(s, key);
+  /* the same profile again (a spec rebuilt without limits): same program */
+  if (raw && pr->set && !memcmp(key, pr->key, sizeof key)) {
+    pr->src = NULL;
+    pr->notify = cove_seccomp_uses_notify(s);
+    pr->src = s;
+    return 0;
+  }
   free(pr->prog);
   *pr = (struct cove_seccomp_primed){0};
-  if (!cove_seccomp_raw_flags(s, &pr->flags))
+  if (!raw)
     return 0; /* a flag the raw path does not know: the init compiles */
-  cove_seccomp_key(s, pr->key);
+  pr->flags = flags;
+  memcpy(pr->key, key, sizeof key);
+  pr->notify = cove_seccomp_uses_notify(s);
   _cleanup_close_ int dfd = cache_dir ? open_cache_dir(cache_dir) : -1;
   if (dfd >= 0 && (pr->prog = load_file(dfd, pr->key, &pr->n_insns))) {
     pr->set = true;
+    pr->src = s;
     return 0;
   }
   cove_seccomp_filter f = NULL;
@@ -302,6 +323,7 @@ int cove_seccomp_precompile(const struct cove_seccomp *s, const char *cache_dir,
   if (!pr->prog)
     return -1;
   pr->set = true;
+  pr->src = s;
   if (dfd >= 0)
     store_file(dfd, pr->key, pr->prog, pr->n_insns);
   return 0;

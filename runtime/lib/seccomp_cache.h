@@ -17,11 +17,19 @@ struct cove_seccomp_primed {
   struct sock_filter *prog;
   uint32_t n_insns;
   unsigned flags; /* SECCOMP_FILTER_FLAG_* from linux.seccomp.flags */
+  /* The profile it was primed for, unchanged since (a parse into or a
+   * free of that struct forgets it): the init, a copy of this memory,
+   * finds its profile at the same address and need not hash it again. */
+  const struct cove_seccomp *src;
+  bool notify; /* cove_seccomp_uses_notify(src) */
 };
 extern struct cove_seccomp_primed cove_seccomp_primed_filter;
 
 void cove_sha256(const void *data, size_t len, uint8_t out[32]);
 void cove_seccomp_key(const struct cove_seccomp *s, uint8_t key[32]);
+/* s is about to change or go away: it no longer matches the primed
+ * program by address */
+void cove_seccomp_forget(const struct cove_seccomp *s);
 /* libseccomp build of the filter (what cove_seccomp_prepare did alone) */
 int cove_seccomp_compile(const struct cove_seccomp *s, cove_seccomp_filter *out, cove_err *err);
 /* linux.seccomp.flags as seccomp(2) flags; false for one the raw path

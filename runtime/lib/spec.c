@@ -7,6 +7,7 @@
 #include "cove/log.h"
 #include "mount_options.h"
 #include "security.h"
+#include "seccomp_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -594,11 +595,9 @@ static int validate(struct cove_spec *s, cove_err *err)
 
 int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const char *bundle, cove_err *err)
 {
+  cove_seccomp_forget(&s->seccomp);
   memset(s, 0, sizeof *s);
-  _cleanup_free_ char *copy = strndup(json, len);
-  if (!copy)
-    return cove_error(err, ENOMEM, "config.json");
-  s->tree = cove_json_parse(copy, "config.json", err);
+  s->tree = cove_json_tree(json, len, "config.json", err);
   if (!s->tree)
     return -1;
   yajl_val top = s->tree;
@@ -622,11 +621,9 @@ int cove_spec_parse(struct cove_spec *s, const char *json, size_t len, const cha
  * or namespaces, so nothing here looks at the bundle or the host. */
 int cove_spec_parse_kept(struct cove_spec *s, const char *json, size_t len, cove_err *err)
 {
+  cove_seccomp_forget(&s->seccomp);
   memset(s, 0, sizeof *s);
-  _cleanup_free_ char *copy = strndup(json, len);
-  if (!copy)
-    return cove_error(err, ENOMEM, "kept spec");
-  if (!(s->tree = cove_json_parse(copy, "kept spec", err)))
+  if (!(s->tree = cove_json_tree(json, len, "kept spec", err)))
     return -1;
   if (!YAJL_IS_OBJECT(s->tree))
     return cove_error(err, EINVAL, "kept spec: not an object");
@@ -699,7 +696,6 @@ void cove_spec_free(struct cove_spec *s)
   free(s->sysctl);
   cove_seccomp_free(&s->seccomp);
   free(s->root_path_abs);
-  if (s->tree)
-    yajl_tree_free(s->tree);
+  cove_json_tree_free(s->tree);
   memset(s, 0, sizeof *s);
 }

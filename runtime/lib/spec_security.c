@@ -7,6 +7,7 @@
  * attributes) is left to the apply step in the container's init. */
 #include "cove/json.h"
 #include "security.h"
+#include "seccomp_cache.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -319,6 +320,7 @@ int cove_spec_parse_seccomp(yajl_val linux_obj, const char *path, struct cove_sp
   char p[COVE_PATH_MAX];
   cove_json_path(p, path, "seccomp");
   struct cove_seccomp *s = &spec->seccomp;
+  cove_seccomp_forget(s);
   /* Set first so cove_spec_free() releases partial results on error. */
   spec->has_seccomp = true;
 
@@ -349,6 +351,7 @@ int cove_spec_parse_seccomp(yajl_val linux_obj, const char *path, struct cove_sp
 
 void cove_seccomp_free(struct cove_seccomp *s)
 {
+  cove_seccomp_forget(s);
   cove_strv_free(&s->architectures);
   cove_strv_free(&s->flags);
   for (size_t i = 0; i < s->n_rules; i++) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <yajl/yajl_tree.h>
 
 #define AGENT_MAX_LIST 64
 
@@ -216,7 +217,9 @@ int agent_disk_check(struct agent_ctx *c, cove_err *err);
 /* bundle.c: config.json */
 /* The sandbox's config.json, in memory (malloc'd, *len bytes); saved
  * into RUNDIR/bundle for inspection by agent_bundle_save(). */
-char *agent_bundle_json(struct agent_ctx *c, bool with_limits, size_t *len, cove_err *err);
+/* policy/agent-seccomp.json, parsed once per run (cove_json_tree_free) */
+yajl_val agent_profile_load(cove_err *err);
+char *agent_bundle_json(struct agent_ctx *c, yajl_val prof, bool with_limits, size_t *len, cove_err *err);
 int agent_bundle_save(struct agent_ctx *c, const char *json, size_t len, cove_err *err);
 
 /* netns.c: the sandbox's user + mount (+ network) namespaces, made

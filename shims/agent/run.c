@@ -15,6 +15,7 @@
 
 #include "cove/cleanup.h"
 #include "cove/container.h"
+#include "cove/json.h"
 #include "cove/seccomp_cache.h"
 #include "cove/spec.h"
 
@@ -118,9 +119,10 @@ struct built_spec {
   bool parsed;
   char *json;
   size_t len;
+  yajl_val prof; /* the agent profile, kept for a rebuild without limits */
 };
 
-static void spec_drop(struct built_spec *b)
+static void spec_clear(struct built_spec *b)
 {
   if (b->parsed)
     cove_spec_free(&b->spec);
@@ -129,10 +131,19 @@ static void spec_drop(struct built_spec *b)
   b->json = NULL;
 }
 
+static void spec_drop(struct built_spec *b)
+{
+  spec_clear(b);
+  cove_json_tree_free(b->prof);
+  b->prof = NULL;
+}
+
 static int spec_build(struct agent_ctx *c, struct built_spec *b, bool with_limits, cove_err *err)
 {
-  spec_drop(b);
-  if (!(b->json = agent_bundle_json(c, with_limits, &b->len, err)))
+  spec_clear(b);
+  if (!b->prof && !(b->prof = agent_profile_load(err)))
+    return -1;
+  if (!(b->json = agent_bundle_json(c, b->prof, with_limits, &b->len, err)))
     return -1;
   char bundle[4300];
   snprintf(bundle, sizeof bundle, "%s/bundle", c->rundir);

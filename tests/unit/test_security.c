@@ -6,6 +6,7 @@
 #include "cove/json.h"
 #include "cove/log.h"
 #include "security.h"
+#include "seccomp_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -896,11 +897,44 @@ static void test_listener_connect_errors(void)
   parsed_free(&ps);
 }
 
+/* The program primed in the parent is found again by address in the init
+ * (a copy of the parent's memory), without hashing the profile again; a
+ * profile parsed anew at that address must not inherit it. */
+static void test_primed_by_address(void)
+{
+  static struct parsed ps;
+  cove_err err = {0};
+  static const char notify[] = "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/a.sock\","
+                               "\"syscalls\":[{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}}";
+  static const char plain[] = "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+                              "\"syscalls\":[{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ERRNO\"}]}}";
+  CHECK(parse_linux(&ps, notify, &err) >= 0, "%s", err.msg);
+  CHECK(cove_seccomp_precompile(&ps.spec.seccomp, NULL, &err) == 0, "precompile: %s", err.msg);
+  CHECK(cove_seccomp_primed_filter.set && cove_seccomp_primed_filter.src == &ps.spec.seccomp, "primed for it");
+  CHECK(cove_seccomp_uses_notify(&ps.spec.seccomp), "its notify rule");
+  parsed_free(&ps);
+  CHECK(cove_seccomp_primed_filter.src == NULL, "forgotten when freed");
+  CHECK(parse_linux(&ps, plain, &err) >= 0, "%s", err.msg);
+  CHECK(cove_seccomp_primed_filter.src != &ps.spec.seccomp, "not primed for the new profile");
+  CHECK(!cove_seccomp_uses_notify(&ps.spec.seccomp), "the new profile read, not the primed one's flag");
+  cove_seccomp_filter f = NULL;
+  CHECK(cove_seccomp_prepare(&ps.spec.seccomp, &f, &err) == 0 && f, "prepare: %s", err.msg);
+  cove_seccomp_release(f);
+  parsed_free(&ps);
+  /* the same profile again (a rebuilt spec): primed for its new copy */
+  CHECK(parse_linux(&ps, notify, &err) >= 0, "%s", err.msg);
+  CHECK(cove_seccomp_precompile(&ps.spec.seccomp, NULL, &err) == 0, "precompile: %s", err.msg);
+  CHECK(cove_seccomp_primed_filter.src == &ps.spec.seccomp && cove_seccomp_uses_notify(&ps.spec.seccomp),
+        "primed again");
+  parsed_free(&ps);
+}
+
 int main(int argc, char **argv)
 {
   if (argc > 1 && !strcmp(argv[1], "--parse-only")) {
     test_parse_process();
     test_parse_seccomp();
+    test_primed_by_address();
     test_listener_connect_errors();
     fprintf(stderr, "test_security --parse-only: %s\n", failures ? "FAILED" : "all passed");
     return failures ? 1 : 0;
@@ -911,6 +945,7 @@ int main(int argc, char **argv)
   }
   test_parse_process();
   test_parse_seccomp();
+  test_primed_by_address();
   test_listener_connect_errors();
   fprintf(stderr, "ok   parsing (%s)\n", failures ? "with failures" : "all");
 

@@ -53,11 +53,14 @@ int cove_json_known_keys(yajl_val obj, const char *path, const char *const *allo
  * weaken anything: every known one is still validated. */
 void cove_json_ignore_unknown(yajl_val obj, const char *path, const char *const *allowed, enum cove_log_level lvl);
 void cove_strv_free(struct cove_strv *v);
-/* yajl's tree parser and free recurse once per nesting level: a hostile
- * document of a few hundred thousand '[' would overflow the stack. Parse
- * only what nests at most COVE_JSON_MAX_DEPTH deep. */
+/* The one JSON parser (json_tree.c): len bytes of text (no NUL needed)
+ * into a yajl tree held in an arena, freed only with cove_json_tree_free()
+ * (never yajl_tree_free). Refuses, naming `what`, invalid JSON and what
+ * nests deeper than COVE_JSON_MAX_DEPTH (a hostile document of a few
+ * hundred thousand '[' must not cost a stack per level anywhere). */
 #define COVE_JSON_MAX_DEPTH 64
-yajl_val cove_json_parse(const char *text, const char *what, cove_err *err);
+yajl_val cove_json_tree(const char *text, size_t len, const char *what, cove_err *err);
+void cove_json_tree_free(yajl_val root);
 
 /* A quoted JSON string into f, written by the one writer (cove/jsongen.h,
  * cove_gen_text): for the few lines still assembled by hand. New writers

@@ -51,8 +51,8 @@ void cove_gen_array_close(struct cove_gen *g);
 /* A value cove itself already wrote as JSON text (kept annotations),
  * inserted verbatim. */
 void cove_gen_raw(struct cove_gen *g, const char *json);
-/* In-memory line mode: finishes and returns the line, malloc'd (NULL with
- * err set on failure). */
+/* In memory (initialised with out NULL, line or document mode): finishes
+ * and returns the text, malloc'd (NULL with err set on failure). */
 char *cove_gen_line_dup(struct cove_gen *g, const char *what);
 /* Copies a parsed yajl tree node (and everything under it) verbatim;
  * numbers keep their original text. The one tree copier. */
