@@ -450,10 +450,24 @@ static int open_outputs(struct batch_ctx *b)
 
 static void print_result(const struct task *t)
 {
-  if (t->result)
+  if (t->result) {
     printf("%s\n", t->result);
-  else
-    printf("{\"name\":\"%s\",\"status\":\"error\",\"error\":\"no result record\"}\n", t->name);
+    return;
+  }
+  /* the name is the tasks file's: a quote or backslash in it must not
+   * break the line */
+  struct cove_gen g;
+  cove_err e = {0};
+  if (cove_gen_init_line(&g, NULL, &e) < 0)
+    return;
+  cove_gen_map_open(&g);
+  cove_gen_kv_text(&g, "name", t->name);
+  cove_gen_kv_str(&g, "status", "error");
+  cove_gen_kv_str(&g, "error", "no result record");
+  cove_gen_map_close(&g);
+  _cleanup_free_ char *line = cove_gen_line_dup(&g, "result");
+  if (line)
+    printf("%s\n", line);
   fflush(stdout);
 }
 
