@@ -136,10 +136,15 @@ int cove_write_file_at(int dirfd, const char *name, const char *data, size_t len
   _cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return cove_error(err, errno, "open %s", name);
+  return cove_write_once(fd, data, len, name, err);
+}
+
+int cove_write_once(int fd, const char *data, size_t len, const char *what, cove_err *err)
+{
   ssize_t n = write(fd, data, len);
   if (n < 0)
-    return cove_error(err, errno, "write %s", name);
+    return cove_error(err, errno, "write %s", what);
   if ((size_t)n != len)
-    return cove_error(err, EIO, "short write to %s", name);
+    return cove_error(err, EIO, "short write to %s", what);
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "procfs.h"
 
 #include "cove/cleanup.h"
+#include "cove/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,13 +114,9 @@ int cove_procfs_write(const char *rel, const char *data, cove_err *err)
   _cleanup_close_ int fd = cove_procfs_open(rel, O_WRONLY, err);
   if (fd < 0)
     return -1;
-  size_t len = strlen(data);
-  ssize_t n = write(fd, data, len);
-  if (n < 0)
-    return cove_error(err, errno, "write /proc/%s", rel);
-  if ((size_t)n != len)
-    return cove_error(err, EIO, "short write to /proc/%s", rel);
-  return 0;
+  char what[600];
+  snprintf(what, sizeof what, "/proc/%s", rel);
+  return cove_write_once(fd, data, strlen(data), what, err);
 }
 
 void cove_procfs_release(void)

@@ -23,6 +23,9 @@ int cove_mkpath_in_root(int root_fd, const char *path, bool file, mode_t mode, c
 /* "/proc/self/fd/N" for mount(2) on an already-resolved fd. */
 void cove_fd_path(char buf[static 32], int fd);
 int cove_write_file_at(int dirfd, const char *name, const char *data, size_t len, cove_err *err);
+/* One write(2) of all of data: for files that take a value in one write
+ * (cgroup, /proc); a short write is an error naming `what`. */
+int cove_write_once(int fd, const char *data, size_t len, const char *what, cove_err *err);
 
 /* Thin wrappers for the new mount API (glibc 2.36 lacks some). */
 int cove_open_tree(int dfd, const char *path, unsigned flags);
