@@ -192,7 +192,8 @@ static int close_container(struct builder *b)
   b->depth--;
   yajl_val v = b->open[b->depth].node;
   size_t first = b->open[b->depth].first, n = b->n_items - first;
-  const struct member *m = b->items + first;
+  /* (no member pushed yet: items may still be NULL, and NULL + 0 is UB) */
+  const struct member *m = n ? b->items + first : NULL;
   yajl_val *vals = n ? arena_alloc(b, n * sizeof *vals, alignof(yajl_val)) : NULL;
   if (n && !vals)
     return 0;

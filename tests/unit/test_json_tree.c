@@ -109,6 +109,9 @@ static void test_inline(void)
   /* a 64-bit mask above LLONG_MAX: text kept, not a valid integer */
   same_as_yajl("big numbers", "{\"u\": 18446744073709551615, \"i\": 9223372036854775807, \"n\": -42}");
   same_as_yajl("empty containers", "{\"o\": {}, \"a\": [], \"aa\": [[], {}], \"\": 1}");
+  /* nothing pushed before they close (the fuzzer's first find: NULL + 0) */
+  same_as_yajl("empty object document", "{}");
+  same_as_yajl("empty array document", "[]");
   same_as_yajl("duplicate keys kept in order", "{\"k\": 1, \"k\": 2, \"j\": [1, {\"k\": 3}]}");
   same_as_yajl("comments", "/* c */ {\"a\": 1 // line\n}");
   same_as_yajl("top-level scalar", "\"just a string\"");
