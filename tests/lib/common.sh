@@ -29,7 +29,10 @@ TESTSRC=$(dirname "$TESTLIB")
 FAILS=0
 NCHECKS=0
 _IDN=0
-TAG="t-$$-"
+# ids, cgroup names and watched paths carry the tag; pids wrap (pid_max is
+# 32768 here), so a random part keeps a leftover of an interrupted run
+# from being taken for this test's
+TAG="t-$$-$(printf %04x "$RANDOM")-"
 SLEEPN=$((1000000 + $$))
 LONG=(sleep "$SLEEPN")
 UID_NOW=$(id -u)
