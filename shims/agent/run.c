@@ -673,6 +673,16 @@ static void run_ctx_init(struct agent_ctx *c, const struct agent_run_opts *o)
    * death. The sandbox init resets dispositions before exec. */
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN); /* an output file over RLIMIT_FSIZE: EFBIG, not death */
+  /* Job control must not stop the orchestrator: Ctrl-Z (SIGTSTP), or a
+   * background run touching the terminal (SIGTTIN, SIGTTOU), would stop
+   * cove and not the sandbox (its own session), which would go on
+   * unsupervised past its timeout; blocked while we serve the sandbox, a
+   * stop signal stayed pending and stopped us on the way out instead.
+   * Ignored, they are discarded; a background read of the terminal gets
+   * EIO (the agent's stdin ends). */
+  signal(SIGTSTP, SIG_IGN);
+  signal(SIGTTIN, SIG_IGN);
+  signal(SIGTTOU, SIG_IGN);
   agent_stdio_init(&c->io);
   for (int i = 0; i < 3; i++)
     c->out[i].fd = c->out[i].dirfd = -1;

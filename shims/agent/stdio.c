@@ -22,31 +22,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Job control must not stop the orchestrator: Ctrl-Z (SIGTSTP), or a
- * background run touching the terminal (SIGTTIN, SIGTTOU), would stop cove
- * and not the sandbox, which runs in its own session and would go on
- * unsupervised past its timeout. cove blocks signals while it serves the
- * sandbox, so a stop signal stayed pending and stopped it on its way out
- * instead: the run over, the command never returning. Ignored, they are
- * discarded; a background read from the terminal gets EIO (the agent's
- * stdin ends). The sandbox's init restores the defaults before exec. */
-static void ignore_job_control(void)
-{
-  signal(SIGTSTP, SIG_IGN);
-  signal(SIGTTIN, SIG_IGN);
-  signal(SIGTTOU, SIG_IGN);
-}
-
 void agent_stdio_init(struct agent_stdio *s)
 {
-  ignore_job_control();
   memset(s, 0, sizeof *s);
   s->in_src = s->in_w = -1;
   s->out.src = s->out.dst = s->out.own = -1;
